@@ -1,0 +1,165 @@
+// The agent's HTTP API on hono: health, info, the streamed manifest and tar archives.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import { AppError } from '../common/errors.js';
+import { isXxh64 } from '../common/manifest.js';
+import {
+  ARCHIVE_CONTENT_TYPE,
+  type ArchiveRequestFile,
+  Capabilities,
+  type HealthResponse,
+  type InfoResponse,
+  MANIFEST_CONTENT_TYPE,
+  MAX_ARCHIVE_FILES,
+  type ManifestLine,
+  PROTOCOL_VERSION,
+  Routes,
+} from '../common/protocol.js';
+import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
+import { createArchiveStream } from './archive.js';
+import type { HashCache } from './hash-cache.js';
+import type { Root } from './roots.js';
+import type { ScanSnapshot, Scanner } from './scanner.js';
+
+export interface AgentAppDeps {
+  /** null turns auth off (--insecure). */
+  token: string | null;
+  version: string;
+  settleMs: number;
+  roots: readonly Root[];
+  scanner: Scanner;
+  cache: HashCache;
+  logger: Logger;
+}
+
+const MANIFEST_LINES_PER_CHUNK = 1000;
+
+export function createAgentApp(deps: AgentAppDeps): Hono {
+  const app = new Hono();
+  app.use('*', protocolHeader());
+  app.onError(errorHandler(deps.logger));
+  app.notFound((c) =>
+    c.json({ error: { code: 'E_NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
+  );
+
+  app.get(Routes.health, (c) => c.json({ ok: true, protocol: PROTOCOL_VERSION } satisfies HealthResponse));
+
+  app.use('/v1/*', bearerAuth(deps.token));
+
+  app.get(Routes.info, (c) =>
+    c.json({
+      protocol: PROTOCOL_VERSION,
+      version: deps.version,
+      roots: deps.roots.map((root) => ({ name: root.name })),
+      capabilities: [Capabilities.manifestNdjson, Capabilities.archiveTar, Capabilities.xxh64],
+      settleMs: deps.settleMs,
+      stats: deps.scanner.stats,
+    } satisfies InfoResponse),
+  );
+
+  app.get(Routes.manifest, async (c) => {
+    if (c.req.query('since') !== undefined) {
+      throw new AppError(
+        'E_BAD_REQUEST',
+        'this agent serves full manifests only (no "manifest-since" capability)',
+      );
+    }
+    const snapshot = await deps.scanner.scan();
+    return new Response(manifestStream(snapshot), { headers: { 'content-type': MANIFEST_CONTENT_TYPE } });
+  });
+
+  app.post(
+    Routes.archive,
+    bodyLimit({
+      maxSize: 16 << 20,
+      onError: () => {
+        throw new AppError(
+          'E_BAD_REQUEST',
+          'archive request body is larger than 16 MiB; send fewer files per request',
+        );
+      },
+    }),
+    async (c) => {
+      const body: unknown = await c.req.json().catch(() => {
+        throw new AppError('E_BAD_REQUEST', 'archive request body is not JSON');
+      });
+      const files = parseArchiveRequest(body);
+      deps.logger.debug({ files: files.length }, 'archive requested');
+      return new Response(createArchiveStream(files, deps), {
+        headers: { 'content-type': ARCHIVE_CONTENT_TYPE },
+      });
+    },
+  );
+  return app;
+}
+
+/** The manifest as NDJSON, produced chunk by chunk as the client reads. */
+function manifestStream(snapshot: ScanSnapshot): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const line = (value: ManifestLine): string => `${JSON.stringify(value)}\n`;
+  let index = -1;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (index === -1) {
+        index = 0;
+        controller.enqueue(
+          encoder.encode(
+            line({
+              type: 'header',
+              protocol: PROTOCOL_VERSION,
+              generation: snapshot.generation,
+              since: null,
+            }),
+          ),
+        );
+        return;
+      }
+      const { entries } = snapshot;
+      if (index >= entries.length) {
+        controller.enqueue(
+          encoder.encode(
+            line({
+              type: 'end',
+              generation: snapshot.generation,
+              files: entries.length,
+              pending: snapshot.pending,
+              hashed: snapshot.hashed,
+              cacheHits: snapshot.cacheHits,
+            }),
+          ),
+        );
+        controller.close();
+        return;
+      }
+      let text = '';
+      const stop = Math.min(entries.length, index + MANIFEST_LINES_PER_CHUNK);
+      for (; index < stop; index++) {
+        const { path, size, mtimeMs, xxh64 } = entries[index]!;
+        text += line({ type: 'file', path, size, mtimeMs, xxh64 });
+      }
+      controller.enqueue(encoder.encode(text));
+    },
+  });
+}
+
+export function parseArchiveRequest(body: unknown): ArchiveRequestFile[] {
+  const files = (body as { files?: unknown } | null)?.files;
+  if (!Array.isArray(files)) throw new AppError('E_BAD_REQUEST', 'archive request needs {"files": [...]}');
+  if (files.length > MAX_ARCHIVE_FILES) {
+    throw new AppError(
+      'E_BAD_REQUEST',
+      `archive request names ${files.length} files; the most is ${MAX_ARCHIVE_FILES}`,
+    );
+  }
+  return files.map((file: unknown, i) => {
+    const { path, xxh64, size } = (file ?? {}) as Partial<ArchiveRequestFile>;
+    if (typeof path !== 'string' || !isXxh64(xxh64) || !Number.isSafeInteger(size) || (size as number) < 0) {
+      throw new AppError(
+        'E_BAD_REQUEST',
+        `archive request file ${i}: needs path, xxh64 (16 hex digits) and size`,
+      );
+    }
+    return { path, xxh64, size: size as number };
+  });
+}

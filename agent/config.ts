@@ -1,0 +1,100 @@
+// The agent's configuration: flags, FORGE_SYNC_* variables and defaults, validated once.
+import { AppError } from '../common/errors.js';
+import {
+  booleanValue,
+  type CommandSpec,
+  durationValue,
+  intValue,
+  listValue,
+  parseFlags,
+  stringValue,
+} from '../lib/args.js';
+import { type LogFormat, parseLogFormat, parseLogLevel } from '../lib/logger.js';
+import { readToken } from '../lib/token.js';
+
+export const AGENT_COMMAND: CommandSpec = {
+  command: 'agent',
+  summary:
+    'Serves the settled media files under each root: an xxh64 manifest and tar archives of requested files.\n' +
+    'Runs beside a Forge or ComfyUI container, sharing its output folder. The token comes from FORGE_SYNC_TOKEN or --token-file.',
+  flags: [
+    {
+      name: 'root',
+      type: 'list',
+      value: '[NAME=]DIR',
+      help: 'a folder to serve; NAME defaults to its basename',
+    },
+    { name: 'host', type: 'string', value: 'H', default: '127.0.0.1', help: 'address to listen on' },
+    {
+      name: 'port',
+      type: 'string',
+      value: 'P',
+      default: '8484',
+      help: 'port to listen on (0 picks a free one)',
+    },
+    {
+      name: 'settle',
+      type: 'string',
+      value: 'D',
+      default: '10s',
+      help: 'a file must be unchanged this long before it is offered',
+    },
+    { name: 'state-dir', type: 'string', value: 'DIR', help: 'keep the hash cache here across restarts' },
+    {
+      name: 'include',
+      type: 'list',
+      value: 'GLOB',
+      help: 'files to offer (default: Forge/ComfyUI media and .txt sidecars)',
+    },
+    { name: 'exclude', type: 'list', value: 'GLOB', help: 'files never to offer' },
+    { name: 'token-file', type: 'string', value: 'FILE', help: 'read the bearer token from this file' },
+    {
+      name: 'insecure',
+      type: 'boolean',
+      help: 'run without a token (anyone who can reach the port can read the files)',
+    },
+    { name: 'log-format', type: 'string', value: 'json|pretty', default: 'json', help: 'log line format' },
+    { name: 'log-level', type: 'string', value: 'LEVEL', default: 'info', help: 'pino log level' },
+  ],
+};
+
+export interface AgentConfig {
+  roots: string[];
+  host: string;
+  port: number;
+  settleMs: number;
+  stateDir: string | undefined;
+  include: string[];
+  exclude: string[];
+  /** null when running with --insecure. */
+  token: string | null;
+  logFormat: LogFormat;
+  logLevel: string;
+}
+
+export function loadAgentConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): AgentConfig {
+  const values = parseFlags(AGENT_COMMAND, argv, env);
+  const roots = listValue(values, 'root');
+  if (roots.length === 0)
+    throw new AppError('E_USAGE', 'no root given: pass --root DIR (or set FORGE_SYNC_ROOT)');
+  const insecure = booleanValue(values, 'insecure');
+  const token = readToken(env, stringValue(values, 'token-file'));
+  if (!token && !insecure) {
+    throw new AppError(
+      'E_USAGE',
+      'no token: set FORGE_SYNC_TOKEN or pass --token-file FILE (or --insecure to run without auth)',
+    );
+  }
+  return {
+    roots,
+    host: stringValue(values, 'host')!,
+    port: intValue(values, 'port', 0, 65535)!,
+    settleMs: durationValue(values, 'settle')!,
+    stateDir: stringValue(values, 'state-dir'),
+    include: listValue(values, 'include'),
+    exclude: listValue(values, 'exclude'),
+    token: token ?? null,
+    logFormat: parseLogFormat(stringValue(values, 'log-format')),
+    logLevel: parseLogLevel(stringValue(values, 'log-level')),
+  };
+}

@@ -1,0 +1,68 @@
+// Manifest entries and the pure diff that decides what the controller pulls.
+
+/** One settled, hashed regular file an agent offers. `path` is `<root name>/<relative path>`. */
+export interface ManifestEntry {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** xxh64 of the whole content, 16 lowercase hex digits. */
+  xxh64: string;
+}
+
+/** What the catalog already holds for one agent: container path to the hashes stored for it. */
+export type StoredIndex = ReadonlyMap<string, ReadonlySet<string>>;
+
+export interface ManifestDiff {
+  /** Entries whose (path, hash) is not stored yet, in manifest order. */
+  toPull: ManifestEntry[];
+  /** Entries already stored with the same content. */
+  unchanged: number;
+}
+
+/** Same path and same hash means stored; anything else is pulled. Duplicate manifest paths pull once. */
+export function diffManifest(entries: Iterable<ManifestEntry>, stored: StoredIndex): ManifestDiff {
+  const toPull: ManifestEntry[] = [];
+  const seen = new Set<string>();
+  let unchanged = 0;
+  for (const entry of entries) {
+    if (seen.has(entry.path)) continue;
+    seen.add(entry.path);
+    if (stored.get(entry.path)?.has(entry.xxh64)) unchanged++;
+    else toPull.push(entry);
+  }
+  return { toPull, unchanged };
+}
+
+export interface BatchLimits {
+  maxBytes: number;
+  maxFiles: number;
+}
+
+/**
+ * Groups entries into archive requests of at most `maxFiles` files and about `maxBytes` bytes.
+ * A file larger than `maxBytes` travels alone. Order is kept.
+ */
+export function planBatches(entries: readonly ManifestEntry[], limits: BatchLimits): ManifestEntry[][] {
+  const batches: ManifestEntry[][] = [];
+  let current: ManifestEntry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const full =
+      current.length >= limits.maxFiles || (current.length > 0 && bytes + entry.size > limits.maxBytes);
+    if (full) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += entry.size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+const HEX64 = /^[0-9a-f]{16}$/;
+
+export function isXxh64(value: unknown): value is string {
+  return typeof value === 'string' && HEX64.test(value);
+}

@@ -1,0 +1,168 @@
+// The wire contract between agent, controller and clients: routes, versions and message shapes.
+import type { ErrorCode, Problem } from './errors.js';
+
+/** Bumped on any change an older peer would misread. Peers refuse to talk across versions. */
+export const PROTOCOL_VERSION = 1;
+
+/** Every response of an agent or controller carries this header with its PROTOCOL_VERSION. */
+export const PROTOCOL_HEADER = 'x-forge-sync-protocol';
+
+export const Routes = {
+  health: '/v1/health',
+  info: '/v1/info',
+  manifest: '/v1/manifest',
+  archive: '/v1/archive',
+  status: '/v1/status',
+  sync: '/v1/sync',
+} as const;
+
+export const Capabilities = {
+  manifestNdjson: 'manifest-ndjson',
+  archiveTar: 'archive-tar',
+  xxh64: 'xxh64',
+} as const;
+
+export const MANIFEST_CONTENT_TYPE = 'application/x-ndjson';
+export const ARCHIVE_CONTENT_TYPE = 'application/x-tar';
+
+/** The most files one archive request may name; the controller batches below it. */
+export const MAX_ARCHIVE_FILES = 5000;
+
+/** PAX header record that carries an entry's xxh64 inside the tar stream. */
+export const PAX_XXH64 = 'FORGESYNC.xxh64';
+
+/**
+ * The last entry of every archive: a JSON ArchiveReport. Its name starts with a dot, which no root
+ * name may, so it can never be confused with a file. A stream without it was cut short.
+ */
+export const ARCHIVE_REPORT_NAME = '.forge-sync/report.json';
+
+export interface HealthResponse {
+  ok: true;
+  protocol: number;
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+/** Counters that show what an agent's scans cost. */
+export interface AgentStats {
+  scans: number;
+  filesHashed: number;
+  bytesHashed: number;
+  cacheHits: number;
+  manifestFiles: number;
+  pendingFiles: number;
+  generation: number;
+  lastScanAt: string | null;
+}
+
+export interface InfoResponse {
+  protocol: number;
+  version: string;
+  roots: { name: string }[];
+  capabilities: string[];
+  settleMs: number;
+  stats: AgentStats;
+}
+
+/**
+ * Lines of the NDJSON manifest, in order: one `header`, any number of `file` (and, in an
+ * incremental manifest, `removed`) lines, then one `end`. A manifest without its `end` line
+ * was cut short and must not be used.
+ */
+export type ManifestLine =
+  | {
+      type: 'header';
+      protocol: number;
+      generation: number;
+      /** null for a full manifest; the base generation for an incremental one. */
+      since: number | null;
+    }
+  | { type: 'file'; path: string; size: number; mtimeMs: number; xxh64: string }
+  | { type: 'removed'; path: string }
+  | {
+      type: 'end';
+      generation: number;
+      files: number;
+      /** Files seen but not offered yet: still being written, or not settled. */
+      pending: number;
+      hashed: number;
+      cacheHits: number;
+    };
+
+export interface ArchiveRequestFile {
+  path: string;
+  xxh64: string;
+  size: number;
+}
+
+export interface ArchiveRequest {
+  files: ArchiveRequestFile[];
+}
+
+export type SkipReason =
+  'vanished' | 'changed' | 'changed-during-read' | 'not-regular' | 'unsafe' | 'unknown-root';
+
+export interface ArchiveReport {
+  protocol: number;
+  sent: number;
+  skipped: { path: string; reason: SkipReason; message: string }[];
+}
+
+/** One agent's outcome of one sync pass: the shape of `sync --json` and `/v1/status`. */
+export interface AgentSyncCounters {
+  filesTransferred: number;
+  bytesTransferred: number;
+  filesUnchanged: number;
+  filesPending: number;
+  errors: number;
+}
+
+export interface AgentSyncResult extends AgentSyncCounters {
+  name: string;
+  ok: boolean;
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Per-file problems: rejected entries, files that changed in flight. */
+  problems: Problem[];
+  /** Set when the agent as a whole failed (unreachable, refused, protocol mismatch). */
+  error?: { code: ErrorCode; message: string };
+}
+
+export interface SyncSummary {
+  runId: string;
+  ok: boolean;
+  agents: AgentSyncResult[];
+  totals: AgentSyncCounters;
+}
+
+export type AgentState = 'idle' | 'syncing' | 'failed';
+
+export interface ControllerStatus {
+  protocol: number;
+  version: string;
+  syncing: boolean;
+  lastRun: SyncSummary | null;
+  agents: { name: string; url: string; state: AgentState; last: AgentSyncResult | null }[];
+}
+
+export function sumCounters(items: readonly AgentSyncCounters[]): AgentSyncCounters {
+  const totals: AgentSyncCounters = {
+    filesTransferred: 0,
+    bytesTransferred: 0,
+    filesUnchanged: 0,
+    filesPending: 0,
+    errors: 0,
+  };
+  for (const item of items) {
+    totals.filesTransferred += item.filesTransferred;
+    totals.bytesTransferred += item.bytesTransferred;
+    totals.filesUnchanged += item.filesUnchanged;
+    totals.filesPending += item.filesPending;
+    totals.errors += item.errors;
+  }
+  return totals;
+}

@@ -1,0 +1,28 @@
+// The controller's HTTP API on hono: health, status and sync-now, behind bearer auth.
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import { type HealthResponse, PROTOCOL_VERSION, Routes } from '../common/protocol.js';
+import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
+import type { ControllerService } from './service.js';
+
+export function createControllerApp(deps: {
+  token: string;
+  service: ControllerService;
+  logger: Logger;
+}): Hono {
+  const app = new Hono();
+  app.use('*', protocolHeader());
+  app.onError(errorHandler(deps.logger));
+  app.notFound((c) =>
+    c.json({ error: { code: 'E_NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
+  );
+
+  app.get(Routes.health, (c) => c.json({ ok: true, protocol: PROTOCOL_VERSION } satisfies HealthResponse));
+  app.use('/v1/*', bearerAuth(deps.token));
+  app.get(Routes.status, (c) => c.json(deps.service.status()));
+  app.post(Routes.sync, (c) => {
+    const { started, runId } = deps.service.syncNow();
+    return c.json({ started, runId }, 202);
+  });
+  return app;
+}

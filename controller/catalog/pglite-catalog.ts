@@ -1,0 +1,101 @@
+// The embedded default catalog: PostgreSQL in WASM (PGlite), kept under <dest>/.forge-sync/catalog.
+import { PGlite } from '@electric-sql/pglite';
+import { AppError } from '../../common/errors.js';
+import type { Catalog, StoredFileRecord, StoredPathInfo } from './catalog.js';
+import { migrate } from './migrations.js';
+
+const INSERT_CHUNK = 500;
+
+/**
+ * PGlite runs in this process with one connection, and queues queries itself, so concurrent agent
+ * syncs share it safely. The data folder must belong to one process at a time; the controller's
+ * destination lock guarantees that.
+ */
+export class PgliteCatalog implements Catalog {
+  private constructor(private readonly db: PGlite) {}
+
+  static async open(dataDir: string): Promise<PgliteCatalog> {
+    let db: PGlite;
+    try {
+      db = await PGlite.create(dataDir);
+    } catch (err) {
+      throw new AppError('E_CATALOG', `cannot open the catalog in ${dataDir}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    await migrate(db, async (sql) => {
+      await db.transaction(async (tx) => {
+        await tx.exec(sql);
+      });
+    });
+    return new PgliteCatalog(db);
+  }
+
+  async storedIndex(agent: string): Promise<Map<string, Set<string>>> {
+    const { rows } = await this.db.query<{ container_path: string; xxh64: string }>(
+      'SELECT container_path, xxh64 FROM files WHERE agent = $1',
+      [agent],
+    );
+    const index = new Map<string, Set<string>>();
+    for (const row of rows) {
+      let hashes = index.get(row.container_path);
+      if (!hashes) index.set(row.container_path, (hashes = new Set()));
+      hashes.add(row.xxh64);
+    }
+    return index;
+  }
+
+  async findByStoredPath(storedPath: string): Promise<StoredPathInfo | null> {
+    const { rows } = await this.db.query<{
+      agent: string;
+      container_path: string;
+      xxh64: string;
+      size: string | number;
+    }>('SELECT agent, container_path, xxh64, size FROM files WHERE stored_path = $1', [storedPath]);
+    const row = rows[0];
+    return row
+      ? { agent: row.agent, containerPath: row.container_path, xxh64: row.xxh64, size: Number(row.size) }
+      : null;
+  }
+
+  async recordStored(records: readonly StoredFileRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (let start = 0; start < records.length; start += INSERT_CHUNK) {
+        const chunk = records.slice(start, start + INSERT_CHUNK);
+        const params: unknown[] = [];
+        const tuples = chunk.map((record) => {
+          const base = params.length;
+          params.push(
+            record.agent,
+            record.containerPath,
+            record.storedPath,
+            record.size,
+            record.mtimeMs,
+            record.xxh64,
+            record.syncedAt.toISOString(),
+            record.runId,
+          );
+          return `(${Array.from({ length: 8 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
+        });
+        await tx.query(
+          `INSERT INTO files (agent, container_path, stored_path, size, mtime_ms, xxh64, synced_at, run_id)
+           VALUES ${tuples.join(', ')}
+           ON CONFLICT (agent, container_path, xxh64) DO NOTHING`,
+          params,
+        );
+      }
+    });
+  }
+
+  async countFiles(agent?: string): Promise<number> {
+    const { rows } = agent
+      ? await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM files WHERE agent = $1', [agent])
+      : await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM files');
+    return rows[0]?.n ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

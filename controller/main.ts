@@ -1,0 +1,102 @@
+// Entry points of `forge-sync sync` and `forge-sync controller`: config, logger, store, run, shutdown.
+import { systemClock } from '../common/clock.js';
+import type { SyncSummary } from '../common/protocol.js';
+import { createLogger } from '../lib/logger.js';
+import { listen } from '../lib/serve.js';
+import { VERSION } from '../lib/version.js';
+import { StaticAgentSource } from './agent-source.js';
+import { createControllerApp } from './app.js';
+import { loadControllerConfig, loadSyncConfig } from './config.js';
+import { ControllerService } from './service.js';
+import { openStore } from './store.js';
+import { runSync } from './sync-run.js';
+
+/** One pass over all agents. Returns the summary; the CLI prints it and picks the exit code. */
+export async function sync(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ summary: SyncSummary; json: boolean }> {
+  const config = loadSyncConfig(env, argv);
+  const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
+  const store = await openStore(config.dest);
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const summary = await runSync(config.agents, {
+      destination: store.destination,
+      catalog: store.catalog,
+      limits: config.limits,
+      concurrency: config.concurrency,
+      token: config.token,
+      clock: systemClock,
+      logger,
+      signal: abort.signal,
+    });
+    return { summary, json: config.json };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await store.close();
+  }
+}
+
+export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const config = loadControllerConfig(env, argv);
+  const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
+  const store = await openStore(config.dest);
+  const abort = new AbortController();
+  const service = new ControllerService({
+    source: new StaticAgentSource(config.agents),
+    run: {
+      destination: store.destination,
+      catalog: store.catalog,
+      limits: config.limits,
+      concurrency: config.concurrency,
+      token: config.token,
+      clock: systemClock,
+      logger,
+      signal: abort.signal,
+    },
+    intervalMs: config.intervalMs,
+    version: VERSION,
+    clock: systemClock,
+    logger,
+  });
+  let server;
+  try {
+    server = await listen(
+      createControllerApp({ token: config.token, service, logger }),
+      config.host,
+      config.port,
+    );
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  logger.info(
+    {
+      url: server.url,
+      port: server.port,
+      agents: config.agents.map((a) => a.name),
+      dest: store.destination.root,
+    },
+    'controller listening',
+  );
+  service.start();
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info({ signal }, 'controller stopping');
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await server.close();
+  // A pass cut short keeps what it stored; its temp files are removed, and the next start resumes.
+  abort.abort();
+  await service.stop();
+  await store.close();
+}

@@ -1,0 +1,121 @@
+// Moving a verified temp file to its final name without ever overwriting a different stored file.
+import { constants } from 'node:fs';
+import { link, lstat, mkdir, open, realpath, rename, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { AppError, type Problem } from '../common/errors.js';
+import { versionedPath } from '../common/path-safety.js';
+import { hashHandle } from '../lib/file-chunks.js';
+import type { Catalog } from './catalog/catalog.js';
+import type { DirtyDirs } from './durable.js';
+
+export interface PlaceRequest {
+  agent: string;
+  containerPath: string;
+  xxh64: string;
+  size: number;
+  /** The verified, fsynced temp file. It is gone when placeFile returns, whatever the outcome. */
+  tempPath: string;
+}
+
+export type PlaceOutcome = { ok: true; storedPath: string; fresh: boolean } | { ok: false; problem: Problem };
+
+/**
+ * Puts verified files under `<dest>/<agent>/<container path>`. One instance serves one sync run; it
+ * may be called concurrently for different files.
+ */
+export class Placer {
+  private readonly safeDirs = new Set<string>();
+
+  constructor(
+    private readonly destRoot: string,
+    private readonly catalog: Catalog,
+  ) {}
+
+  /**
+   * The primary name is taken when free. When it holds other content (a reused or replaced name),
+   * the file goes to `name~<xxh64>.ext`, which is the same for the same content, so retries land on
+   * the copy already made. A name holding the same content is adopted, not written twice.
+   * `link()` fails when the name exists, so nothing is ever overwritten, even in a race.
+   */
+  async place(request: PlaceRequest, dirty: DirtyDirs): Promise<PlaceOutcome> {
+    const primary = `${request.agent}/${request.containerPath}`;
+    try {
+      for (const storedPath of [primary, versionedPath(primary, request.xxh64)]) {
+        const finalPath = join(this.destRoot, ...storedPath.split('/'));
+        const createdFrom = await this.ensureDir(dirname(finalPath));
+        if (await linkNoClobber(request.tempPath, finalPath)) {
+          dirty.add(finalPath, createdFrom);
+          return { ok: true, storedPath, fresh: true };
+        }
+        if (await this.holdsSameContent(storedPath, finalPath, request)) {
+          return { ok: true, storedPath, fresh: false };
+        }
+      }
+      return {
+        ok: false,
+        problem: {
+          code: 'E_STORED_CONFLICT',
+          path: request.containerPath,
+          message: `both ${primary} and its versioned name hold other content; nothing was overwritten`,
+        },
+      };
+    } finally {
+      await unlink(request.tempPath).catch(() => undefined);
+    }
+  }
+
+  /** Creates the folder and checks that it really is inside --dest (no symlinked folder on the way). */
+  private async ensureDir(dir: string): Promise<string | undefined> {
+    if (this.safeDirs.has(dir)) return undefined;
+    const createdFrom = await mkdir(dir, { recursive: true });
+    const real = await realpath(dir);
+    if (real !== dir || !(real + sep).startsWith(this.destRoot + sep)) {
+      throw new AppError(
+        'E_UNSAFE_PATH',
+        `${dir} leads outside --dest through a symlink; refusing to write there`,
+      );
+    }
+    this.safeDirs.add(dir);
+    return createdFrom;
+  }
+
+  private async holdsSameContent(
+    storedPath: string,
+    finalPath: string,
+    request: PlaceRequest,
+  ): Promise<boolean> {
+    const known = await this.catalog.findByStoredPath(storedPath);
+    if (known) return known.xxh64 === request.xxh64 && known.size === request.size;
+    // On disk but not catalogued: a run stopped between placing and recording. Look at the bytes.
+    const stats = await lstat(finalPath);
+    if (!stats.isFile() || stats.size !== request.size) return false;
+    const handle = await open(finalPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return (await hashHandle(handle, request.size)).xxh64 === request.xxh64;
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** Gives the temp file its final name; false when that name exists. Never replaces anything. */
+async function linkNoClobber(tempPath: string, finalPath: string): Promise<boolean> {
+  try {
+    await link(tempPath, finalPath);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
+  }
+  // A filesystem without hard links: check, then rename. Only another writer racing us in the
+  // same instant could slip between the two, and the controller's lock rules that out.
+  try {
+    await lstat(finalPath);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await rename(tempPath, finalPath);
+  return true;
+}

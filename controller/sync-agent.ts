@@ -1,0 +1,203 @@
+// One sync pass over one agent: manifest, diff against the catalog, pull batches in parallel, record.
+import type { Logger } from 'pino';
+import type { Clock } from '../common/clock.js';
+import { AppError, type Problem, errorMessage } from '../common/errors.js';
+import {
+  type BatchLimits,
+  type ManifestEntry,
+  diffManifest,
+  isXxh64,
+  planBatches,
+} from '../common/manifest.js';
+import { unsafePathReason } from '../common/path-safety.js';
+import type { AgentSyncResult } from '../common/protocol.js';
+import { forEachLimit } from '../lib/pool.js';
+import type { AgentClient } from './agent-client.js';
+import type { AgentRef } from './agent-source.js';
+import type { Catalog } from './catalog/catalog.js';
+import { DirtyDirs } from './durable.js';
+import { extractArchive } from './extract.js';
+import type { Placer } from './place.js';
+
+export interface SyncLimits extends BatchLimits {
+  /** Archive streams open at once per agent. */
+  streams: number;
+}
+
+export interface SyncAgentDeps {
+  client: AgentClient;
+  catalog: Catalog;
+  placer: Placer;
+  tmpDir: string;
+  limits: SyncLimits;
+  runId: string;
+  clock: Clock;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/**
+ * Never throws: a failure of the whole agent lands in `error`, a failure of one file in `problems`.
+ * Files stored before a failure stay stored and catalogued.
+ */
+export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<AgentSyncResult> {
+  const { logger, clock } = deps;
+  const startedAt = new Date(clock.now()).toISOString();
+  const result: AgentSyncResult = {
+    name: agent.name,
+    ok: false,
+    runId: deps.runId,
+    startedAt,
+    finishedAt: startedAt,
+    filesTransferred: 0,
+    bytesTransferred: 0,
+    filesUnchanged: 0,
+    filesPending: 0,
+    errors: 0,
+    problems: [],
+  };
+  try {
+    await deps.client.info(deps.signal);
+    const { entries, pending } = await readManifest(deps.client, result.problems, deps.signal);
+    const stored = await deps.catalog.storedIndex(agent.name);
+    const diff = diffManifest(entries, stored);
+    result.filesUnchanged = diff.unchanged;
+    result.filesPending = pending;
+    const batches = planBatches(diff.toPull, deps.limits);
+    logger.info(
+      {
+        files: entries.length,
+        toPull: diff.toPull.length,
+        unchanged: diff.unchanged,
+        pending,
+        batches: batches.length,
+      },
+      'sync planned',
+    );
+
+    let firstError: AppError | undefined;
+    await forEachLimit(batches, deps.limits.streams, async (batch) => {
+      if (firstError) return;
+      const error = await transferBatch(agent, batch, deps, result);
+      firstError ??= error;
+    });
+    if (firstError) throw firstError;
+  } catch (err) {
+    const error =
+      err instanceof AppError ? err : new AppError('E_INTERNAL', errorMessage(err), { cause: err });
+    result.error = { code: error.code, message: error.message };
+    logger.error({ err: error, code: error.code }, 'sync of agent failed');
+  }
+  result.errors = result.problems.length + (result.error ? 1 : 0);
+  result.ok = result.errors === 0;
+  result.finishedAt = new Date(clock.now()).toISOString();
+  logger.info(
+    {
+      filesTransferred: result.filesTransferred,
+      bytes: result.bytesTransferred,
+      filesUnchanged: result.filesUnchanged,
+      filesPending: result.filesPending,
+      errors: result.errors,
+      ms: Date.parse(result.finishedAt) - Date.parse(startedAt),
+    },
+    'sync of agent done',
+  );
+  return result;
+}
+
+/** Reads and checks the manifest. A malformed file line becomes a problem; the rest still syncs. */
+async function readManifest(
+  client: AgentClient,
+  problems: Problem[],
+  signal?: AbortSignal,
+): Promise<{ entries: ManifestEntry[]; pending: number }> {
+  const entries: ManifestEntry[] = [];
+  let pending = 0;
+  for await (const line of client.manifest(signal)) {
+    if (line.type === 'end') pending = Number(line.pending) || 0;
+    if (line.type !== 'file') continue;
+    const reason =
+      unsafePathReason(line.path) ??
+      (isXxh64(line.xxh64) && Number.isSafeInteger(line.size) && line.size >= 0 ? null : 'bad size or hash');
+    if (reason) {
+      problems.push({
+        code: 'E_PROTOCOL',
+        path: String(line.path),
+        message: `manifest entry refused: ${reason}`,
+      });
+      continue;
+    }
+    entries.push({ path: line.path, size: line.size, mtimeMs: Number(line.mtimeMs) || 0, xxh64: line.xxh64 });
+  }
+  return { entries, pending };
+}
+
+/** Pulls one batch, records what landed, and returns the stream's error if it failed. */
+async function transferBatch(
+  agent: AgentRef,
+  batch: ManifestEntry[],
+  deps: SyncAgentDeps,
+  result: AgentSyncResult,
+): Promise<AppError | undefined> {
+  const requested = new Map(batch.map((entry) => [entry.path, entry]));
+  const dirty = new DirtyDirs();
+  let extracted;
+  try {
+    const source = await deps.client.archive(
+      batch.map(({ path, xxh64, size }) => ({ path, xxh64, size })),
+      deps.signal,
+    );
+    extracted = await extractArchive(source, {
+      agent: agent.name,
+      tmpDir: deps.tmpDir,
+      requested,
+      placer: deps.placer,
+      dirty,
+    });
+  } catch (err) {
+    return err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
+  }
+  // Durable first, catalogued second: a record always names a complete copy.
+  await dirty.flush();
+  const syncedAt = new Date(deps.clock.now());
+  await deps.catalog.recordStored(
+    extracted.stored.map(({ entry, storedPath }) => ({
+      agent: agent.name,
+      containerPath: entry.path,
+      storedPath,
+      size: entry.size,
+      mtimeMs: entry.mtimeMs,
+      xxh64: entry.xxh64,
+      runId: deps.runId,
+      syncedAt,
+    })),
+  );
+  for (const file of extracted.stored) {
+    result.filesTransferred++;
+    result.bytesTransferred += file.entry.size;
+    deps.logger.debug(
+      { file: file.entry.path, storedPath: file.storedPath, bytes: file.entry.size, fresh: file.fresh },
+      'file stored',
+    );
+  }
+  for (const problem of extracted.problems) {
+    deps.logger.warn({ file: problem.path, code: problem.code }, problem.message);
+    result.problems.push(problem);
+  }
+  for (const skip of extracted.skipped) {
+    if (skip.reason === 'changed' || skip.reason === 'vanished' || skip.reason === 'changed-during-read') {
+      result.filesPending++;
+      deps.logger.info(
+        { file: skip.path, reason: skip.reason },
+        'file not sent; it will be synced on a later pass',
+      );
+    } else {
+      result.problems.push({
+        code: 'E_PROTOCOL',
+        path: skip.path,
+        message: `agent refused to send it: ${skip.message}`,
+      });
+    }
+  }
+  return extracted.streamError;
+}

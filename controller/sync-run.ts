@@ -1,0 +1,64 @@
+// One sync pass over every agent, several at once, summed into the shape `sync --json` prints.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../common/clock.js';
+import { type AgentSyncResult, type SyncSummary, sumCounters } from '../common/protocol.js';
+import { forEachLimit } from '../lib/pool.js';
+import { type AgentClient, HttpAgentClient } from './agent-client.js';
+import type { AgentRef } from './agent-source.js';
+import type { Catalog } from './catalog/catalog.js';
+import type { Destination } from './destination.js';
+import { Placer } from './place.js';
+import { type SyncLimits, syncAgent } from './sync-agent.js';
+
+export interface SyncRunDeps {
+  destination: Destination;
+  catalog: Catalog;
+  limits: SyncLimits;
+  /** Agents synced at once. */
+  concurrency: number;
+  token: string | undefined;
+  clock: Clock;
+  logger: Logger;
+  clientFor?: (agent: AgentRef) => AgentClient;
+  /** Called as each agent starts and finishes, for status and progress. */
+  onAgentStart?: (agent: AgentRef, runId: string) => void;
+  onAgentDone?: (result: AgentSyncResult) => void;
+  signal?: AbortSignal;
+}
+
+export function newRunId(): string {
+  return randomUUID().slice(0, 8);
+}
+
+export async function runSync(
+  agents: readonly AgentRef[],
+  deps: SyncRunDeps,
+  runId = newRunId(),
+): Promise<SyncSummary> {
+  const placer = new Placer(deps.destination.root, deps.catalog);
+  const results: AgentSyncResult[] = new Array(agents.length);
+  const clientFor =
+    deps.clientFor ?? ((agent: AgentRef) => new HttpAgentClient(agent, agent.token ?? deps.token));
+  deps.logger.info({ runId, agents: agents.map((agent) => agent.name) }, 'sync run started');
+  await forEachLimit(agents, deps.concurrency, async (agent, index) => {
+    deps.onAgentStart?.(agent, runId);
+    const result = await syncAgent(agent, {
+      client: clientFor(agent),
+      catalog: deps.catalog,
+      placer,
+      tmpDir: deps.destination.tmpDir,
+      limits: deps.limits,
+      runId,
+      clock: deps.clock,
+      logger: deps.logger.child({ agent: agent.name, runId }),
+      signal: deps.signal,
+    });
+    results[index] = result;
+    deps.onAgentDone?.(result);
+  });
+  const totals = sumCounters(results);
+  const summary: SyncSummary = { runId, ok: results.every((result) => result.ok), agents: results, totals };
+  deps.logger.info({ runId, ...totals, ok: summary.ok }, 'sync run done');
+  return summary;
+}
