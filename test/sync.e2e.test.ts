@@ -1,0 +1,118 @@
+// End to end: real agent and sync processes on 127.0.0.1, real HTTP, real tar, real PGlite catalog.
+import { readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOUR_AGO, fakePng, put, putLarge, treeDigest, truncatedPng } from './helpers/files.js';
+import { type Started, TOKEN, startAgent, syncJson, tempDir } from './helpers/processes.js';
+
+describe('sync end to end', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let out: string;
+  let dest: string;
+  let agent: Started;
+
+  beforeAll(async () => {
+    work = await tempDir();
+    out = join(work.path, 'output');
+    dest = join(work.path, 'synced');
+    await put(out, 'txt2img-images/2026-11-24/00000-235284042.png', fakePng(2000));
+    await put(
+      out,
+      'txt2img-images/2026-11-24/00000-235284042.txt',
+      'photo of a duck\nSteps: 15, Seed: 235284042, Size: 512x400',
+    );
+    await put(out, 'extras-images/with space ünïcödé 画像.png', fakePng(300));
+    await put(
+      out,
+      'a/b/c/d/e/f/g/deep.webp',
+      Buffer.concat([
+        Buffer.from('RIFF'),
+        Buffer.from([4 + 8, 0, 0, 0]),
+        Buffer.from('WEBPVP8 '),
+        Buffer.alloc(4),
+      ]),
+    );
+    await putLarge(out, 'video/ComfyUI_00001_.mkv', 100 * 1024 * 1024);
+    agent = await startAgent([out]);
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await work?.[Symbol.asyncDispose]();
+  });
+
+  it('copies every file byte for byte on a cold sync', async () => {
+    const result = await syncJson(dest, { gpu1: agent.url });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.summary!.totals).toMatchObject({ filesTransferred: 5, errors: 0, filesUnchanged: 0 });
+    const source = await treeDigest(out);
+    const stored = await treeDigest(join(dest, 'gpu1', 'output'));
+    expect(stored).toEqual(source);
+  });
+
+  it('transfers nothing on a second pass', async () => {
+    const result = await syncJson(dest, { gpu1: agent.url });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.summary!.totals).toMatchObject({ filesTransferred: 0, filesUnchanged: 5, errors: 0 });
+  });
+
+  it('transfers one changed file once and keeps the old version beside it', async () => {
+    const path = 'txt2img-images/2026-11-24/00000-235284042.png';
+    const before = await readFile(join(dest, 'gpu1/output', path));
+    const replacement = fakePng(2100);
+    await put(out, path, replacement, HOUR_AGO());
+    const result = await syncJson(dest, { gpu1: agent.url });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.summary!.totals).toMatchObject({ filesTransferred: 1, filesUnchanged: 4 });
+    expect(await readFile(join(dest, 'gpu1/output', path))).toEqual(before);
+    const digest = await treeDigest(join(dest, 'gpu1/output/txt2img-images/2026-11-24'));
+    const versions = [...digest.keys()].filter((name) => name.endsWith('.png'));
+    expect(versions).toHaveLength(2);
+    const versioned = versions.find((name) => name.includes('~'))!;
+    expect(versioned).toMatch(/^00000-235284042~[0-9a-f]{16}\.png$/);
+    expect(await readFile(join(dest, 'gpu1/output/txt2img-images/2026-11-24', versioned))).toEqual(
+      replacement,
+    );
+  });
+
+  it('does not serve temp files, symlinks, unfinished PNGs or empty files', async () => {
+    await put(out, 'txt2img-images/2026-11-24/00001-1.tmp', fakePng());
+    await put(out, 'ComfyUI_00009_.png', truncatedPng());
+    await put(out, 'empty.png', Buffer.alloc(0));
+    await put(out, '.hidden.png', fakePng());
+    await writeFile(join(work.path, 'secret.png'), fakePng());
+    await symlink(join(work.path, 'secret.png'), join(out, 'link.png'));
+    await symlink(work.path, join(out, 'linked-dir'));
+    const manifest = await fetch(`${agent.url}/v1/manifest`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const paths = (await manifest.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; path?: string })
+      .filter((line) => line.type === 'file')
+      .map((line) => line.path);
+    expect(paths).not.toContain('output/txt2img-images/2026-11-24/00001-1.tmp');
+    expect(paths).not.toContain('output/ComfyUI_00009_.png');
+    expect(paths).not.toContain('output/empty.png');
+    expect(paths).not.toContain('output/.hidden.png');
+    expect(paths).not.toContain('output/link.png');
+    expect(paths.some((path) => path?.startsWith('output/linked-dir'))).toBe(false);
+    expect(paths).toHaveLength(5);
+  });
+
+  it('answers 401 without the token, except for health', async () => {
+    for (const route of ['/v1/info', '/v1/manifest']) {
+      const response = await fetch(`${agent.url}${route}`);
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('E_AUTH');
+    }
+    const archive = await fetch(`${agent.url}/v1/archive`, {
+      method: 'POST',
+      body: '{"files":[]}',
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(archive.status).toBe(401);
+    expect((await fetch(`${agent.url}/v1/health`)).status).toBe(200);
+  });
+});
