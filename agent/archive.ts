@@ -38,11 +38,13 @@ export function createArchiveStream(
 ): ReadableStream<Uint8Array> {
   const pack = tar.pack();
   const state = { cancelled: false };
+  // A client that hangs up destroys the pack; that is routine, not a crash.
+  pack.on('error', (err: Error) => deps.logger.debug({ err }, 'archive stream closed early'));
   const produce = async (): Promise<void> => {
     const report: ArchiveReport = { protocol: PROTOCOL_VERSION, sent: 0, skipped: [] };
     for (const file of files) {
       if (state.cancelled) return;
-      const skipped = await sendFile(pack, file, deps);
+      const skipped = await sendFile(pack, file, deps, state);
       if (skipped) report.skipped.push({ path: file.path, ...skipped });
       else report.sent++;
     }
@@ -51,6 +53,7 @@ export function createArchiveStream(
     deps.logger.debug({ sent: report.sent, skipped: report.skipped.length }, 'archive done');
   };
   produce().catch((err: unknown) => {
+    if (state.cancelled) return;
     deps.logger.error({ err }, 'archive failed');
     pack.destroy(err as Error);
   });
@@ -72,7 +75,7 @@ export function createArchiveStream(
     },
     cancel() {
       state.cancelled = true;
-      pack.destroy(new Error('archive cancelled by the client'));
+      pack.destroy();
     },
   });
 }
@@ -82,6 +85,7 @@ async function sendFile(
   pack: Pack,
   file: ArchiveRequestFile,
   deps: ArchiveDeps,
+  state: { cancelled: boolean },
 ): Promise<{ reason: SkipReason; message: string } | undefined> {
   const opened = await openInRoot(deps.roots, file.path);
   if (!opened.ok) return { reason: opened.reason, message: opened.message };
@@ -109,9 +113,11 @@ async function sendFile(
     };
     const entry = pack.entry(header);
     const done = finished(entry);
+    done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
     const hasher = await createXxh64();
     let written = 0;
     for await (const chunk of readChunks(handle, identity.size)) {
+      if (state.cancelled) throw new Error('archive cancelled by the client');
       hasher.update(chunk);
       written += chunk.length;
       if (!entry.write(chunk)) await drained(entry);
@@ -143,23 +149,34 @@ function writeEntry(pack: Pack, header: EntryHeader, body: Buffer): Promise<void
 
 function drained(stream: Sink): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onDrain = (): void => {
+    const cleanup = (): void => {
+      stream.off('drain', onDrain);
       stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onDrain = (): void => {
+      cleanup();
       resolve();
     };
     const onError = (err: unknown): void => {
-      stream.off('drain', onDrain);
+      cleanup();
       reject(err);
     };
+    const onClose = (): void => onError(new Error('the archive stream was closed'));
     stream.once('drain', onDrain);
     stream.once('error', onError);
+    stream.once('close', onClose);
   });
 }
 
 function finished(stream: Sink): Promise<void> {
   return new Promise((resolve, reject) => {
-    stream.once('finish', () => resolve());
-    stream.once('close', () => resolve());
+    let ended = false;
+    stream.once('finish', () => {
+      ended = true;
+      resolve();
+    });
     stream.once('error', (err: Error) => reject(err));
+    stream.once('close', () => (ended ? resolve() : reject(new Error('the archive stream was closed'))));
   });
 }

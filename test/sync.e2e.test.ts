@@ -1,6 +1,7 @@
 // End to end: real agent and sync processes on 127.0.0.1, real HTTP, real tar, real PGlite catalog.
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_AGO, fakePng, put, putLarge, treeDigest, truncatedPng } from './helpers/files.js';
 import { type Started, TOKEN, startAgent, syncJson, tempDir } from './helpers/processes.js';
@@ -73,6 +74,46 @@ describe('sync end to end', () => {
     expect(await readFile(join(dest, 'gpu1/output/txt2img-images/2026-11-24', versioned))).toEqual(
       replacement,
     );
+  });
+
+  it('catalogues every stored file, both versions of the changed one included', async () => {
+    const db = await PGlite.create(join(dest, '.forge-sync/catalog'));
+    try {
+      const { rows } = await db.query<{
+        agent: string;
+        container_path: string;
+        stored_path: string;
+        size: string;
+        mtime_ms: number;
+        xxh64: string;
+        synced_at: Date;
+        run_id: string;
+      }>(
+        'SELECT agent, container_path, stored_path, size::text, mtime_ms, xxh64, synced_at, run_id FROM files ORDER BY id',
+      );
+      expect(rows).toHaveLength(6);
+      const stored = await treeDigest(join(dest, 'gpu1'));
+      expect(new Set(rows.map((row) => row.stored_path))).toEqual(
+        new Set([...stored.keys()].map((path) => `gpu1/${path}`)),
+      );
+      const video = rows.find((row) => row.container_path === 'output/video/ComfyUI_00001_.mkv')!;
+      expect(video).toMatchObject({
+        agent: 'gpu1',
+        stored_path: 'gpu1/output/video/ComfyUI_00001_.mkv',
+        size: String(100 * 1024 * 1024),
+      });
+      expect(video.xxh64).toMatch(/^[0-9a-f]{16}$/);
+      expect(video.mtime_ms).toBeLessThan(Date.now() - 3_000_000);
+      expect(video.synced_at.getTime()).toBeGreaterThan(Date.now() - 600_000);
+      const versions = rows.filter(
+        (row) => row.container_path === 'output/txt2img-images/2026-11-24/00000-235284042.png',
+      );
+      expect(versions).toHaveLength(2);
+      expect(versions[0]!.xxh64).not.toBe(versions[1]!.xxh64);
+      expect(versions[0]!.run_id).not.toBe(versions[1]!.run_id);
+    } finally {
+      await db.close();
+    }
   });
 
   it('does not serve temp files, symlinks, unfinished PNGs or empty files', async () => {
