@@ -43,9 +43,12 @@ describe('sync end to end', () => {
   });
 
   it('copies every file byte for byte on a cold sync', async () => {
-    const result = await syncJson(dest, { gpu1: agent.url });
+    const result = await syncJson(dest, { gpu1: agent.url }, ['--log-level', 'trace']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.summary!.totals).toMatchObject({ filesTransferred: 5, errors: 0, filesUnchanged: 0 });
+    expect(result.stderr).toContain('"runId"');
+    expect(result.stderr, 'the token must never be logged').not.toContain(TOKEN);
+    expect(JSON.stringify(agent.logs)).not.toContain(TOKEN);
     const source = await treeDigest(out);
     const stored = await treeDigest(join(dest, 'gpu1', 'output'));
     expect(stored).toEqual(source);
