@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{agent,controller,common,cli}/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['{agent,controller,common,cli,lib}/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

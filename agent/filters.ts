@@ -12,8 +12,19 @@ export type PathFilter = (relPath: string) => boolean;
  * and no exclude.
  */
 export function createFilter(include: readonly string[], exclude: readonly string[]): PathFilter {
-  const options = { basename: true, nocase: true, dot: false };
-  const included = picomatch(include.length > 0 ? [...include] : DEFAULT_INCLUDE, options);
-  const excluded = exclude.length > 0 ? picomatch([...exclude], options) : () => false;
+  const included = globMatcher(include.length > 0 ? include : DEFAULT_INCLUDE);
+  const excluded = exclude.length > 0 ? globMatcher(exclude) : () => false;
   return (relPath) => included(relPath) && !excluded(relPath);
+}
+
+// picomatch's `basename` option matches every pattern against the file name, even one with "/",
+// so name globs and path globs need separate matchers.
+function globMatcher(globs: readonly string[]): PathFilter {
+  const options = { nocase: true, dot: false };
+  const byName = globs.filter((glob) => !glob.includes('/'));
+  const byPath = globs.filter((glob) => glob.includes('/'));
+  const matchers: PathFilter[] = [];
+  if (byName.length > 0) matchers.push(picomatch(byName, { ...options, basename: true }));
+  if (byPath.length > 0) matchers.push(picomatch(byPath, options));
+  return (relPath) => matchers.some((match) => match(relPath));
 }

@@ -125,7 +125,12 @@ export class HttpAgentClient implements AgentClient {
         `agent ${this.agent.name} speaks protocol ${protocol}; this controller speaks ${PROTOCOL_VERSION}: run the same forge-sync version on both`,
       );
     }
-    if (response.ok) return response;
+    if (response.ok) {
+      if (protocol !== null) return response;
+      // Every agent response carries the header: a 200 without it is some other server (the WebUI's port?).
+      await response.body?.cancel();
+      throw this.notAnAgent(response.status);
+    }
     const body = (await response.json().catch(() => null)) as ErrorBody | null;
     const detail = body?.error?.message ?? response.statusText;
     if (response.status === 401) {
@@ -134,15 +139,17 @@ export class HttpAgentClient implements AgentClient {
         `agent ${this.agent.name} rejected the token (${detail}); check FORGE_SYNC_TOKEN or --token-file`,
       );
     }
-    if (protocol === null) {
-      throw new AppError(
-        'E_PROTOCOL_MISMATCH',
-        `${this.agent.url} answered ${response.status} without a forge-sync protocol header; is it a forge-sync agent?`,
-      );
-    }
+    if (protocol === null) throw this.notAnAgent(response.status);
     throw new AppError(
       'E_AGENT_HTTP',
       `agent ${this.agent.name} answered ${response.status} to ${route}: ${detail}`,
+    );
+  }
+
+  private notAnAgent(status: number): AppError {
+    return new AppError(
+      'E_PROTOCOL_MISMATCH',
+      `${this.agent.url} answered ${status} without a forge-sync protocol header; is it a forge-sync agent?`,
     );
   }
 }

@@ -1,13 +1,13 @@
 // The host-side destination folder: checked writable, locked to one controller, temp files cleaned.
 import { constants } from 'node:fs';
-import { access, mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readFile, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AppError } from '../common/errors.js';
 
 export const STATE_DIR = '.forge-sync';
 
 export interface Destination {
-  /** Absolute path of --dest. */
+  /** Absolute path of --dest, with symlinks resolved. */
   root: string;
   /** Where incoming files are written before they are verified and moved into place. */
   tmpDir: string;
@@ -23,9 +23,15 @@ export interface Destination {
  * an interrupted run left behind.
  */
 export async function openDestination(dest: string): Promise<Destination> {
-  const root = resolve(dest);
+  let root = resolve(dest);
+  const existing = await stat(root).catch(() => null);
+  if (existing && !existing.isDirectory()) {
+    throw new AppError('E_DEST_NOT_WRITABLE', `--dest ${dest}: not a writable folder (it is a file)`);
+  }
   try {
     await mkdir(root, { recursive: true });
+    // Placer refuses any folder whose real path differs from its name, so name --dest by its real path.
+    root = await realpath(root);
     if (!(await stat(root)).isDirectory()) throw new Error('not a folder');
     await access(root, constants.W_OK);
   } catch (err) {

@@ -67,16 +67,23 @@ export class Placer {
   /** Creates the folder and checks that it really is inside --dest (no symlinked folder on the way). */
   private async ensureDir(dir: string): Promise<string | undefined> {
     if (this.safeDirs.has(dir)) return undefined;
+    // Check the part that exists first: mkdir would follow a symlinked folder and create the rest outside.
+    const existing = await deepestExisting(dir);
+    if ((existing + sep).startsWith(this.destRoot + sep)) await this.assertInsideDest(existing, dir);
     const createdFrom = await mkdir(dir, { recursive: true });
-    const real = await realpath(dir);
-    if (real !== dir || !(real + sep).startsWith(this.destRoot + sep)) {
+    await this.assertInsideDest(dir, dir);
+    this.safeDirs.add(dir);
+    return createdFrom;
+  }
+
+  private async assertInsideDest(path: string, dir: string): Promise<void> {
+    const real = await realpath(path);
+    if (real !== path || !(real + sep).startsWith(this.destRoot + sep)) {
       throw new AppError(
         'E_UNSAFE_PATH',
         `${dir} leads outside --dest through a symlink; refusing to write there`,
       );
     }
-    this.safeDirs.add(dir);
-    return createdFrom;
   }
 
   private async holdsSameContent(
@@ -94,6 +101,18 @@ export class Placer {
       return (await hashHandle(handle, request.size)).xxh64 === request.xxh64;
     } finally {
       await handle.close();
+    }
+  }
+}
+
+/** `dir` itself or its nearest ancestor that exists. */
+async function deepestExisting(dir: string): Promise<string> {
+  for (let path = dir; ; path = dirname(path)) {
+    try {
+      await lstat(path);
+      return path;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw err;
     }
   }
 }

@@ -28,3 +28,30 @@ export async function forEachLimit<T>(
   await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
   if (failure) throw failure.error;
 }
+
+/**
+ * Runs background tasks with at most `limit` in flight. `start` waits for a free slot, so a producer
+ * that calls it in a loop is held back; `settle` waits for every task started so far. A task's
+ * failure is kept and rethrown by `settle`, after the other tasks end.
+ */
+export class TaskGroup {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async start(task: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    const promise: Promise<void> = task()
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => this.running.delete(promise));
+    this.running.add(promise);
+  }
+
+  async settle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
+    if (this.failure) throw this.failure.error;
+  }
+}

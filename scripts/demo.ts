@@ -36,10 +36,16 @@ async function buildDemoFolders(): Promise<void> {
     await utimes(path, old, old);
   }
   const sidecar = join(DEMO, 'forge/outputs/txt2img-images/2026-11-24/00000-235284042.txt');
-  await writeFile(sidecar, 'photo of a duck\nNegative prompt: monochrome\nSteps: 15, Sampler: UniPC, CFG scale: 5, Seed: 235284042\n');
+  await writeFile(
+    sidecar,
+    'photo of a duck\nNegative prompt: monochrome\nSteps: 15, Sampler: UniPC, CFG scale: 5, Seed: 235284042\n',
+  );
   await utimes(sidecar, old, old);
   // A half-written ComfyUI image and a Forge temp file: neither may be synced.
-  await writeFile(join(DEMO, 'comfyui/output/ComfyUI_00004_.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]));
+  await writeFile(
+    join(DEMO, 'comfyui/output/ComfyUI_00004_.png'),
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]),
+  );
   await writeFile(join(DEMO, 'forge/outputs/txt2img-images/2026-11-24/00004-1.tmp'), 'partial');
 }
 
@@ -71,19 +77,37 @@ async function listStored(dir: string, out: string[] = []): Promise<string[]> {
 
 async function main(): Promise<void> {
   await buildDemoFolders();
-  console.log(`demo outputs written under ${relative(REPO, DEMO)}/ (sample generations with real metadata)\n`);
-  const agents = [await startAgent('forge', join(DEMO, 'forge/outputs')), await startAgent('comfyui', join(DEMO, 'comfyui/output'))];
+  console.log(
+    `demo outputs written under ${relative(REPO, DEMO)}/ (sample generations with real metadata)\n`,
+  );
+  const agents = [
+    await startAgent('forge', join(DEMO, 'forge/outputs')),
+    await startAgent('comfyui', join(DEMO, 'comfyui/output')),
+  ];
   try {
     const sync = spawn(
       process.execPath,
-      [BIN, 'sync', '--dest', DEST, '--agent', `forge=${agents[0]!.url}`, '--agent', `comfyui=${agents[1]!.url}`, '--log-level', 'warn'],
+      [
+        BIN,
+        'sync',
+        '--dest',
+        DEST,
+        '--agent',
+        `forge=${agents[0]!.url}`,
+        '--agent',
+        `comfyui=${agents[1]!.url}`,
+        '--log-level',
+        'warn',
+      ],
       { env, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     console.log(`\n$ forge-sync sync --dest ./synced --agent forge=… --agent comfyui=…`);
     const [code] = (await once(sync, 'exit')) as [number | null];
     console.log(`\nstored under ./synced (catalog in ./synced/.forge-sync/catalog):`);
     for (const path of await listStored(DEST)) console.log(`  ${path}`);
-    console.log('\nRun `npm run demo` again: nothing is transferred twice. The .tmp file and the unfinished PNG were not synced.');
+    console.log(
+      '\nRun `npm run demo` again: nothing is transferred twice. The .tmp file and the unfinished PNG were not synced.',
+    );
     process.exitCode = code ?? 1;
   } finally {
     for (const agent of agents) agent.child.kill('SIGTERM');

@@ -17,7 +17,9 @@ export class PgliteCatalog implements Catalog {
   static async open(dataDir: string): Promise<PgliteCatalog> {
     let db: PGlite;
     try {
-      db = await PGlite.create(dataDir);
+      // PostgreSQL's default 128 MB of shared buffers would triple the controller's resident memory;
+      // the catalog's working set is a few index pages per agent.
+      db = await PGlite.create(dataDir, { postgresqlconf: 'shared_buffers=16MB' });
     } catch (err) {
       throw new AppError('E_CATALOG', `cannot open the catalog in ${dataDir}: ${(err as Error).message}`, {
         cause: err,

@@ -1,0 +1,77 @@
+// Unit tests for DirtyDirs: which folders a placed file makes dirty, and flushing them.
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DirtyDirs } from './durable.js';
+
+/** The folders marked so far; `dirs` is private, and reading it is the only way to see what add() did. */
+function marked(dirty: DirtyDirs): string[] {
+  return [...(dirty as unknown as { dirs: Set<string> }).dirs].sort();
+}
+
+describe('DirtyDirs.add', () => {
+  it.each<{ name: string; file: string; createdFrom?: string; dirs: string[] }>([
+    { name: 'no folder created: only the file’s folder', file: '/d/a/b/f.png', dirs: ['/d/a/b'] },
+    {
+      name: 'the file’s own folder was created: it and its parent',
+      file: '/d/a/b/f.png',
+      createdFrom: '/d/a/b',
+      dirs: ['/d/a', '/d/a/b'],
+    },
+    {
+      name: 'a chain was created: every created folder and the parent of the first',
+      file: '/d/a/b/c/f.png',
+      createdFrom: '/d/a',
+      dirs: ['/d', '/d/a', '/d/a/b', '/d/a/b/c'],
+    },
+    {
+      name: 'created right below the filesystem root',
+      file: '/a/b/f.png',
+      createdFrom: '/a',
+      dirs: ['/', '/a', '/a/b'],
+    },
+    {
+      name: 'a sibling with a longer name is not marked',
+      file: '/dest/agent/x/f.png',
+      createdFrom: '/dest/agent',
+      dirs: ['/dest', '/dest/agent', '/dest/agent/x'],
+    },
+  ])('$name', ({ file, createdFrom, dirs }) => {
+    const dirty = new DirtyDirs();
+    dirty.add(file, createdFrom);
+    expect(marked(dirty)).toEqual(dirs);
+  });
+
+  it('marks each folder once however many files land in it', () => {
+    const dirty = new DirtyDirs();
+    dirty.add('/d/a/f1.png', '/d/a');
+    dirty.add('/d/a/f2.png');
+    dirty.add('/d/b/f3.png', '/d/b');
+    expect(marked(dirty)).toEqual(['/d', '/d/a', '/d/b']);
+  });
+});
+
+describe('DirtyDirs.flush', () => {
+  it('fsyncs the marked folders and forgets them', async () => {
+    const root = await realpath(await mkdtemp(join(tmpdir(), 'durable-test-')));
+    try {
+      const file = join(root, 'a', 'b', 'f.png');
+      const createdFrom = await mkdir(join(root, 'a', 'b'), { recursive: true });
+      await writeFile(file, 'x');
+      const dirty = new DirtyDirs();
+      dirty.add(file, createdFrom);
+      expect(marked(dirty)).toEqual([root, join(root, 'a'), join(root, 'a', 'b')]);
+      await dirty.flush();
+      expect(marked(dirty)).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('fails when a marked folder is gone', async () => {
+    const dirty = new DirtyDirs();
+    dirty.add(join(tmpdir(), 'durable-test-missing-folder', 'f.png'));
+    await expect(dirty.flush()).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

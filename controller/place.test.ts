@@ -1,0 +1,285 @@
+// Unit tests for Placer: free, taken, adopted and conflicting names, and symlinked folders, in a real temp --dest.
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  realpath,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isAppError } from '../common/errors.js';
+import { versionedPath } from '../common/path-safety.js';
+import { createXxh64 } from '../common/xxh64.js';
+import type { Catalog, StoredFileRecord, StoredPathInfo } from './catalog/catalog.js';
+import { DirtyDirs } from './durable.js';
+import { Placer, type PlaceRequest } from './place.js';
+
+/** A catalog held in a map: enough for Placer, which only asks what is stored at a path. */
+class MemoryCatalog implements Catalog {
+  readonly byStoredPath = new Map<string, StoredPathInfo>();
+  lookups: string[] = [];
+
+  async storedIndex(agent: string): Promise<Map<string, Set<string>>> {
+    const index = new Map<string, Set<string>>();
+    for (const info of this.byStoredPath.values()) {
+      if (info.agent !== agent) continue;
+      const hashes = index.get(info.containerPath) ?? new Set<string>();
+      hashes.add(info.xxh64);
+      index.set(info.containerPath, hashes);
+    }
+    return index;
+  }
+
+  async findByStoredPath(storedPath: string): Promise<StoredPathInfo | null> {
+    this.lookups.push(storedPath);
+    return this.byStoredPath.get(storedPath) ?? null;
+  }
+
+  async recordStored(records: readonly StoredFileRecord[]): Promise<void> {
+    for (const { agent, containerPath, xxh64, size, storedPath } of records) {
+      this.byStoredPath.set(storedPath, { agent, containerPath, xxh64, size });
+    }
+  }
+
+  async countFiles(agent?: string): Promise<number> {
+    return [...this.byStoredPath.values()].filter((info) => agent === undefined || info.agent === agent)
+      .length;
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function xxh64Of(content: Buffer): Promise<string> {
+  const hasher = await createXxh64();
+  hasher.update(content);
+  return hasher.hex();
+}
+
+/** The folders marked so far; `dirs` is private, and reading it is the only way to see what place() marked. */
+function marked(dirty: DirtyDirs): string[] {
+  return [...(dirty as unknown as { dirs: Set<string> }).dirs].sort();
+}
+
+const AGENT = 'forge';
+const CONTAINER_PATH = 'outputs/txt2img/00001-123.png';
+const PRIMARY = `${AGENT}/${CONTAINER_PATH}`;
+const NEW = Buffer.from('the new image bytes');
+const OTHER = Buffer.from('some other image bytes');
+const OTHER_SAME_SIZE = Buffer.from('THE NEW IMAGE BYTES');
+
+let base: string;
+let dest: string;
+let tmp: string;
+let outside: string;
+let catalog: MemoryCatalog;
+let placer: Placer;
+let tempCounter = 0;
+
+beforeEach(async () => {
+  base = await realpath(await mkdtemp(join(tmpdir(), 'place-test-')));
+  dest = join(base, 'dest');
+  tmp = join(dest, '.forge-sync', 'tmp');
+  outside = join(base, 'outside');
+  await mkdir(tmp, { recursive: true });
+  await mkdir(outside);
+  catalog = new MemoryCatalog();
+  placer = new Placer(dest, catalog);
+});
+
+afterEach(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+async function request(content: Buffer, containerPath = CONTAINER_PATH): Promise<PlaceRequest> {
+  const tempPath = join(tmp, `incoming-${tempCounter++}`);
+  await writeFile(tempPath, content);
+  return { agent: AGENT, containerPath, xxh64: await xxh64Of(content), size: content.length, tempPath };
+}
+
+/** Writes a file under dest at a stored (POSIX, relative) path. */
+async function putStored(storedPath: string, content: Buffer): Promise<string> {
+  const path = join(dest, ...storedPath.split('/'));
+  await mkdir(join(path, '..'), { recursive: true });
+  await writeFile(path, content);
+  return path;
+}
+
+const atDest = (storedPath: string) => join(dest, ...storedPath.split('/'));
+
+describe('Placer.place', () => {
+  it('stores at the primary name when it is free', async () => {
+    const req = await request(NEW);
+    const dirty = new DirtyDirs();
+    expect(await placer.place(req, dirty)).toEqual({ ok: true, storedPath: PRIMARY, fresh: true });
+    expect(await readFile(atDest(PRIMARY))).toEqual(NEW);
+    expect(await readdir(tmp)).toEqual([]);
+    // Every folder created on the way down, and --dest itself, must be fsynced.
+    expect(marked(dirty)).toEqual([
+      dest,
+      join(dest, AGENT),
+      join(dest, AGENT, 'outputs'),
+      join(dest, AGENT, 'outputs', 'txt2img'),
+    ]);
+  });
+
+  it('marks only the folder for a second file in a folder it already made', async () => {
+    await placer.place(await request(NEW), new DirtyDirs());
+    const dirty = new DirtyDirs();
+    const outcome = await placer.place(await request(OTHER, 'outputs/txt2img/00002-456.png'), dirty);
+    expect(outcome).toEqual({ ok: true, storedPath: `${AGENT}/outputs/txt2img/00002-456.png`, fresh: true });
+    expect(marked(dirty)).toEqual([join(dest, AGENT, 'outputs', 'txt2img')]);
+  });
+
+  it.each([
+    ['different size', OTHER],
+    ['same size, different bytes', OTHER_SAME_SIZE],
+  ])(
+    'stores at the versioned name when the primary holds other content (%s, not catalogued)',
+    async (_label, old) => {
+      await putStored(PRIMARY, old);
+      const req = await request(NEW);
+      const versioned = versionedPath(PRIMARY, req.xxh64);
+      expect(versioned).toBe(`${AGENT}/outputs/txt2img/00001-123~${req.xxh64}.png`);
+      expect(await placer.place(req, new DirtyDirs())).toEqual({
+        ok: true,
+        storedPath: versioned,
+        fresh: true,
+      });
+      expect(await readFile(atDest(PRIMARY))).toEqual(old);
+      expect(await readFile(atDest(versioned))).toEqual(NEW);
+      expect(await readdir(tmp)).toEqual([]);
+    },
+  );
+
+  it('trusts the catalog about the primary name: a catalogued other hash sends it to the versioned name', async () => {
+    // Same bytes on disk, but the catalog says another version lives there; the catalog wins.
+    await putStored(PRIMARY, NEW);
+    const req = await request(NEW);
+    catalog.byStoredPath.set(PRIMARY, {
+      agent: AGENT,
+      containerPath: CONTAINER_PATH,
+      xxh64: 'ffffffffffffffff',
+      size: NEW.length,
+    });
+    const outcome = await placer.place(req, new DirtyDirs());
+    expect(outcome).toEqual({ ok: true, storedPath: versionedPath(PRIMARY, req.xxh64), fresh: true });
+    expect(catalog.lookups).toEqual([PRIMARY]);
+  });
+
+  it('adopts a catalogued copy of the same content at the primary name', async () => {
+    const existing = await putStored(PRIMARY, NEW);
+    const req = await request(NEW);
+    catalog.byStoredPath.set(PRIMARY, {
+      agent: AGENT,
+      containerPath: CONTAINER_PATH,
+      xxh64: req.xxh64,
+      size: NEW.length,
+    });
+    const inode = (await stat(existing)).ino;
+    expect(await placer.place(req, new DirtyDirs())).toEqual({ ok: true, storedPath: PRIMARY, fresh: false });
+    expect((await stat(existing)).ino).toBe(inode);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('adopts an uncatalogued copy of the same content at the primary name and removes the temp file', async () => {
+    const existing = await putStored(PRIMARY, NEW);
+    const inode = (await stat(existing)).ino;
+    const req = await request(NEW);
+    const dirty = new DirtyDirs();
+    expect(await placer.place(req, dirty)).toEqual({ ok: true, storedPath: PRIMARY, fresh: false });
+    expect((await stat(existing)).ino).toBe(inode);
+    expect(await readFile(existing)).toEqual(NEW);
+    expect(await readdir(tmp)).toEqual([]);
+    expect(await readdir(join(dest, AGENT, 'outputs', 'txt2img'))).toEqual(['00001-123.png']);
+    expect(marked(dirty)).toEqual([]);
+  });
+
+  it('adopts the versioned copy a retried transfer already made', async () => {
+    await putStored(PRIMARY, OTHER);
+    const req = await request(NEW);
+    const versioned = versionedPath(PRIMARY, req.xxh64);
+    await putStored(versioned, NEW);
+    expect(await placer.place(req, new DirtyDirs())).toEqual({
+      ok: true,
+      storedPath: versioned,
+      fresh: false,
+    });
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('reports E_STORED_CONFLICT and overwrites nothing when both names hold other content', async () => {
+    const req = await request(NEW);
+    const versioned = versionedPath(PRIMARY, req.xxh64);
+    await putStored(PRIMARY, OTHER);
+    await putStored(versioned, OTHER_SAME_SIZE);
+    expect(await placer.place(req, new DirtyDirs())).toEqual({
+      ok: false,
+      problem: {
+        code: 'E_STORED_CONFLICT',
+        path: CONTAINER_PATH,
+        message: `both ${PRIMARY} and its versioned name hold other content; nothing was overwritten`,
+      },
+    });
+    expect(await readFile(atDest(PRIMARY))).toEqual(OTHER);
+    expect(await readFile(atDest(versioned))).toEqual(OTHER_SAME_SIZE);
+    expect((await readdir(join(dest, AGENT, 'outputs', 'txt2img'))).sort()).toEqual(
+      ['00001-123.png', `00001-123~${req.xxh64}.png`].sort(),
+    );
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('never follows a symlink at the primary name', async () => {
+    const target = join(outside, 'target.png');
+    await writeFile(target, NEW);
+    await mkdir(join(dest, AGENT, 'outputs', 'txt2img'), { recursive: true });
+    await symlink(target, atDest(PRIMARY));
+    const req = await request(NEW);
+    const outcome = await placer.place(req, new DirtyDirs());
+    expect(outcome).toEqual({ ok: true, storedPath: versionedPath(PRIMARY, req.xxh64), fresh: true });
+    expect((await lstat(atDest(PRIMARY))).isSymbolicLink()).toBe(true);
+    expect(await readFile(target)).toEqual(NEW);
+    expect(await readdir(outside)).toEqual(['target.png']);
+  });
+
+  it('stores once when two transfers of the same content race for one name', async () => {
+    const outcomes = await Promise.all([
+      placer.place(await request(NEW), new DirtyDirs()),
+      placer.place(await request(NEW), new DirtyDirs()),
+    ]);
+    expect(outcomes.filter((o) => o.ok && o.fresh)).toHaveLength(1);
+    expect(outcomes.filter((o) => o.ok && !o.fresh)).toHaveLength(1);
+    expect(outcomes.every((o) => o.ok && o.storedPath === PRIMARY)).toBe(true);
+    expect(await readdir(join(dest, AGENT, 'outputs', 'txt2img'))).toEqual(['00001-123.png']);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it.each([
+    ['the folder the file goes in', `${AGENT}/outputs/txt2img`, CONTAINER_PATH],
+    ['a folder above it', `${AGENT}/outputs`, CONTAINER_PATH],
+    ['the agent folder, with folders still to create below it', AGENT, 'outputs/new/deeper/x.png'],
+  ])(
+    'refuses with E_UNSAFE_PATH when %s is a symlink out of --dest, writing nothing outside',
+    async (_label, linkAt, containerPath) => {
+      const linkPath = atDest(linkAt);
+      await mkdir(join(linkPath, '..'), { recursive: true });
+      await symlink(outside, linkPath);
+      const req = await request(NEW, containerPath);
+      let caught: unknown;
+      try {
+        await placer.place(req, new DirtyDirs());
+      } catch (err) {
+        caught = err;
+      }
+      expect(isAppError(caught, 'E_UNSAFE_PATH')).toBe(true);
+      expect(await readdir(outside, { recursive: true })).toEqual([]);
+      expect(await readdir(tmp)).toEqual([]);
+    },
+  );
+});
