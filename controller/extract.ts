@@ -1,6 +1,6 @@
 // Reads an agent's tar stream: each requested entry is written to a temp file, hashed, checked, fsynced, placed.
 import { randomUUID } from 'node:crypto';
-import { open, unlink } from 'node:fs/promises';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
@@ -10,6 +10,7 @@ import { unsafePathReason } from '../common/path-safety.js';
 import { ARCHIVE_REPORT_NAME, type ArchiveReport, PAX_XXH64 } from '../common/protocol.js';
 import { createXxh64 } from '../common/xxh64.js';
 import type { DirtyDirs } from './durable.js';
+import { TaskGroup } from '../lib/pool.js';
 import type { Placer } from './place.js';
 
 export interface StoredFile {
@@ -39,6 +40,8 @@ export interface ExtractContext {
 }
 
 const MAX_REPORT_BYTES = 16 << 20;
+/** Verified files being fsynced and placed at once, per archive stream. */
+const FINISH_CONCURRENCY = 16;
 
 type Entry = AsyncIterable<Buffer> & { header: tar.Header };
 
@@ -51,6 +54,7 @@ export async function extractArchive(source: Readable, ctx: ExtractContext): Pro
   const result: ExtractResult = { stored: [], problems: [], skipped: [] };
   const seen = new Set<string>();
   let report: ArchiveReport | undefined;
+  const finishing = new TaskGroup(FINISH_CONCURRENCY);
   const extract = tar.extract();
   source.on('error', (err) => extract.destroy(err));
   source.pipe(extract as unknown as NodeJS.WritableStream);
@@ -70,23 +74,37 @@ export async function extractArchive(source: Readable, ctx: ExtractContext): Pro
       }
       seen.add(name);
       const expected = ctx.requested.get(name)!;
-      const outcome = await receive(entry, expected, ctx);
-      if ('problem' in outcome) result.problems.push(outcome.problem);
-      else {
-        result.stored.push(outcome.stored);
-        ctx.onStored?.(outcome.stored);
+      const received = await receive(entry, expected, ctx);
+      if ('problem' in received) {
+        result.problems.push(received.problem);
+        continue;
       }
+      // fsync and placing run beside the next entries, so the disk commits many files per flush.
+      await finishing.start(async () => {
+        const outcome = await finish(received, expected, ctx);
+        if ('problem' in outcome) result.problems.push(outcome.problem);
+        else {
+          result.stored.push(outcome.stored);
+          ctx.onStored?.(outcome.stored);
+        }
+      });
     }
     if (!report)
       throw new AppError('E_PROTOCOL', 'the archive ended without its report: the transfer was cut short');
+    await finishing.settle();
   } catch (err) {
+    // Files already verified still land before the stream's failure is reported.
+    let failure = err;
+    await finishing.settle().catch((finishError: unknown) => {
+      failure = finishError;
+    });
     result.streamError =
-      err instanceof AppError
-        ? err
+      failure instanceof AppError
+        ? failure
         : new AppError(
             'E_PROTOCOL',
-            `the archive stream failed (${(err as Error).message}); maybe the agent restarted or the tar is corrupted`,
-            { cause: err },
+            `the archive stream failed (${(failure as Error).message}); maybe the agent restarted or the tar is corrupted`,
+            { cause: failure },
           );
     source.destroy();
     return result;
@@ -149,15 +167,22 @@ function refuse(
   return undefined;
 }
 
-/** Streams one entry into a temp file while hashing it, verifies, fsyncs and places it. */
+interface Received {
+  tempPath: string;
+  handle: FileHandle;
+  xxh64: string;
+  bytes: number;
+}
+
+/** Streams one entry into a temp file while hashing it; keeps the file only if size and hash match. */
 async function receive(
   entry: Entry,
   expected: ManifestEntry,
   ctx: ExtractContext,
-): Promise<{ stored: StoredFile } | { problem: Problem }> {
+): Promise<Received | { problem: Problem }> {
   const tempPath = join(ctx.tmpDir, `${randomUUID()}.part`);
   const handle = await open(tempPath, 'wx', 0o644);
-  let placed = false;
+  let kept = false;
   try {
     const hasher = await createXxh64();
     let bytes = 0;
@@ -185,21 +210,38 @@ async function receive(
         },
       };
     }
+    kept = true;
+    return { tempPath, handle, xxh64, bytes };
+  } finally {
+    if (!kept) await discard(handle, tempPath);
+  }
+}
+
+/** fsyncs a verified temp file and gives it its final name. The temp file is gone afterwards. */
+async function finish(
+  received: Received,
+  expected: ManifestEntry,
+  ctx: ExtractContext,
+): Promise<{ stored: StoredFile } | { problem: Problem }> {
+  const { tempPath, handle, xxh64, bytes } = received;
+  try {
     await handle.sync();
     await handle.close();
-    placed = true;
-    const outcome = await ctx.placer.place(
-      { agent: ctx.agent, containerPath: expected.path, xxh64, size: bytes, tempPath },
-      ctx.dirty,
-    );
-    if (!outcome.ok) return { problem: outcome.problem };
-    return { stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh } };
-  } finally {
-    if (!placed) {
-      await handle.close().catch(() => undefined);
-      await unlink(tempPath).catch(() => undefined);
-    }
+  } catch (err) {
+    await discard(handle, tempPath);
+    throw err;
   }
+  const outcome = await ctx.placer.place(
+    { agent: ctx.agent, containerPath: expected.path, xxh64, size: bytes, tempPath },
+    ctx.dirty,
+  );
+  if (!outcome.ok) return { problem: outcome.problem };
+  return { stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh } };
+}
+
+async function discard(handle: FileHandle, tempPath: string): Promise<void> {
+  await handle.close().catch(() => undefined);
+  await unlink(tempPath).catch(() => undefined);
 }
 
 async function drain(entry: Entry): Promise<void> {
