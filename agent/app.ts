@@ -12,12 +12,17 @@ import {
   type InfoResponse,
   MANIFEST_CONTENT_TYPE,
   MAX_ARCHIVE_FILES,
+  MAX_PURGE_FILES,
+  type PurgeRequest,
+  type PurgeRequestFile,
+  type PurgeResponse,
   type ManifestLine,
   PROTOCOL_VERSION,
   Routes,
 } from '../common/protocol.js';
 import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
 import { createArchiveStream } from './archive.js';
+import { executePurge, type PurgeDeps } from './purge.js';
 import type { HashCache } from './hash-cache.js';
 import type { Root } from './roots.js';
 import type { ScanSnapshot, Scanner } from './scanner.js';
@@ -31,6 +36,7 @@ export interface AgentAppDeps {
   scanner: Scanner;
   cache: HashCache;
   logger: Logger;
+  purge: Omit<PurgeDeps, 'roots' | 'cache' | 'logger'>;
 }
 
 const MANIFEST_LINES_PER_CHUNK = 1000;
@@ -52,7 +58,7 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
       protocol: PROTOCOL_VERSION,
       version: deps.version,
       roots: deps.roots.map((root) => ({ name: root.name })),
-      capabilities: [Capabilities.manifestNdjson, Capabilities.archiveTar, Capabilities.xxh64],
+      capabilities: [Capabilities.manifestNdjson, Capabilities.archiveTar, Capabilities.xxh64, Capabilities.purge],
       settleMs: deps.settleMs,
       stats: deps.scanner.stats,
     } satisfies InfoResponse),
@@ -91,7 +97,55 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
       });
     },
   );
+  // One purge at a time: each checks and deletes in turn, and the next waits for it.
+  let purging: Promise<unknown> = Promise.resolve();
+  app.post(
+    Routes.purge,
+    bodyLimit({
+      maxSize: 16 << 20,
+      onError: () => {
+        throw new AppError('E_BAD_REQUEST', 'purge request body is larger than 16 MiB; send fewer files per request');
+      },
+    }),
+    async (c) => {
+      const body: unknown = await c.req.json().catch(() => {
+        throw new AppError('E_BAD_REQUEST', 'purge request body is not JSON');
+      });
+      const request = parsePurgeRequest(body);
+      const run = purging.then(() => executePurge(request, { ...deps.purge, roots: deps.roots, cache: deps.cache, logger: deps.logger }));
+      purging = run.catch(() => undefined);
+      const results = await run;
+      await deps.cache.save().catch((err: unknown) => deps.logger.warn({ err }, 'could not save the hash cache'));
+      return c.json({ protocol: PROTOCOL_VERSION, results } satisfies PurgeResponse);
+    },
+  );
   return app;
+}
+
+export function parsePurgeRequest(body: unknown): PurgeRequest {
+  const { runId, dryRun, files } = (body ?? {}) as Partial<PurgeRequest>;
+  if (typeof runId !== 'string' || typeof dryRun !== 'boolean' || !Array.isArray(files)) {
+    throw new AppError('E_BAD_REQUEST', 'purge request needs {"runId": string, "dryRun": boolean, "files": [...]}');
+  }
+  if (files.length > MAX_PURGE_FILES) {
+    throw new AppError('E_BAD_REQUEST', `purge request names ${files.length} files; the most is ${MAX_PURGE_FILES}`);
+  }
+  return {
+    runId,
+    dryRun,
+    files: files.map((file: unknown, i) => {
+      const { path, xxh64, size, mtimeMs, ino } = (file ?? {}) as Partial<PurgeRequestFile>;
+      const valid =
+        typeof path === 'string' &&
+        isXxh64(xxh64) &&
+        Number.isSafeInteger(size) &&
+        typeof mtimeMs === 'number' &&
+        Number.isFinite(mtimeMs) &&
+        Number.isSafeInteger(ino);
+      if (!valid) throw new AppError('E_BAD_REQUEST', `purge request file ${i}: needs path, xxh64, size, mtimeMs and ino`);
+      return { path, xxh64, size: size!, mtimeMs, ino: ino! };
+    }),
+  };
 }
 
 /** The manifest as NDJSON, produced chunk by chunk as the client reads. */
@@ -135,8 +189,8 @@ function manifestStream(snapshot: ScanSnapshot): ReadableStream<Uint8Array> {
       let text = '';
       const stop = Math.min(entries.length, index + MANIFEST_LINES_PER_CHUNK);
       for (; index < stop; index++) {
-        const { path, size, mtimeMs, xxh64 } = entries[index]!;
-        text += line({ type: 'file', path, size, mtimeMs, xxh64 });
+        const { path, size, mtimeMs, xxh64, ino } = entries[index]!;
+        text += line({ type: 'file', path, size, mtimeMs, xxh64, ino });
       }
       controller.enqueue(encoder.encode(text));
     },

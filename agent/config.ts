@@ -47,6 +47,7 @@ export const AGENT_COMMAND: CommandSpec = {
       help: 'files to offer (default: Forge/ComfyUI media and .txt sidecars)',
     },
     { name: 'exclude', type: 'list', value: 'GLOB', help: 'files never to offer' },
+    { name: 'min-purge-age', type: 'string', value: 'D', default: '1h', help: 'never delete a file younger than this, whatever the controller asks' },
     { name: 'token-file', type: 'string', value: 'FILE', help: 'read the bearer token from this file' },
     {
       name: 'insecure',
@@ -63,6 +64,7 @@ export interface AgentConfig {
   host: string;
   port: number;
   settleMs: number;
+  minPurgeAgeMs: number;
   stateDir: string | undefined;
   include: string[];
   exclude: string[];
@@ -90,6 +92,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
     host: stringValue(values, 'host')!,
     port: intValue(values, 'port', 0, 65535)!,
     settleMs: durationValue(values, 'settle')!,
+    minPurgeAgeMs: durationValue(values, 'min-purge-age')!,
     stateDir: stringValue(values, 'state-dir'),
     include: listValue(values, 'include'),
     exclude: listValue(values, 'exclude'),

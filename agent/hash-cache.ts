@@ -45,6 +45,10 @@ export class HashCache {
     this.dirty = true;
   }
 
+  delete(path: string): void {
+    if (this.entries.delete(path)) this.dirty = true;
+  }
+
   /** Forgets every path not in `keep`: files that are gone. */
   retainOnly(keep: ReadonlySet<string>): void {
     for (const path of this.entries.keys()) {

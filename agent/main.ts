@@ -8,12 +8,14 @@ import { loadAgentConfig } from './config.js';
 import { createFilter } from './filters.js';
 import { HashCache } from './hash-cache.js';
 import { resolveRoots } from './roots.js';
+import { recoverQuarantine } from './purge.js';
 import { Scanner } from './scanner.js';
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   const config = loadAgentConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'agent' });
   const roots = await resolveRoots(config.roots);
+  await recoverQuarantine(roots, logger);
   const cache = new HashCache(config.stateDir);
   await cache.load();
   const scanner = new Scanner({
@@ -32,6 +34,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     scanner,
     cache,
     logger,
+    purge: { clock: systemClock, minPurgeAgeMs: config.minPurgeAgeMs },
   });
   const server = await listen(app, config.host, config.port);
   if (config.token === null) logger.warn('running with --insecure: no token is required to read these files');

@@ -153,6 +153,7 @@ export class Scanner {
       size: identity.size,
       mtimeMs: identity.mtimeMs,
       xxh64,
+      ino: identity.ino,
     });
     const cached = cache.get(candidate.path, identity);
     if (cached) return { kind: 'entry', entry: entryOf(cached), hashed: false };

@@ -1,11 +1,10 @@
 // The forge-sync command line: picks the command, prints results, and turns errors into one line and an exit code.
 import { AppError, errorMessage } from '../common/errors.js';
-import type { SyncSummary } from '../common/protocol.js';
 import { type CommandSpec, helpText, wantsHelp } from '../lib/args.js';
 import { VERSION } from '../lib/version.js';
 import { AGENT_COMMAND } from '../agent/config.js';
-import { CONTROLLER_COMMAND, SYNC_COMMAND } from '../controller/config.js';
-import { formatSummary } from './print.js';
+import { CONTROLLER_COMMAND, PURGE_COMMAND, SYNC_COMMAND } from '../controller/config.js';
+import { formatPurgeSummary, formatSummary } from './print.js';
 
 const USAGE = `forge-sync ${VERSION}: moves generated media out of Forge and ComfyUI containers onto host storage.
 
@@ -14,7 +13,8 @@ Usage: forge-sync <command> [flags]
 Commands:
   agent        serve a container's output folders (run beside Forge or ComfyUI)
   sync         one pass over all agents into --dest, then exit
-  controller   the daemon: sync every --interval, with an HTTP API
+  purge        delete from the agents what is stored and old enough, then exit
+  controller   the daemon: sync every --interval (and purge, if asked), with an HTTP API
 
 Run forge-sync <command> --help for its flags. Every flag also reads FORGE_SYNC_<FLAG> from the environment.
 `;
@@ -22,6 +22,7 @@ Run forge-sync <command> --help for its flags. Every flag also reads FORGE_SYNC_
 const SPECS: Record<string, CommandSpec> = {
   agent: AGENT_COMMAND,
   sync: SYNC_COMMAND,
+  purge: PURGE_COMMAND,
   controller: CONTROLLER_COMMAND,
 };
 
@@ -48,27 +49,29 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     case 'controller':
       await (await import('../controller/main.js')).controller(rest, env);
       return 0;
+    case 'purge': {
+      const { summary, json } = await (await import('../controller/main.js')).purge(rest, env);
+      printResult(summary, json, formatPurgeSummary);
+      return summary.ok ? 0 : 1;
+    }
     default: {
       const { summary, json } = await (await import('../controller/main.js')).sync(rest, env);
-      printSummary(summary, json);
+      printResult(summary, json, formatSummary);
       return summary.ok ? 0 : 1;
     }
   }
 }
 
-function printSummary(summary: SyncSummary, json: boolean): void {
-  // Whatever stdout carries, each failed agent gets its one line on stderr.
+/** Prints a summary as JSON or text on stdout; each failed agent also gets its one line on stderr. */
+function printResult<T extends { agents: { error?: { message: string } }[] }>(
+  summary: T,
+  json: boolean,
+  format: (summary: T) => string,
+): void {
   for (const agent of summary.agents) {
     if (agent.error) process.stderr.write(`forge-sync: ${agent.error.message}\n`);
   }
-  if (json) {
-    const { agents, totals } = summary;
-    process.stdout.write(
-      `${JSON.stringify({ runId: summary.runId, ok: summary.ok, agents, totals }, null, 2)}\n`,
-    );
-  } else {
-    process.stdout.write(formatSummary(summary));
-  }
+  process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : format(summary));
 }
 
 run(process.argv.slice(2), process.env).then(

@@ -1,5 +1,5 @@
 // The human-readable text the CLI prints for a sync summary.
-import type { AgentSyncResult, SyncSummary } from '../common/protocol.js';
+import type { AgentPurgeResult, AgentSyncResult, PurgeSummary, SyncSummary } from '../common/protocol.js';
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -32,5 +32,33 @@ export function formatSummary(summary: SyncSummary): string {
     summary.agents.map(agentLine).join('') +
     `  total: ${totals.filesTransferred} file(s) stored (${formatBytes(totals.bytesTransferred)}), ` +
     `${totals.filesUnchanged} unchanged, ${totals.filesPending} pending, ${totals.errors} error(s)\n`
+  );
+}
+
+function keptText(kept: AgentPurgeResult['kept']): string {
+  const parts = Object.entries(kept).map(([reason, count]) => `${count} ${reason}`);
+  return parts.length ? `kept: ${parts.join(', ')}` : 'nothing kept';
+}
+
+function purgeAgentLines(agent: AgentPurgeResult, dryRun: boolean): string {
+  const state = agent.error
+    ? `FAILED ${agent.error.code}: ${agent.error.message}`
+    : agent.ok
+      ? 'ok'
+      : `${agent.problems.length} problem(s)`;
+  const verb = dryRun ? 'would purge' : 'purged';
+  return (
+    `  ${agent.name}: ${verb} ${agent.filesPurged} file(s) (${formatBytes(agent.bytesFreed)}); ${keptText(agent.kept)} — ${state}\n` +
+    (dryRun ? agent.purged.map((path) => `    would purge ${path}\n`).join('') : '') +
+    agent.problems.map((problem) => `    ${problem.code} ${problem.path}: ${problem.message}\n`).join('')
+  );
+}
+
+export function formatPurgeSummary(summary: PurgeSummary): string {
+  const { totals } = summary;
+  return (
+    `purge ${summary.runId}${summary.dryRun ? ' (dry run: nothing deleted)' : ''}: ${summary.ok ? 'ok' : 'FAILED'}\n` +
+    summary.agents.map((agent) => purgeAgentLines(agent, summary.dryRun)).join('') +
+    `  total: ${summary.dryRun ? 'would free' : 'freed'} ${formatBytes(totals.bytesFreed)} in ${totals.filesPurged} file(s); ${keptText(totals.kept)}\n`
   );
 }

@@ -7,6 +7,8 @@ export interface ManifestEntry {
   mtimeMs: number;
   /** xxh64 of the whole content, 16 lowercase hex digits. */
   xxh64: string;
+  /** The file's inode in the container, so a purge can tell a replaced file from the one it confirmed. */
+  ino?: number;
 }
 
 /** What the catalog already holds for one agent: container path to the hashes stored for it. */

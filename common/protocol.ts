@@ -12,6 +12,7 @@ export const Routes = {
   info: '/v1/info',
   manifest: '/v1/manifest',
   archive: '/v1/archive',
+  purge: '/v1/purge',
   status: '/v1/status',
   sync: '/v1/sync',
 } as const;
@@ -20,6 +21,7 @@ export const Capabilities = {
   manifestNdjson: 'manifest-ndjson',
   archiveTar: 'archive-tar',
   xxh64: 'xxh64',
+  purge: 'purge',
 } as const;
 
 export const MANIFEST_CONTENT_TYPE = 'application/x-ndjson';
@@ -80,7 +82,7 @@ export type ManifestLine =
       /** null for a full manifest; the base generation for an incremental one. */
       since: number | null;
     }
-  | { type: 'file'; path: string; size: number; mtimeMs: number; xxh64: string }
+  | { type: 'file'; path: string; size: number; mtimeMs: number; xxh64: string; ino?: number }
   | { type: 'removed'; path: string }
   | {
       type: 'end';
@@ -109,6 +111,80 @@ export interface ArchiveReport {
   protocol: number;
   sent: number;
   skipped: { path: string; reason: SkipReason; message: string }[];
+}
+
+/** The most files one purge request may name; the controller batches below it. */
+export const MAX_PURGE_FILES = 1000;
+
+/** A file the controller confirmed as stored: the agent deletes it only if it is still exactly this. */
+export interface PurgeRequestFile {
+  path: string;
+  xxh64: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+export interface PurgeRequest {
+  runId: string;
+  /** Check everything, delete nothing: results say `would-purge`. */
+  dryRun: boolean;
+  files: PurgeRequestFile[];
+}
+
+/** Why an agent kept a file it was asked to purge. */
+export type AgentKeepReason =
+  | 'vanished'
+  | 'changed'
+  | 'not-regular'
+  | 'unsafe'
+  | 'unknown-root'
+  | 'below-floor'
+  | 'failed';
+
+export interface PurgeFileResult {
+  path: string;
+  outcome: 'purged' | 'would-purge' | 'kept';
+  reason?: AgentKeepReason;
+  message?: string;
+}
+
+export interface PurgeResponse {
+  protocol: number;
+  results: PurgeFileResult[];
+}
+
+/** Why a file stayed in the container: the controller's reasons, then the agent's. */
+export type KeepReason =
+  | 'not-synced'
+  | 'too-young'
+  | 'host-copy-missing'
+  | 'host-copy-mismatch'
+  | 'host-copy-corrupt'
+  | 'over-cap'
+  | AgentKeepReason;
+
+/** One agent's outcome of one purge pass: the shape of `purge --json`. */
+export interface AgentPurgeResult {
+  name: string;
+  ok: boolean;
+  runId: string;
+  dryRun: boolean;
+  filesPurged: number;
+  bytesFreed: number;
+  /** Paths purged (with dryRun: the paths that would be). */
+  purged: string[];
+  kept: Partial<Record<KeepReason, number>>;
+  problems: Problem[];
+  error?: { code: ErrorCode; message: string };
+}
+
+export interface PurgeSummary {
+  runId: string;
+  ok: boolean;
+  dryRun: boolean;
+  agents: AgentPurgeResult[];
+  totals: { filesPurged: number; bytesFreed: number; kept: Partial<Record<KeepReason, number>> };
 }
 
 /** One agent's outcome of one sync pass: the shape of `sync --json` and `/v1/status`. */
@@ -146,6 +222,8 @@ export interface ControllerStatus {
   version: string;
   syncing: boolean;
   lastRun: SyncSummary | null;
+  /** The last purge pass, when purging is on. */
+  lastPurge: PurgeSummary | null;
   agents: { name: string; url: string; state: AgentState; last: AgentSyncResult | null }[];
 }
 

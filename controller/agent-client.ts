@@ -10,6 +10,8 @@ import {
   type ManifestLine,
   PROTOCOL_HEADER,
   PROTOCOL_VERSION,
+  type PurgeRequest,
+  type PurgeResponse,
   Routes,
 } from '../common/protocol.js';
 import type { AgentRef } from './agent-source.js';
@@ -24,6 +26,8 @@ export interface AgentClient {
   manifest(signal?: AbortSignal): AsyncIterable<ManifestLine>;
   /** The tar stream for these files. */
   archive(files: readonly ArchiveRequestFile[], signal?: AbortSignal): Promise<Readable>;
+  /** Asks the agent to delete these files; it checks each again and says what it did. */
+  purge(request: PurgeRequest, signal?: AbortSignal): Promise<PurgeResponse>;
 }
 
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -93,6 +97,20 @@ export class HttpAgentClient implements AgentClient {
       );
     }
     return Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
+  }
+
+  async purge(request: PurgeRequest, signal?: AbortSignal): Promise<PurgeResponse> {
+    const response = await this.request(Routes.purge, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+      signal,
+    });
+    const body = (await response.json()) as PurgeResponse;
+    if (!Array.isArray(body.results)) {
+      throw new AppError('E_PROTOCOL', `agent ${this.agent.name} answered a purge request without results`);
+    }
+    return body;
   }
 
   private async request(route: string, init: RequestInit): Promise<Response> {

@@ -1,4 +1,4 @@
-// Configuration of `forge-sync sync` and `forge-sync controller`: flags, FORGE_SYNC_* variables, defaults.
+// Configuration of `forge-sync sync`, `purge` and `controller`: flags, FORGE_SYNC_* variables, defaults.
 import { AppError } from '../common/errors.js';
 import {
   booleanValue,
@@ -15,16 +15,17 @@ import {
 import { type LogFormat, parseLogFormat, parseLogLevel } from '../lib/logger.js';
 import { readToken } from '../lib/token.js';
 import { type AgentRef, assertUniqueNames, parseAgentSpec, readAgentsFile } from './agent-source.js';
+import type { PurgeOptions } from './purge-agent.js';
 import type { SyncLimits } from './sync-agent.js';
 
-const COMMON_FLAGS: FlagSpec[] = [
+const TARGET_FLAGS: FlagSpec[] = [
   {
     name: 'dest',
     type: 'string',
     value: 'DIR',
     help: 'host folder the media is stored under, as <dest>/<agent>/<path>',
   },
-  { name: 'agent', type: 'list', value: 'NAME=URL', help: 'an agent to sync' },
+  { name: 'agent', type: 'list', value: 'NAME=URL', help: 'an agent' },
   {
     name: 'config',
     type: 'string',
@@ -37,7 +38,12 @@ const COMMON_FLAGS: FlagSpec[] = [
     value: 'FILE',
     help: 'read the bearer token from this file (else FORGE_SYNC_TOKEN)',
   },
-  { name: 'concurrency', type: 'string', value: 'N', default: '4', help: 'agents synced at once' },
+  { name: 'concurrency', type: 'string', value: 'N', default: '4', help: 'agents worked on at once' },
+  { name: 'log-format', type: 'string', value: 'json|pretty', default: 'json', help: 'log line format' },
+  { name: 'log-level', type: 'string', value: 'LEVEL', default: 'info', help: 'pino log level' },
+];
+
+const TRANSFER_FLAGS: FlagSpec[] = [
   { name: 'streams', type: 'string', value: 'N', default: '2', help: 'archive streams at once per agent' },
   {
     name: 'batch-bytes',
@@ -47,26 +53,63 @@ const COMMON_FLAGS: FlagSpec[] = [
     help: 'bytes per archive request',
   },
   { name: 'batch-files', type: 'string', value: 'N', default: '1000', help: 'files per archive request' },
-  { name: 'log-format', type: 'string', value: 'json|pretty', default: 'json', help: 'log line format' },
-  { name: 'log-level', type: 'string', value: 'LEVEL', default: 'info', help: 'pino log level' },
 ];
+
+const JSON_FLAG: FlagSpec = {
+  name: 'json',
+  type: 'boolean',
+  env: false,
+  help: 'print the summary as one JSON object on stdout',
+};
 
 export const SYNC_COMMAND: CommandSpec = {
   command: 'sync',
   summary:
-    'Makes one pass over all agents: pulls every new file into --dest, verified and catalogued, then exits.\nExits non-zero if any agent failed or any file was rejected.',
+    'Makes one pass over all agents: pulls every new file into --dest, verified and catalogued, then exits.\n' +
+    'Exits non-zero if any agent failed or any file was rejected.',
+  flags: [...TARGET_FLAGS, ...TRANSFER_FLAGS, JSON_FLAG],
+};
+
+export const PURGE_COMMAND: CommandSpec = {
+  command: 'purge',
+  summary:
+    'Deletes from each agent the files older than --older-than whose copies are stored and catalogued under --dest.\n' +
+    'The agent checks each file again before it deletes it, and never deletes one younger than its --min-purge-age.',
   flags: [
-    ...COMMON_FLAGS,
-    { name: 'json', type: 'boolean', env: false, help: 'print the summary as one JSON object on stdout' },
+    ...TARGET_FLAGS,
+    {
+      name: 'older-than',
+      type: 'string',
+      value: 'D',
+      default: '24h',
+      help: 'only files whose mtime is older than this',
+    },
+    {
+      name: 'dry-run',
+      type: 'boolean',
+      env: false,
+      help: 'list exactly what would be deleted; delete nothing',
+    },
+    { name: 'verify', type: 'boolean', help: 're-hash each host copy before its original may go' },
+    { name: 'max-files', type: 'string', value: 'N', help: 'delete at most N files per agent in one run' },
+    {
+      name: 'max-percent',
+      type: 'string',
+      value: 'P',
+      help: "delete at most P% of an agent's files in one run",
+    },
+    JSON_FLAG,
   ],
 };
 
 export const CONTROLLER_COMMAND: CommandSpec = {
   command: 'controller',
   summary:
-    'The daemon: syncs at start and then every --interval, and serves /v1/status and /v1/sync (bearer auth).',
+    'The daemon: syncs at start and then every --interval, purges on its own schedule when --purge-after is set,\n' +
+    'and serves /v1/status and /v1/sync (bearer auth).',
   flags: [
-    ...COMMON_FLAGS,
+    ...TARGET_FLAGS,
+    ...TRANSFER_FLAGS,
     { name: 'interval', type: 'string', value: 'D', default: '5m', help: 'time between sync passes' },
     { name: 'host', type: 'string', value: 'H', default: '127.0.0.1', help: 'address of the HTTP API' },
     {
@@ -76,17 +119,46 @@ export const CONTROLLER_COMMAND: CommandSpec = {
       default: '8485',
       help: 'port of the HTTP API (0 picks a free one)',
     },
+    {
+      name: 'purge-after',
+      type: 'string',
+      value: 'D',
+      help: 'turns purging on: delete stored files older than this',
+    },
+    { name: 'purge-interval', type: 'string', value: 'D', default: '1h', help: 'time between purge passes' },
+    { name: 'purge-dry-run', type: 'boolean', help: 'purge passes only log what they would delete' },
+    { name: 'purge-verify', type: 'boolean', help: 're-hash each host copy before its original may go' },
+    {
+      name: 'purge-max-files',
+      type: 'string',
+      value: 'N',
+      help: 'delete at most N files per agent in one pass',
+    },
+    {
+      name: 'purge-max-percent',
+      type: 'string',
+      value: 'P',
+      help: "delete at most P% of an agent's files in one pass",
+    },
   ],
 };
 
-export interface SyncConfig {
+interface TargetConfig {
   dest: string;
   agents: AgentRef[];
   token: string | undefined;
   concurrency: number;
-  limits: SyncLimits;
   logFormat: LogFormat;
   logLevel: string;
+}
+
+export interface SyncConfig extends TargetConfig {
+  limits: SyncLimits;
+}
+
+export interface PurgeConfig extends TargetConfig {
+  purge: PurgeOptions;
+  json: boolean;
 }
 
 export interface ControllerConfig extends SyncConfig {
@@ -94,9 +166,11 @@ export interface ControllerConfig extends SyncConfig {
   host: string;
   port: number;
   token: string;
+  /** null when --purge-after is not set. */
+  purge: (PurgeOptions & { intervalMs: number }) | null;
 }
 
-function loadCommon(values: FlagValues, env: NodeJS.ProcessEnv): SyncConfig {
+function loadTarget(values: FlagValues, env: NodeJS.ProcessEnv): TargetConfig {
   const dest = stringValue(values, 'dest');
   if (!dest) throw new AppError('E_USAGE', 'no destination: pass --dest DIR (or set FORGE_SYNC_DEST)');
   const configFile = stringValue(values, 'config');
@@ -112,13 +186,35 @@ function loadCommon(values: FlagValues, env: NodeJS.ProcessEnv): SyncConfig {
     agents,
     token: readToken(env, stringValue(values, 'token-file')),
     concurrency: intValue(values, 'concurrency', 1, 256)!,
-    limits: {
-      streams: intValue(values, 'streams', 1, 64)!,
-      maxBytes: bytesValue(values, 'batch-bytes')!,
-      maxFiles: intValue(values, 'batch-files', 1, 5000)!,
-    },
     logFormat: parseLogFormat(stringValue(values, 'log-format')),
     logLevel: parseLogLevel(stringValue(values, 'log-level')),
+  };
+}
+
+function loadLimits(values: FlagValues): SyncLimits {
+  return {
+    streams: intValue(values, 'streams', 1, 64)!,
+    maxBytes: bytesValue(values, 'batch-bytes')!,
+    maxFiles: intValue(values, 'batch-files', 1, 5000)!,
+  };
+}
+
+function percentValue(values: FlagValues, name: string): number | undefined {
+  const value = stringValue(values, name);
+  if (value === undefined) return undefined;
+  const number = Number(value.replace(/%$/, ''));
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0 || number > 100) {
+    throw new AppError('E_USAGE', `--${name}: expected a percentage from 0 to 100, got "${value}"`);
+  }
+  return number;
+}
+
+function capsOf(values: FlagValues, prefix: string): { maxFiles?: number; maxPercent?: number } {
+  const maxFiles = intValue(values, `${prefix}max-files`, 0, Number.MAX_SAFE_INTEGER);
+  const maxPercent = percentValue(values, `${prefix}max-percent`);
+  return {
+    ...(maxFiles !== undefined ? { maxFiles } : {}),
+    ...(maxPercent !== undefined ? { maxPercent } : {}),
   };
 }
 
@@ -127,26 +223,60 @@ export function loadSyncConfig(
   argv: readonly string[],
 ): SyncConfig & { json: boolean } {
   const values = parseFlags(SYNC_COMMAND, argv, env);
-  return { ...loadCommon(values, env), json: booleanValue(values, 'json') };
+  return { ...loadTarget(values, env), limits: loadLimits(values), json: booleanValue(values, 'json') };
+}
+
+export function loadPurgeConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): PurgeConfig {
+  const values = parseFlags(PURGE_COMMAND, argv, env);
+  return {
+    ...loadTarget(values, env),
+    purge: {
+      olderThanMs: durationValue(values, 'older-than')!,
+      dryRun: booleanValue(values, 'dry-run'),
+      verify: booleanValue(values, 'verify'),
+      ...capsOf(values, ''),
+    },
+    json: booleanValue(values, 'json'),
+  };
 }
 
 export function loadControllerConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): ControllerConfig {
   const values = parseFlags(CONTROLLER_COMMAND, argv, env);
-  const common = loadCommon(values, env);
-  if (!common.token) {
+  const target = loadTarget(values, env);
+  if (!target.token) {
     throw new AppError('E_USAGE', 'no token: the controller API needs FORGE_SYNC_TOKEN or --token-file');
   }
   const intervalMs = durationValue(values, 'interval')!;
-  if (intervalMs < 1000)
+  if (intervalMs < 1000) {
     throw new AppError(
       'E_USAGE',
       `--interval: expected at least 1s, got "${stringValue(values, 'interval')}"`,
     );
+  }
+  const purgeAfterMs = durationValue(values, 'purge-after');
+  const purgeIntervalMs = durationValue(values, 'purge-interval')!;
+  if (purgeAfterMs !== undefined && purgeIntervalMs < 1000) {
+    throw new AppError(
+      'E_USAGE',
+      `--purge-interval: expected at least 1s, got "${stringValue(values, 'purge-interval')}"`,
+    );
+  }
   return {
-    ...common,
-    token: common.token,
+    ...target,
+    token: target.token,
+    limits: loadLimits(values),
     intervalMs,
     host: stringValue(values, 'host')!,
     port: intValue(values, 'port', 0, 65535)!,
+    purge:
+      purgeAfterMs === undefined
+        ? null
+        : {
+            olderThanMs: purgeAfterMs,
+            intervalMs: purgeIntervalMs,
+            dryRun: booleanValue(values, 'purge-dry-run'),
+            verify: booleanValue(values, 'purge-verify'),
+            ...capsOf(values, 'purge-'),
+          },
   };
 }

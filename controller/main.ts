@@ -1,30 +1,45 @@
 // Entry points of `forge-sync sync` and `forge-sync controller`: config, logger, store, run, shutdown.
 import { systemClock } from '../common/clock.js';
-import type { SyncSummary } from '../common/protocol.js';
+import type { PurgeSummary, SyncSummary } from '../common/protocol.js';
 import { createLogger } from '../lib/logger.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
 import { StaticAgentSource } from './agent-source.js';
 import { createControllerApp } from './app.js';
-import { loadControllerConfig, loadSyncConfig } from './config.js';
+import { loadControllerConfig, loadPurgeConfig, loadSyncConfig } from './config.js';
+import { runPurge } from './purge-run.js';
 import { ControllerService } from './service.js';
-import { openStore } from './store.js';
+import { type Store, openStore } from './store.js';
 import { runSync } from './sync-run.js';
 
-/** One pass over all agents. Returns the summary; the CLI prints it and picks the exit code. */
+/**
+ * Opens the destination for a one-shot command, runs it with a signal that Ctrl-C aborts, and
+ * closes everything whatever happens.
+ */
+async function oneShot<T>(dest: string, work: (store: Store, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const store = await openStore(dest);
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work(store, abort.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await store.close();
+  }
+}
+
+/** One sync pass over all agents. Returns the summary; the CLI prints it and picks the exit code. */
 export async function sync(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<{ summary: SyncSummary; json: boolean }> {
   const config = loadSyncConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
-  const store = await openStore(config.dest);
-  const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const summary = await runSync(config.agents, {
+  const summary = await oneShot(config.dest, (store, signal) =>
+    runSync(config.agents, {
       destination: store.destination,
       catalog: store.catalog,
       limits: config.limits,
@@ -32,14 +47,32 @@ export async function sync(
       token: config.token,
       clock: systemClock,
       logger,
-      signal: abort.signal,
-    });
-    return { summary, json: config.json };
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await store.close();
-  }
+      signal,
+    }),
+  );
+  return { summary, json: config.json };
+}
+
+/** One purge pass over all agents. Returns the summary; the CLI prints it and picks the exit code. */
+export async function purge(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ summary: PurgeSummary; json: boolean }> {
+  const config = loadPurgeConfig(env, argv);
+  const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
+  const summary = await oneShot(config.dest, (store, signal) =>
+    runPurge(config.agents, {
+      destRoot: store.destination.root,
+      catalog: store.catalog,
+      options: config.purge,
+      concurrency: config.concurrency,
+      token: config.token,
+      clock: systemClock,
+      logger,
+      signal,
+    }),
+  );
+  return { summary, json: config.json };
 }
 
 export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -60,6 +93,17 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
       signal: abort.signal,
     },
     intervalMs: config.intervalMs,
+    purge: config.purge && {
+      destRoot: store.destination.root,
+      catalog: store.catalog,
+      options: config.purge,
+      intervalMs: config.purge.intervalMs,
+      concurrency: config.concurrency,
+      token: config.token,
+      clock: systemClock,
+      logger,
+      signal: abort.signal,
+    },
     version: VERSION,
     clock: systemClock,
     logger,

@@ -17,43 +17,19 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../common/errors.js';
 import { versionedPath } from '../common/path-safety.js';
 import { createXxh64 } from '../common/xxh64.js';
-import type { Catalog, StoredFileRecord, StoredPathInfo } from './catalog/catalog.js';
+import type { StoredPathInfo } from './catalog/catalog.js';
 import { DirtyDirs } from './durable.js';
-import { Placer, type PlaceRequest } from './place.js';
+import { Placer, type PlacerCatalog, type PlaceRequest } from './place.js';
 
 /** A catalog held in a map: enough for Placer, which only asks what is stored at a path. */
-class MemoryCatalog implements Catalog {
+class MemoryCatalog implements PlacerCatalog {
   readonly byStoredPath = new Map<string, StoredPathInfo>();
   lookups: string[] = [];
-
-  async storedIndex(agent: string): Promise<Map<string, Set<string>>> {
-    const index = new Map<string, Set<string>>();
-    for (const info of this.byStoredPath.values()) {
-      if (info.agent !== agent) continue;
-      const hashes = index.get(info.containerPath) ?? new Set<string>();
-      hashes.add(info.xxh64);
-      index.set(info.containerPath, hashes);
-    }
-    return index;
-  }
 
   async findByStoredPath(storedPath: string): Promise<StoredPathInfo | null> {
     this.lookups.push(storedPath);
     return this.byStoredPath.get(storedPath) ?? null;
   }
-
-  async recordStored(records: readonly StoredFileRecord[]): Promise<void> {
-    for (const { agent, containerPath, xxh64, size, storedPath } of records) {
-      this.byStoredPath.set(storedPath, { agent, containerPath, xxh64, size });
-    }
-  }
-
-  async countFiles(agent?: string): Promise<number> {
-    return [...this.byStoredPath.values()].filter((info) => agent === undefined || info.agent === agent)
-      .length;
-  }
-
-  async close(): Promise<void> {}
 }
 
 async function xxh64Of(content: Buffer): Promise<string> {

@@ -17,6 +17,9 @@ export interface PlaceRequest {
   tempPath: string;
 }
 
+/** The one question Placer asks the catalog. */
+export type PlacerCatalog = Pick<Catalog, 'findByStoredPath'>;
+
 export type PlaceOutcome = { ok: true; storedPath: string; fresh: boolean } | { ok: false; problem: Problem };
 
 /**
@@ -28,7 +31,7 @@ export class Placer {
 
   constructor(
     private readonly destRoot: string,
-    private readonly catalog: Catalog,
+    private readonly catalog: PlacerCatalog,
   ) {}
 
   /**

@@ -1,4 +1,4 @@
-// The controller daemon's state: scheduled sync passes, one at a time, and each agent's last result.
+// The controller daemon's state: scheduled sync passes and purge passes, one piece of work per agent at a time.
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import {
@@ -6,55 +6,67 @@ import {
   type AgentSyncResult,
   type ControllerStatus,
   PROTOCOL_VERSION,
+  type PurgeSummary,
   type SyncSummary,
 } from '../common/protocol.js';
+import { AgentLocks } from './agent-locks.js';
 import type { AgentSource } from './agent-source.js';
+import { type PurgeRunDeps, runPurge } from './purge-run.js';
 import { type SyncRunDeps, newRunId, runSync } from './sync-run.js';
 
 export interface ServiceOptions {
   source: AgentSource;
-  run: Omit<SyncRunDeps, 'onAgentStart' | 'onAgentDone'>;
+  run: Omit<SyncRunDeps, 'onAgentStart' | 'onAgentDone' | 'exclusive'>;
   intervalMs: number;
+  /** Purge passes, when purging is on. */
+  purge: (Omit<PurgeRunDeps, 'exclusive'> & { intervalMs: number }) | null;
   version: string;
   clock: Clock;
   logger: Logger;
 }
 
 /**
- * Runs a sync pass at start and then `intervalMs` after each pass ends. A pass asked for while one
- * runs joins it instead of starting a second. Lives on one event loop; needs no locking.
+ * Runs a sync pass at start and then `intervalMs` after each pass ends; a pass asked for while one
+ * runs joins it. Purge passes run on their own schedule, first after the first sync pass. Per-agent
+ * locks keep a purge off an agent that is syncing: a sync waits for a purge to finish, a purge skips
+ * an agent that is syncing. Lives on one event loop; needs no other locking.
  */
 export class ControllerService {
   private current: { runId: string; done: Promise<SyncSummary | null> } | undefined;
   private lastRun: SyncSummary | null = null;
+  private lastPurge: PurgeSummary | null = null;
   private readonly agentState = new Map<string, { state: AgentState; last: AgentSyncResult | null }>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly locks = new AgentLocks();
+  private syncTimer: NodeJS.Timeout | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private purging: Promise<unknown> | undefined;
   private stopped = false;
 
   constructor(private readonly options: ServiceOptions) {}
 
   start(): void {
-    void this.syncNow();
+    const first = this.syncNow();
+    if (this.options.purge) void first.done.then(() => this.purgeLoop());
   }
 
   /** Starts a pass unless one is running; either way, says which run is in progress. */
   syncNow(): { started: boolean; runId: string; done: Promise<SyncSummary | null> } {
     if (this.current) return { started: false, ...this.current };
-    if (this.timer) clearTimeout(this.timer);
+    if (this.syncTimer) clearTimeout(this.syncTimer);
     const runId = newRunId();
-    const done = this.pass(runId);
+    const done = this.syncPass(runId);
     this.current = { runId, done };
     return { started: true, runId, done };
   }
 
-  private async pass(runId: string): Promise<SyncSummary | null> {
-    const { logger } = this.options;
+  private async syncPass(runId: string): Promise<SyncSummary | null> {
     let summary: SyncSummary | null = null;
     try {
       summary = await runSync(
         this.options.source.list(),
         {
           ...this.options.run,
+          exclusive: (agent, work) => this.locks.run(agent.name, work),
           onAgentStart: (agent) => this.setState(agent.name, 'syncing'),
           onAgentDone: (result) =>
             this.agentState.set(result.name, { state: result.ok ? 'idle' : 'failed', last: result }),
@@ -63,14 +75,34 @@ export class ControllerService {
       );
       this.lastRun = summary;
     } catch (err) {
-      logger.error({ err, runId }, 'sync run failed');
+      this.options.logger.error({ err, runId }, 'sync run failed');
     } finally {
       this.current = undefined;
-      if (!this.stopped) {
-        this.timer = setTimeout(() => void this.syncNow(), this.options.intervalMs);
-      }
+      if (!this.stopped) this.syncTimer = setTimeout(() => void this.syncNow(), this.options.intervalMs);
     }
     return summary;
+  }
+
+  private purgeLoop(): void {
+    const purge = this.options.purge;
+    if (!purge || this.stopped) return;
+    this.purging = runPurge(this.options.source.list(), {
+      ...purge,
+      // A purge never waits for a busy agent: it leaves it for the next pass.
+      exclusive: async (agent, work) => {
+        const result = await this.locks.tryRun(agent.name, work);
+        if (!result) this.options.logger.info({ agent: agent.name }, 'purge skipped: the agent is syncing');
+        return result;
+      },
+    })
+      .then((summary) => {
+        this.lastPurge = summary;
+      })
+      .catch((err: unknown) => this.options.logger.error({ err }, 'purge run failed'))
+      .finally(() => {
+        this.purging = undefined;
+        if (!this.stopped) this.purgeTimer = setTimeout(() => this.purgeLoop(), purge.intervalMs);
+      });
   }
 
   private setState(name: string, state: AgentState): void {
@@ -84,6 +116,7 @@ export class ControllerService {
       version: this.options.version,
       syncing: this.current !== undefined,
       lastRun: this.lastRun,
+      lastPurge: this.lastPurge,
       agents: this.options.source.list().map((agent) => {
         const entry = this.agentState.get(agent.name);
         return { name: agent.name, url: agent.url, state: entry?.state ?? 'idle', last: entry?.last ?? null };
@@ -91,10 +124,11 @@ export class ControllerService {
     };
   }
 
-  /** Stops scheduling and waits for a running pass to end. */
+  /** Stops scheduling and waits for running passes to end. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.current?.done;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    if (this.purgeTimer) clearTimeout(this.purgeTimer);
+    await Promise.all([this.current?.done, this.purging]);
   }
 }

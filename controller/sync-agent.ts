@@ -1,15 +1,8 @@
 // One sync pass over one agent: manifest, diff against the catalog, pull batches in parallel, record.
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
-import { AppError, type Problem, errorMessage } from '../common/errors.js';
-import {
-  type BatchLimits,
-  type ManifestEntry,
-  diffManifest,
-  isXxh64,
-  planBatches,
-} from '../common/manifest.js';
-import { unsafePathReason } from '../common/path-safety.js';
+import { AppError, errorMessage } from '../common/errors.js';
+import { type BatchLimits, type ManifestEntry, diffManifest, planBatches } from '../common/manifest.js';
 import type { AgentSyncResult } from '../common/protocol.js';
 import { forEachLimit } from '../lib/pool.js';
 import type { AgentClient } from './agent-client.js';
@@ -17,6 +10,7 @@ import type { AgentRef } from './agent-source.js';
 import type { Catalog } from './catalog/catalog.js';
 import { DirtyDirs } from './durable.js';
 import { extractArchive } from './extract.js';
+import { readManifest } from './manifest-reader.js';
 import type { Placer } from './place.js';
 
 export interface SyncLimits extends BatchLimits {
@@ -103,33 +97,6 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     'sync of agent done',
   );
   return result;
-}
-
-/** Reads and checks the manifest. A malformed file line becomes a problem; the rest still syncs. */
-async function readManifest(
-  client: AgentClient,
-  problems: Problem[],
-  signal?: AbortSignal,
-): Promise<{ entries: ManifestEntry[]; pending: number }> {
-  const entries: ManifestEntry[] = [];
-  let pending = 0;
-  for await (const line of client.manifest(signal)) {
-    if (line.type === 'end') pending = Number(line.pending) || 0;
-    if (line.type !== 'file') continue;
-    const reason =
-      unsafePathReason(line.path) ??
-      (isXxh64(line.xxh64) && Number.isSafeInteger(line.size) && line.size >= 0 ? null : 'bad size or hash');
-    if (reason) {
-      problems.push({
-        code: 'E_PROTOCOL',
-        path: String(line.path),
-        message: `manifest entry refused: ${reason}`,
-      });
-      continue;
-    }
-    entries.push({ path: line.path, size: line.size, mtimeMs: Number(line.mtimeMs) || 0, xxh64: line.xxh64 });
-  }
-  return { entries, pending };
 }
 
 /** Pulls one batch, records what landed, and returns the stream's error if it failed. */

@@ -24,6 +24,8 @@ export interface SyncRunDeps {
   /** Called as each agent starts and finishes, for status and progress. */
   onAgentStart?: (agent: AgentRef, runId: string) => void;
   onAgentDone?: (result: AgentSyncResult) => void;
+  /** Runs one agent's sync when that agent is free (the daemon's per-agent lock); by default at once. */
+  exclusive?: (agent: AgentRef, work: () => Promise<AgentSyncResult>) => Promise<AgentSyncResult>;
   signal?: AbortSignal;
 }
 
@@ -41,20 +43,29 @@ export async function runSync(
   const clientFor =
     deps.clientFor ?? ((agent: AgentRef) => new HttpAgentClient(agent, agent.token ?? deps.token));
   deps.logger.info({ runId, agents: agents.map((agent) => agent.name) }, 'sync run started');
+  const exclusive = deps.exclusive ?? ((_agent, work) => work());
   await forEachLimit(agents, deps.concurrency, async (agent, index) => {
-    deps.onAgentStart?.(agent, runId);
-    const result = await syncAgent(agent, {
-      client: clientFor(agent),
-      catalog: deps.catalog,
-      placer,
-      tmpDir: deps.destination.tmpDir,
-      limits: deps.limits,
-      runId,
-      clock: deps.clock,
-      logger: deps.logger.child({ agent: agent.name, runId }),
-      signal: deps.signal,
+    const result = await exclusive(agent, () => {
+      deps.onAgentStart?.(agent, runId);
+      return syncAgent(agent, {
+        client: clientFor(agent),
+        catalog: deps.catalog,
+        placer,
+        tmpDir: deps.destination.tmpDir,
+        limits: deps.limits,
+        runId,
+        clock: deps.clock,
+        logger: deps.logger.child({ agent: agent.name, runId }),
+        signal: deps.signal,
+      });
     });
     results[index] = result;
+    // A purge later refuses an agent whose last sync failed as a whole.
+    await deps.catalog.recordSync(agent.name, {
+      runId,
+      ok: result.error === undefined,
+      finishedAt: new Date(result.finishedAt),
+    });
     deps.onAgentDone?.(result);
   });
   const totals = sumCounters(results);

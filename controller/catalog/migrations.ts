@@ -30,6 +30,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX files_run ON files (run_id);
     `,
   },
+  {
+    version: 2,
+    name: 'purge-audit',
+    sql: `
+      ALTER TABLE files ADD COLUMN purge_outcome TEXT;
+      CREATE INDEX files_purge_run ON files (purge_run_id);
+      CREATE TABLE agent_syncs (
+        agent       TEXT PRIMARY KEY,
+        run_id      TEXT        NOT NULL,
+        ok          BOOLEAN     NOT NULL,
+        finished_at TIMESTAMPTZ NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The minimal SQL surface a migration run needs; both catalog implementations provide it. */

@@ -1,0 +1,162 @@
+// Deleting files the controller confirmed as stored, but only if each is still exactly that file, and old enough.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { link, lstat, open, opendir, realpath, rename, rmdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join, sep } from 'node:path';
+import type { Logger } from 'pino';
+import type { Clock } from '../common/clock.js';
+import { versionedPath } from '../common/path-safety.js';
+import type { PurgeFileResult, PurgeRequest, PurgeRequestFile } from '../common/protocol.js';
+import { hashHandle } from '../lib/file-chunks.js';
+import type { FileIdentity, HashCache } from './hash-cache.js';
+import { locate, type Root } from './roots.js';
+import { sameObservation } from './settle.js';
+
+/** Files being deleted are first renamed to this prefix; a dot name no scan ever offers. */
+export const QUARANTINE_PREFIX = '.forge-sync-purge.';
+
+export interface PurgeDeps {
+  roots: readonly Root[];
+  cache: HashCache;
+  clock: Clock;
+  /** The agent's own floor: nothing younger is deleted, whatever the controller says. */
+  minPurgeAgeMs: number;
+  logger: Logger;
+}
+
+type Keep = Omit<PurgeFileResult, 'path' | 'outcome'> & { outcome: 'kept' };
+
+/**
+ * Checks and (unless dryRun) deletes each file in turn, then removes folders the deletions emptied,
+ * never a root. One purge runs at a time per agent; the caller serializes requests.
+ */
+export async function executePurge(request: PurgeRequest, deps: PurgeDeps): Promise<PurgeFileResult[]> {
+  const results: PurgeFileResult[] = [];
+  const emptied = new Map<string, Root>();
+  for (const file of request.files) {
+    let result: PurgeFileResult;
+    try {
+      result = { path: file.path, ...(await purgeOne(file, request.dryRun, deps, emptied)) };
+    } catch (err) {
+      deps.logger.error({ err, file: file.path, runId: request.runId }, 'purge of file failed; kept');
+      result = { path: file.path, outcome: 'kept', reason: 'failed', message: (err as Error).message };
+    }
+    results.push(result);
+  }
+  for (const [dir, root] of emptied) await removeEmptyFolders(dir, root);
+  const purged = results.filter((result) => result.outcome === 'purged').length;
+  deps.logger.info({ runId: request.runId, dryRun: request.dryRun, requested: request.files.length, purged }, 'purge batch done');
+  return results;
+}
+
+async function purgeOne(
+  file: PurgeRequestFile,
+  dryRun: boolean,
+  deps: PurgeDeps,
+  emptied: Map<string, Root>,
+): Promise<Omit<PurgeFileResult, 'path'>> {
+  const located = locate(deps.roots, file.path);
+  if ('error' in located) return keep(located.error, located.message);
+  const { abs, root } = located;
+  const confirmed: FileIdentity = { size: file.size, mtimeMs: file.mtimeMs, ino: file.ino };
+
+  const stats = await lstat(abs).catch(() => null);
+  if (!stats) return keep('vanished', 'the file no longer exists');
+  if (!stats.isFile()) return keep('not-regular', 'not a regular file (a symlink or folder)');
+  if ((await realpath(dirname(abs)).catch(() => null)) !== dirname(abs)) {
+    return keep('unsafe', 'the path goes through a symlinked folder');
+  }
+  const identity: FileIdentity = { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino };
+  if (!sameObservation(identity, confirmed)) return keep('changed', 'replaced or modified since it was confirmed');
+  if (!(await hasContent(abs, file, identity, deps.cache))) return keep('changed', 'its content is not the stored one');
+  const age = deps.clock.now() - identity.mtimeMs;
+  if (age < deps.minPurgeAgeMs) {
+    return keep('below-floor', `younger than this agent's --min-purge-age (${Math.round(age / 1000)}s old)`);
+  }
+  if (dryRun) return { outcome: 'would-purge' };
+
+  // Rename first, then check the renamed file is still the confirmed one: a generator replacing the
+  // name in the meantime (Forge's os.replace) only ever loses the race to a restore, never its file.
+  const quarantine = join(dirname(abs), `${QUARANTINE_PREFIX}${randomBytes(6).toString('hex')}.${basename(abs)}`);
+  await rename(abs, quarantine);
+  const moved = await lstat(quarantine);
+  if (!moved.isFile() || !sameObservation({ size: moved.size, mtimeMs: moved.mtimeMs, ino: moved.ino }, confirmed)) {
+    await restore(quarantine, abs);
+    return keep('changed', 'replaced while it was being purged; restored');
+  }
+  await unlink(quarantine);
+  deps.cache.delete(file.path);
+  emptied.set(dirname(abs), root);
+  return { outcome: 'purged' };
+}
+
+function keep(reason: Keep['reason'], message: string): Keep {
+  return { outcome: 'kept', reason, message };
+}
+
+/** Whether the file at `abs` has the confirmed hash: from the cache for this identity, else by reading it. */
+async function hasContent(abs: string, file: PurgeRequestFile, identity: FileIdentity, cache: HashCache): Promise<boolean> {
+  const cached = cache.get(file.path, identity);
+  if (cached) return cached === file.xxh64;
+  const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const { xxh64, bytes } = await hashHandle(handle, identity.size);
+    if (bytes !== identity.size) return false;
+    cache.set(file.path, identity, xxh64);
+    return xxh64 === file.xxh64;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Puts a quarantined file back under its name, or beside it when that name was taken meanwhile. */
+async function restore(quarantine: string, abs: string): Promise<string> {
+  for (const target of [abs, versionedPath(abs, `restored-${randomBytes(4).toString('hex')}`)]) {
+    try {
+      await link(quarantine, target);
+      await unlink(quarantine);
+      return target;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new Error(`could not restore ${quarantine}`);
+}
+
+/** Removes `dir` and its parents while they are empty, stopping below the root. */
+async function removeEmptyFolders(dir: string, root: Root): Promise<void> {
+  for (let current = dir; current.startsWith(root.dir + sep); current = dirname(current)) {
+    try {
+      await rmdir(current);
+    } catch {
+      return; // not empty, or gone: either way, stop here
+    }
+  }
+}
+
+/**
+ * Restores files a crash left in quarantine, so nothing renamed for deletion is ever lost. Run at
+ * start, before the agent serves requests.
+ */
+export async function recoverQuarantine(roots: readonly Root[], logger: Logger): Promise<number> {
+  let restored = 0;
+  for (const root of roots) {
+    const stack = [root.dir];
+    while (stack.length > 0) {
+      const dir = stack.pop()!;
+      const handle = await opendir(dir).catch(() => null);
+      if (!handle) continue;
+      for await (const dirent of handle) {
+        const path = join(dir, dirent.name);
+        if (dirent.isDirectory()) stack.push(path);
+        else if (dirent.isFile() && dirent.name.startsWith(QUARANTINE_PREFIX)) {
+          const original = dirent.name.slice(QUARANTINE_PREFIX.length).replace(/^[0-9a-f]+\./, '');
+          const target = await restore(path, join(dir, original));
+          logger.warn({ file: target }, 'restored a file an interrupted purge had set aside');
+          restored++;
+        }
+      }
+    }
+  }
+  return restored;
+}

@@ -1,0 +1,88 @@
+// Finds the EXIF block in a JPEG (APP1 segment) or a WebP (RIFF `EXIF` chunk) without reading image data.
+import { type ByteSource, WindowedReader } from './byte-source.js';
+
+/** Largest EXIF block read from a WebP; ComfyUI puts whole workflows there. JPEG APP1 is capped at 64 KiB anyway. */
+export const MAX_EXIF_BYTES = 32 << 20;
+const MAX_SEGMENTS = 100_000;
+
+export interface ExifLocation {
+  /** The EXIF block (TIFF data, perhaps after `Exif\0\0`), when there is one. */
+  block?: Buffer;
+  problems: string[];
+}
+
+/** Walks JPEG marker segments up to the start of scan, returning the first APP1 `Exif` segment. */
+export async function findJpegExif(source: ByteSource): Promise<ExifLocation> {
+  const reader = new WindowedReader(source);
+  const problems: string[] = [];
+  let position = 2;
+  for (let count = 0; count < MAX_SEGMENTS; count++) {
+    const header = await reader.read(position, 4);
+    if (header.length < 2) {
+      problems.push(`JPEG ends at offset ${source.size} before its image data: the file is truncated`);
+      break;
+    }
+    if (header[0] !== 0xff) {
+      problems.push(`JPEG has no segment marker at offset ${position}; the file is corrupt`);
+      break;
+    }
+    const marker = header[1]!;
+    if (marker === 0xff) {
+      position += 1; // fill byte
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      position += 2; // markers without a length
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) break; // metadata segments all come before the scan
+    if (header.length < 4) {
+      problems.push(`JPEG segment at offset ${position} is cut short: the file is truncated`);
+      break;
+    }
+    const length = header.readUInt16BE(2);
+    if (length < 2 || position + 2 + length > source.size) {
+      problems.push(`JPEG segment at offset ${position} declares ${length} bytes, past the end of the file`);
+      break;
+    }
+    if (marker === 0xe1) {
+      const data = await reader.read(position + 4, length - 2);
+      if (data.toString('latin1', 0, 6) === 'Exif\0\0') return { block: data, problems };
+    }
+    position += 2 + length;
+  }
+  return { problems };
+}
+
+/** Walks a WebP's RIFF chunks by header and returns its `EXIF` chunk. */
+export async function findWebpExif(source: ByteSource): Promise<ExifLocation> {
+  const reader = new WindowedReader(source);
+  const problems: string[] = [];
+  const riff = await reader.read(0, 12);
+  if (riff.length < 12 || riff.toString('latin1', 0, 4) !== 'RIFF' || riff.toString('latin1', 8, 12) !== 'WEBP') {
+    return { problems: ['not a WebP: no RIFF/WEBP header'] };
+  }
+  const end = Math.min(source.size, 8 + riff.readUInt32LE(4));
+  let position = 12;
+  for (let count = 0; position + 8 <= end && count < MAX_SEGMENTS; count++) {
+    const header = await reader.read(position, 8);
+    const fourcc = header.toString('latin1', 0, 4);
+    const size = header.readUInt32LE(4);
+    if (position + 8 + size > source.size) {
+      problems.push(
+        `WebP chunk ${JSON.stringify(fourcc)} at offset ${position} declares ${size} bytes but the file ` +
+          `ends at ${source.size}: the file is truncated or still being written`,
+      );
+      break;
+    }
+    if (fourcc === 'EXIF') {
+      if (size > MAX_EXIF_BYTES) {
+        problems.push(`WebP EXIF chunk is ${size} bytes, over the limit; skipped`);
+        break;
+      }
+      return { block: await reader.read(position + 8, size), problems };
+    }
+    position += 8 + size + (size & 1);
+  }
+  return { problems };
+}

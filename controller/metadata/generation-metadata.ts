@@ -1,0 +1,69 @@
+// The shape of what the catalog stores about how an image or video was generated.
+
+/** Which metadata format the fields came from. */
+export type MetadataSource = 'a1111' | 'comfyui' | 'none';
+
+/** A LoRA used by a generation. */
+export interface LoraRef {
+  name: string;
+  /** A1111 short hash, from `Lora hashes`. */
+  hash?: string;
+  /** Model strength: A1111 `<lora:name:strength>` in the prompt, ComfyUI `strength_model`. */
+  strength?: number;
+}
+
+/** One ComfyUI sampler node and what it used, as far as the graph says. */
+export interface SamplerSummary {
+  nodeId: string;
+  classType: string;
+  seed?: number | string;
+  steps?: number;
+  cfg?: number;
+  sampler?: string;
+  scheduler?: string;
+  denoise?: number;
+  model?: string;
+  loras?: LoraRef[];
+  /** Texts of the text encoders behind the positive input, in graph order, joined by newlines. */
+  prompt?: string;
+  negativePrompt?: string;
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Generation metadata of one file. Only `source` is always set. With ComfyUI graphs holding several
+ * samplers, the top-level fields are those of the first sampler in generation order (see
+ * `samplers`). Nothing here is trusted: it is whatever the file claims.
+ */
+export interface GenerationMetadata {
+  /** `a1111` for an infotext (also when ComfyUI nodes wrote one), `comfyui` for a ComfyUI graph. */
+  source: MetadataSource;
+  /** The infotext as found; for ComfyUI, the prompt text only when it is not valid JSON. */
+  raw?: string;
+  prompt?: string;
+  negativePrompt?: string;
+  /** A number, or a decimal string when beyond 2^53, so that no digit is lost. */
+  seed?: number | string;
+  steps?: number;
+  cfg?: number;
+  sampler?: string;
+  /** A1111 `Schedule type`, ComfyUI `scheduler`. */
+  scheduler?: string;
+  /** Checkpoint (or UNet) name. */
+  model?: string;
+  modelHash?: string;
+  loras?: LoraRef[];
+  width?: number;
+  height?: number;
+  /** Every `key: value` pair of an infotext's parameters line. */
+  params?: Record<string, string>;
+  /** Every ComfyUI sampler, in generation order: samplers fed by other samplers come after them. */
+  samplers?: SamplerSummary[];
+  /** The ComfyUI API graph (`prompt`), parsed, for a JSONB column. */
+  comfyPrompt?: unknown;
+  /** The ComfyUI UI graph (`workflow`), parsed, for a JSONB column. */
+  comfyWorkflow?: unknown;
+  /** What was wrong with the file or its metadata; whatever could be read is still filled in. */
+  error?: string;
+}

@@ -1,0 +1,112 @@
+// Reads SimpleTag name/string pairs from a WebM/Matroska file's Tags element, seeking past clusters.
+import { type ByteSource, WindowedReader } from './byte-source.js';
+import { type ContainerTags, MAX_TAG_BOX_BYTES } from './mp4-tags.js';
+
+const EBML_HEADER = 0x1a45dfa3;
+const SEGMENT = 0x18538067;
+const CLUSTER = 0x1f43b675;
+const TAGS = 0x1254c367;
+const TAG = 0x7373;
+const SIMPLE_TAG = 0x67c8;
+const TAG_NAME = 0x45a3;
+const TAG_STRING = 0x4487;
+const MAX_ELEMENTS = 100_000;
+
+interface ElementHeader {
+  id: number;
+  /** Payload size, or null when the size is unknown (a live or unfinished stream). */
+  size: number | null;
+  headerLength: number;
+}
+
+/**
+ * Walks the Segment's top-level elements by header and parses each Tags element. ffmpeg writes the
+ * global tags (VideoHelperSuite's `COMMENT`, ComfyUI's `PROMPT` and `WORKFLOW`) before the first
+ * cluster; clusters of known size are skipped to find tags written at the end.
+ */
+export async function readMatroskaTags(source: ByteSource): Promise<ContainerTags> {
+  const reader = new WindowedReader(source);
+  const result: ContainerTags = { tags: new Map(), problems: [] };
+  const ebml = parseHeader(await reader.read(0, 12));
+  if (!ebml || ebml.id !== EBML_HEADER || ebml.size === null) {
+    result.problems.push('not a Matroska/WebM file: no EBML header');
+    return result;
+  }
+  let position = ebml.headerLength + ebml.size;
+  const segment = parseHeader(await reader.read(position, 12));
+  if (!segment || segment.id !== SEGMENT) return result;
+  position += segment.headerLength;
+  const end = segment.size === null ? source.size : Math.min(source.size, position + segment.size);
+  for (let count = 0; position < end && count < MAX_ELEMENTS; count++) {
+    const header = parseHeader(await reader.read(position, 12));
+    if (!header || header.size === null) break; // an unfinished cluster cannot be skipped
+    const body = position + header.headerLength;
+    if (header.id === TAGS) {
+      if (header.size > MAX_TAG_BOX_BYTES || body + header.size > source.size) {
+        result.problems.push(`Matroska Tags element at offset ${position} is too large or cut short; skipped`);
+      } else {
+        parseTags(await reader.read(body, header.size), result);
+      }
+    } else if (header.id === CLUSTER && body + header.size > source.size) {
+      break;
+    }
+    position = body + header.size;
+  }
+  return result;
+}
+
+function parseTags(data: Buffer, result: ContainerTags): void {
+  for (const tag of children(data)) {
+    if (tag.id !== TAG) continue;
+    for (const simple of children(tag.data)) {
+      if (simple.id !== SIMPLE_TAG) continue;
+      let name: string | undefined;
+      let value: string | undefined;
+      for (const field of children(simple.data)) {
+        if (field.id === TAG_NAME) name = field.data.toString('utf8');
+        if (field.id === TAG_STRING) value = field.data.toString('utf8');
+      }
+      if (name !== undefined && value !== undefined) result.tags.set(name.toLowerCase(), value);
+    }
+  }
+}
+
+function* children(data: Buffer): Generator<{ id: number; data: Buffer }> {
+  let position = 0;
+  while (position < data.length) {
+    const header = parseHeader(data.subarray(position, position + 12));
+    if (!header || header.size === null) return;
+    const body = position + header.headerLength;
+    if (body + header.size > data.length) return;
+    yield { id: header.id, data: data.subarray(body, body + header.size) };
+    position = body + header.size;
+  }
+}
+
+/** An element ID (marker bit kept, up to 4 bytes) and a size (marker bit dropped, up to 8 bytes). */
+function parseHeader(bytes: Buffer): ElementHeader | null {
+  const id = readVint(bytes, 0, 4, true);
+  if (!id) return null;
+  const size = readVint(bytes, id.length, 8, false);
+  if (!size) return null;
+  return { id: id.value, size: size.unknown ? null : size.value, headerLength: id.length + size.length };
+}
+
+function readVint(
+  bytes: Buffer,
+  at: number,
+  maxLength: number,
+  keepMarker: boolean,
+): { value: number; length: number; unknown: boolean } | null {
+  const first = bytes[at];
+  if (first === undefined || first === 0) return null;
+  const length = Math.clz32(first) - 23;
+  if (length > maxLength || at + length > bytes.length) return null;
+  let value = keepMarker ? first : first & (0xff >> length);
+  let allOnes = value === 0xff >> length;
+  for (let i = 1; i < length; i++) {
+    value = value * 256 + bytes[at + i]!;
+    if (bytes[at + i] !== 0xff) allOnes = false;
+  }
+  return { value, length, unknown: !keepMarker && allOnes };
+}

@@ -1,0 +1,124 @@
+// Reads text metadata tags from an MP4/MOV (moov/udta/meta/ilst and moov/meta keys+ilst), seeking past media data.
+import { type ByteSource, WindowedReader } from './byte-source.js';
+
+/** Tags found in a video container, by lower-case name, plus what could not be read. */
+export interface ContainerTags {
+  tags: Map<string, string>;
+  problems: string[];
+}
+
+/** Largest metadata box read whole; the rest of the file is only walked by box headers. */
+export const MAX_TAG_BOX_BYTES = 32 << 20;
+const MAX_BOXES = 100_000;
+
+/** iTunes-style item names, for the few that carry generator metadata. */
+const ITEM_NAMES: Record<string, string> = { '©cmt': 'comment', desc: 'description', '©nam': 'title' };
+
+interface Box {
+  type: string;
+  start: number;
+  /** Where the box's payload starts. */
+  body: number;
+  end: number;
+}
+
+/**
+ * Finds `moov` among the top-level boxes (which may follow a large `mdat`) and reads its tags:
+ * ffmpeg's `©cmt` (where VideoHelperSuite puts its JSON) and `-movflags use_metadata_tags` keys (where
+ * ComfyUI puts `prompt` and `workflow`). A file still being written has no `moov`; that is not an error.
+ */
+export async function readMp4Tags(source: ByteSource): Promise<ContainerTags> {
+  const reader = new WindowedReader(source);
+  const result: ContainerTags = { tags: new Map(), problems: [] };
+  const moov = (await childBoxes(reader, 0, source.size, result.problems)).find((box) => box.type === 'moov');
+  if (!moov) return result;
+  for (const child of await childBoxes(reader, moov.body, moov.end, result.problems)) {
+    if (child.type === 'meta') await readMeta(reader, child, result);
+    if (child.type !== 'udta') continue;
+    for (const item of await childBoxes(reader, child.body, child.end, result.problems)) {
+      if (item.type === 'meta') await readMeta(reader, item, result);
+    }
+  }
+  return result;
+}
+
+/** The boxes between start and end, by header only. A box running past `end` is reported and ends the walk. */
+async function childBoxes(reader: WindowedReader, start: number, end: number, problems: string[]): Promise<Box[]> {
+  const boxes: Box[] = [];
+  let position = start;
+  while (position + 8 <= end && boxes.length < MAX_BOXES) {
+    const header = await reader.read(position, 16);
+    if (header.length < 8) break;
+    let size = header.readUInt32BE(0);
+    const type = header.toString('latin1', 4, 8);
+    let body = position + 8;
+    if (size === 1) {
+      if (header.length < 16) break;
+      size = Number(header.readBigUInt64BE(8));
+      body += 8;
+    } else if (size === 0) {
+      size = end - position;
+    }
+    if (size < body - position || position + size > end) {
+      // A growing file's mdat runs past the end: normal while it is written, so only odd boxes are reported.
+      if (type !== 'mdat') problems.push(`MP4 box ${JSON.stringify(type)} at offset ${position} runs past its parent`);
+      break;
+    }
+    boxes.push({ type, start: position, body, end: position + size });
+    position += size;
+  }
+  return boxes;
+}
+
+async function readMeta(reader: WindowedReader, meta: Box, result: ContainerTags): Promise<void> {
+  // MP4 `meta` is a full box (4 bytes of version and flags); QuickTime's is not.
+  const peek = await reader.read(meta.body, 12);
+  const body = peek.toString('latin1', 4, 8) === 'hdlr' ? meta.body : meta.body + 4;
+  let keys: string[] = [];
+  for (const child of await childBoxes(reader, body, meta.end, result.problems)) {
+    if (child.end - child.body > MAX_TAG_BOX_BYTES) {
+      result.problems.push(`MP4 ${child.type} box is ${child.end - child.body} bytes, over the limit; skipped`);
+      continue;
+    }
+    if (child.type === 'keys') keys = parseKeys(await reader.read(child.body, child.end - child.body));
+    if (child.type === 'ilst') parseItems(await reader.read(child.body, child.end - child.body), keys, result);
+  }
+}
+
+/** `keys`: version/flags, a count, then boxes of (size, namespace, name). */
+function parseKeys(data: Buffer): string[] {
+  const keys: string[] = [];
+  let position = 8;
+  while (position + 8 <= data.length) {
+    const size = data.readUInt32BE(position);
+    if (size < 8 || position + size > data.length) break;
+    keys.push(data.toString('utf8', position + 8, position + size));
+    position += size;
+  }
+  return keys;
+}
+
+/** `ilst`: items named by a four-character code or by a 1-based index into `keys`, each with a `data` box. */
+function parseItems(data: Buffer, keys: string[], result: ContainerTags): void {
+  let position = 0;
+  while (position + 8 <= data.length) {
+    const size = data.readUInt32BE(position);
+    if (size < 8 || position + size > data.length) {
+      result.problems.push('MP4 ilst item runs past the end of its box');
+      break;
+    }
+    const index = data.readUInt32BE(position + 4);
+    const code = data.toString('latin1', position + 4, position + 8);
+    const name = keys[index - 1] ?? ITEM_NAMES[code] ?? code;
+    const value = dataBoxText(data.subarray(position + 8, position + size));
+    if (value !== undefined) result.tags.set(name.toLowerCase(), value);
+    position += size;
+  }
+}
+
+function dataBoxText(item: Buffer): string | undefined {
+  if (item.length < 16 || item.toString('latin1', 4, 8) !== 'data') return undefined;
+  const size = Math.min(item.readUInt32BE(0), item.length);
+  // type 1 is UTF-8; other types (images, integers) are not text
+  return item.readUInt32BE(8) === 1 ? item.toString('utf8', 16, size) : undefined;
+}

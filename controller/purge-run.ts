@@ -1,0 +1,82 @@
+// One purge pass over every agent, several at once, summed into the shape `purge --json` prints.
+import type { Logger } from 'pino';
+import type { Clock } from '../common/clock.js';
+import type { AgentPurgeResult, KeepReason, PurgeSummary } from '../common/protocol.js';
+import { countKept } from '../common/purge-plan.js';
+import { forEachLimit } from '../lib/pool.js';
+import { type AgentClient, HttpAgentClient } from './agent-client.js';
+import type { AgentRef } from './agent-source.js';
+import type { Catalog } from './catalog/catalog.js';
+import { type PurgeOptions, purgeAgent } from './purge-agent.js';
+import { newRunId } from './sync-run.js';
+
+export interface PurgeRunDeps {
+  destRoot: string;
+  catalog: Catalog;
+  options: PurgeOptions;
+  concurrency: number;
+  token: string | undefined;
+  clock: Clock;
+  logger: Logger;
+  clientFor?: (agent: AgentRef) => AgentClient;
+  /**
+   * Runs one agent's purge when that agent is free. The daemon passes its per-agent lock here, so
+   * a purge never overlaps a sync of the same agent; it returns null to skip the agent this time.
+   */
+  exclusive?: (agent: AgentRef, work: () => Promise<AgentPurgeResult>) => Promise<AgentPurgeResult | null>;
+  signal?: AbortSignal;
+}
+
+export async function runPurge(
+  agents: readonly AgentRef[],
+  deps: PurgeRunDeps,
+  runId = newRunId(),
+): Promise<PurgeSummary> {
+  const clientFor =
+    deps.clientFor ?? ((agent: AgentRef) => new HttpAgentClient(agent, agent.token ?? deps.token));
+  const exclusive = deps.exclusive ?? ((_agent, work) => work());
+  const results: AgentPurgeResult[] = [];
+  deps.logger.info(
+    { runId, agents: agents.map((agent) => agent.name), dryRun: deps.options.dryRun },
+    'purge run started',
+  );
+  await forEachLimit(agents, deps.concurrency, async (agent) => {
+    const result = await exclusive(agent, () =>
+      purgeAgent(agent, {
+        client: clientFor(agent),
+        catalog: deps.catalog,
+        destRoot: deps.destRoot,
+        options: deps.options,
+        runId,
+        clock: deps.clock,
+        logger: deps.logger.child({ agent: agent.name, runId }),
+        signal: deps.signal,
+      }),
+    );
+    if (result) results.push(result);
+  });
+  results.sort(
+    (a, b) =>
+      agents.findIndex((agent) => agent.name === a.name) - agents.findIndex((agent) => agent.name === b.name),
+  );
+  const kept: Partial<Record<KeepReason, number>> = {};
+  for (const result of results) {
+    for (const [reason, count] of Object.entries(result.kept)) countKept(kept, reason as KeepReason, count);
+  }
+  const summary: PurgeSummary = {
+    runId,
+    ok: results.every((result) => result.ok),
+    dryRun: deps.options.dryRun,
+    agents: results,
+    totals: {
+      filesPurged: results.reduce((sum, result) => sum + result.filesPurged, 0),
+      bytesFreed: results.reduce((sum, result) => sum + result.bytesFreed, 0),
+      kept,
+    },
+  };
+  deps.logger.info(
+    { runId, filesPurged: summary.totals.filesPurged, bytesFreed: summary.totals.bytesFreed, ok: summary.ok },
+    'purge run done',
+  );
+  return summary;
+}
