@@ -1,22 +1,20 @@
 // Bad input to the real CLI: one clear stderr line naming the problem, a non-zero exit, nothing half-written.
 import { type Server, createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { lstat, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_HEADER } from '../common/protocol.js';
 import { fakePng, put, treeDigest } from './helpers/files.js';
-import { type RunResult, plainLines, runCli, startAgent, syncJson, tempDir } from './helpers/processes.js';
-
-/** A port on 127.0.0.1 that nothing listens on: bound once to learn it, then freed. */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
+import {
+  type RunResult,
+  freePort,
+  plainLines,
+  runCli,
+  startAgent,
+  syncJson,
+  tempDir,
+} from './helpers/processes.js';
 
 async function exists(path: string): Promise<boolean> {
   return lstat(path).then(

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type AddressInfo, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
 export const REPO = resolve(import.meta.dirname, '../..');
@@ -156,4 +157,13 @@ export interface SyncJson {
 /** Lines of stderr that are not pino JSON log lines: what a person reads. */
 export function plainLines(stderr: string): string[] {
   return stderr.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'));
+}
+
+/** A port on 127.0.0.1 that nothing listens on: bound once to learn it, then freed. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
 }
