@@ -4,7 +4,8 @@ import { type CommandSpec, helpText, wantsHelp } from '../lib/args.js';
 import { VERSION } from '../lib/version.js';
 import { AGENT_COMMAND } from '../agent/config.js';
 import { CONTROLLER_COMMAND, PURGE_COMMAND, SYNC_COMMAND } from '../controller/config.js';
-import { formatPurgeSummary, formatSummary } from './print.js';
+import { SEARCH_COMMAND, withHostPaths } from '../controller/search.js';
+import { formatPurgeSummary, formatSearchPage, formatSummary } from './print.js';
 
 const USAGE = `forge-sync ${VERSION}: moves generated media out of Forge and ComfyUI containers onto host storage.
 
@@ -14,6 +15,7 @@ Commands:
   agent        serve a container's output folders (run beside Forge or ComfyUI)
   sync         one pass over all agents into --dest, then exit
   purge        delete from the agents what is stored and old enough, then exit
+  search       find synced files by prompt words, model, seed, agent or age
   controller   the daemon: sync every --interval (and purge, if asked), with an HTTP API
 
 Run forge-sync <command> --help for its flags. Every flag also reads FORGE_SYNC_<FLAG> from the environment.
@@ -23,6 +25,7 @@ const SPECS: Record<string, CommandSpec> = {
   agent: AGENT_COMMAND,
   sync: SYNC_COMMAND,
   purge: PURGE_COMMAND,
+  search: SEARCH_COMMAND,
   controller: CONTROLLER_COMMAND,
 };
 
@@ -49,6 +52,12 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     case 'controller':
       await (await import('../controller/main.js')).controller(rest, env);
       return 0;
+    case 'search': {
+      const { page, destRoot, json } = await (await import('../controller/main.js')).search(rest, env);
+      const located = withHostPaths(page, destRoot);
+      process.stdout.write(json ? `${JSON.stringify(located, null, 2)}\n` : formatSearchPage(located));
+      return 0;
+    }
     case 'purge': {
       const { summary, json } = await (await import('../controller/main.js')).purge(rest, env);
       printResult(summary, json, formatPurgeSummary);

@@ -1,5 +1,7 @@
 // The human-readable text the CLI prints for a sync summary.
 import type { AgentPurgeResult, AgentSyncResult, PurgeSummary, SyncSummary } from '../common/protocol.js';
+import type { SearchHit } from '../controller/catalog/catalog.js';
+import type { HostSearchPage } from '../controller/search.js';
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -61,4 +63,31 @@ export function formatPurgeSummary(summary: PurgeSummary): string {
     summary.agents.map((agent) => purgeAgentLines(agent, summary.dryRun)).join('') +
     `  total: ${summary.dryRun ? 'would free' : 'freed'} ${formatBytes(totals.bytesFreed)} in ${totals.filesPurged} file(s); ${keptText(totals.kept)}\n`
   );
+}
+
+function hitLines(hit: SearchHit & { hostPath: string }): string {
+  const details = [
+    `agent ${hit.agent}`,
+    `synced ${hit.syncedAt.slice(0, 16).replace('T', ' ')}`,
+    hit.purgedAt ? 'purged from the container' : '',
+    hit.seed ? `seed ${hit.seed}` : '',
+    hit.sampler ?? '',
+    hit.steps !== null ? `${hit.steps} steps` : '',
+    hit.cfg !== null ? `cfg ${hit.cfg}` : '',
+    hit.width && hit.height ? `${hit.width}x${hit.height}` : '',
+    hit.model ?? '',
+  ].filter(Boolean);
+  const prompt = hit.prompt
+    ? `  "${hit.prompt.length > 160 ? `${hit.prompt.slice(0, 157)}...` : hit.prompt}"\n`.replace(
+        /\n(?!$)/g,
+        ' ',
+      )
+    : '';
+  return `${hit.hostPath}\n  ${details.join(' · ')}\n${prompt}  from ${hit.containerPath}\n`;
+}
+
+export function formatSearchPage(page: HostSearchPage): string {
+  if (page.items.length === 0) return 'no matching files\n';
+  const more = page.nextCursor ? `more: add --cursor ${page.nextCursor}\n` : '';
+  return `${page.items.map(hitLines).join('\n')}\n${page.items.length} file(s)\n${more}`;
 }

@@ -15,6 +15,7 @@ export const Routes = {
   purge: '/v1/purge',
   status: '/v1/status',
   sync: '/v1/sync',
+  files: '/v1/files',
 } as const;
 
 export const Capabilities = {
@@ -177,6 +178,8 @@ export interface AgentPurgeResult {
   kept: Partial<Record<KeepReason, number>>;
   problems: Problem[];
   error?: { code: ErrorCode; message: string };
+  /** Set when this pass left the agent alone, and why (another controller held it). */
+  skipped?: string;
 }
 
 export interface PurgeSummary {
@@ -206,6 +209,8 @@ export interface AgentSyncResult extends AgentSyncCounters {
   problems: Problem[];
   /** Set when the agent as a whole failed (unreachable, refused, protocol mismatch). */
   error?: { code: ErrorCode; message: string };
+  /** Set when this pass left the agent alone, and why (another controller held it). */
+  skipped?: string;
 }
 
 export interface SyncSummary {

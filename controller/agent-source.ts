@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { AppError } from '../common/errors.js';
 import { unsafeRootNameReason } from '../common/path-safety.js';
+import type { Provenance } from './catalog/catalog.js';
 
 /** An agent the controller syncs: its catalog name (also its folder under --dest) and its URL. */
 export interface AgentRef {
@@ -9,6 +10,8 @@ export interface AgentRef {
   url: string;
   /** A token for this agent alone; the shared token is used when absent. */
   token?: string;
+  /** The container behind the agent, when a source knows it (Docker discovery). */
+  provenance?: Omit<Provenance, 'host'>;
 }
 
 /**

@@ -1,13 +1,20 @@
-// The controller's HTTP API on hono: health, status and sync-now, behind bearer auth.
+// The controller's HTTP API on hono: health, status, sync-now and catalog search, behind bearer auth.
 import { Hono } from 'hono';
+import type { Clock } from '../common/clock.js';
 import type { Logger } from 'pino';
 import { type HealthResponse, PROTOCOL_VERSION, Routes } from '../common/protocol.js';
 import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
+import type { Catalog } from './catalog/catalog.js';
+import { toSearchQuery, withHostPaths } from './search.js';
 import type { ControllerService } from './service.js';
 
 export function createControllerApp(deps: {
   token: string;
   service: ControllerService;
+  catalog: Pick<Catalog, 'search'>;
+  /** Absolute --dest, so search results carry host paths. */
+  destRoot: string;
+  clock: Clock;
   logger: Logger;
 }): Hono {
   const app = new Hono();
@@ -23,6 +30,10 @@ export function createControllerApp(deps: {
   app.post(Routes.sync, (c) => {
     const { started, runId } = deps.service.syncNow();
     return c.json({ started, runId }, 202);
+  });
+  app.get(Routes.files, async (c) => {
+    const page = await deps.catalog.search(toSearchQuery(c.req.query(), deps.clock.now(), ''));
+    return c.json(withHostPaths(page, deps.destRoot));
   });
   return app;
 }

@@ -18,6 +18,14 @@ import { type AgentRef, assertUniqueNames, parseAgentSpec, readAgentsFile } from
 import type { PurgeOptions } from './purge-agent.js';
 import type { SyncLimits } from './sync-agent.js';
 
+export const CATALOG_FLAG: FlagSpec = {
+  name: 'catalog',
+  type: 'string',
+  value: 'URL',
+  env: 'FORGE_SYNC_CATALOG_URL',
+  help: 'PostgreSQL catalog (postgres://…); default: the embedded one under --dest',
+};
+
 const TARGET_FLAGS: FlagSpec[] = [
   {
     name: 'dest',
@@ -32,6 +40,7 @@ const TARGET_FLAGS: FlagSpec[] = [
     value: 'FILE',
     help: 'JSON file with {"agents": [{"name", "url", "token"?}]}',
   },
+  CATALOG_FLAG,
   {
     name: 'token-file',
     type: 'string',
@@ -145,6 +154,8 @@ export const CONTROLLER_COMMAND: CommandSpec = {
 
 interface TargetConfig {
   dest: string;
+  /** A PostgreSQL URL, or undefined for the embedded catalog. */
+  catalogUrl: string | undefined;
   agents: AgentRef[];
   token: string | undefined;
   concurrency: number;
@@ -183,12 +194,25 @@ function loadTarget(values: FlagValues, env: NodeJS.ProcessEnv): TargetConfig {
   assertUniqueNames(agents);
   return {
     dest,
+    catalogUrl: catalogUrlValue(values),
     agents,
     token: readToken(env, stringValue(values, 'token-file')),
     concurrency: intValue(values, 'concurrency', 1, 256)!,
     logFormat: parseLogFormat(stringValue(values, 'log-format')),
     logLevel: parseLogLevel(stringValue(values, 'log-level')),
   };
+}
+
+export function catalogUrlValue(values: FlagValues): string | undefined {
+  const url = stringValue(values, 'catalog');
+  if (url === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new AppError(
+      'E_USAGE',
+      `--catalog: expected a postgres:// URL, got "${url.replace(/:[^:@/]*@/, ':***@')}"`,
+    );
+  }
+  return url;
 }
 
 function loadLimits(values: FlagValues): SyncLimits {

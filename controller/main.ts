@@ -1,6 +1,8 @@
 // Entry points of `forge-sync sync` and `forge-sync controller`: config, logger, store, run, shutdown.
 import { systemClock } from '../common/clock.js';
+import { resolve } from 'node:path';
 import type { PurgeSummary, SyncSummary } from '../common/protocol.js';
+import type { SearchPage } from './catalog/catalog.js';
 import { createLogger } from '../lib/logger.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
@@ -9,15 +11,20 @@ import { createControllerApp } from './app.js';
 import { loadControllerConfig, loadPurgeConfig, loadSyncConfig } from './config.js';
 import { runPurge } from './purge-run.js';
 import { ControllerService } from './service.js';
-import { type Store, openStore } from './store.js';
+import { loadSearchConfig, toSearchQuery } from './search.js';
+import { type Store, openCatalog, openStore } from './store.js';
 import { runSync } from './sync-run.js';
 
 /**
  * Opens the destination for a one-shot command, runs it with a signal that Ctrl-C aborts, and
  * closes everything whatever happens.
  */
-async function oneShot<T>(dest: string, work: (store: Store, signal: AbortSignal) => Promise<T>): Promise<T> {
-  const store = await openStore(dest);
+async function oneShot<T>(
+  dest: string,
+  catalogUrl: string | undefined,
+  work: (store: Store, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const store = await openStore(dest, catalogUrl);
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
@@ -38,7 +45,7 @@ export async function sync(
 ): Promise<{ summary: SyncSummary; json: boolean }> {
   const config = loadSyncConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
-  const summary = await oneShot(config.dest, (store, signal) =>
+  const summary = await oneShot(config.dest, config.catalogUrl, (store, signal) =>
     runSync(config.agents, {
       destination: store.destination,
       catalog: store.catalog,
@@ -60,7 +67,7 @@ export async function purge(
 ): Promise<{ summary: PurgeSummary; json: boolean }> {
   const config = loadPurgeConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
-  const summary = await oneShot(config.dest, (store, signal) =>
+  const summary = await oneShot(config.dest, config.catalogUrl, (store, signal) =>
     runPurge(config.agents, {
       destRoot: store.destination.root,
       catalog: store.catalog,
@@ -75,10 +82,38 @@ export async function purge(
   return { summary, json: config.json };
 }
 
+/** One search of the catalog: PostgreSQL when --catalog is given, else the destination's own. */
+export async function search(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ page: SearchPage; destRoot: string | undefined; json: boolean }> {
+  const config = loadSearchConfig(env, argv);
+  const query = toSearchQuery(config.params, systemClock.now());
+  if (config.catalogUrl) {
+    const catalog = await openCatalog(config.catalogUrl, '');
+    try {
+      return {
+        page: await catalog.search(query),
+        destRoot: config.dest && resolve(config.dest),
+        json: config.json,
+      };
+    } finally {
+      await catalog.close();
+    }
+  }
+  // The embedded catalog belongs to one process at a time: take the destination's lock like a sync.
+  const store = await openStore(config.dest!);
+  try {
+    return { page: await store.catalog.search(query), destRoot: store.destination.root, json: config.json };
+  } finally {
+    await store.close();
+  }
+}
+
 export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   const config = loadControllerConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
-  const store = await openStore(config.dest);
+  const store = await openStore(config.dest, config.catalogUrl);
   const abort = new AbortController();
   const service = new ControllerService({
     source: new StaticAgentSource(config.agents),
@@ -111,7 +146,14 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   let server;
   try {
     server = await listen(
-      createControllerApp({ token: config.token, service, logger }),
+      createControllerApp({
+        token: config.token,
+        service,
+        catalog: store.catalog,
+        destRoot: store.destination.root,
+        clock: systemClock,
+        logger,
+      }),
       config.host,
       config.port,
     );

@@ -41,7 +41,8 @@ export async function runPurge(
     'purge run started',
   );
   await forEachLimit(agents, deps.concurrency, async (agent) => {
-    const result = await exclusive(agent, () =>
+    const logger = deps.logger.child({ agent: agent.name, runId });
+    const work = (): Promise<AgentPurgeResult> =>
       purgeAgent(agent, {
         client: clientFor(agent),
         catalog: deps.catalog,
@@ -49,10 +50,15 @@ export async function runPurge(
         options: deps.options,
         runId,
         clock: deps.clock,
-        logger: deps.logger.child({ agent: agent.name, runId }),
+        logger,
         signal: deps.signal,
-      }),
-    );
+      });
+    const result = await exclusive(agent, async () => {
+      const leased = await deps.catalog.withAgentLease(agent.name, work);
+      if (leased) return leased;
+      logger.info('purge skipped: another controller is syncing or purging this agent');
+      return skippedPurge(agent.name, runId, deps.options.dryRun);
+    });
     if (result) results.push(result);
   });
   results.sort(
@@ -79,4 +85,19 @@ export async function runPurge(
     'purge run done',
   );
   return summary;
+}
+
+function skippedPurge(name: string, runId: string, dryRun: boolean): AgentPurgeResult {
+  return {
+    name,
+    ok: true,
+    skipped: 'another controller holds this agent',
+    runId,
+    dryRun,
+    filesPurged: 0,
+    bytesFreed: 0,
+    purged: [],
+    kept: {},
+    problems: [],
+  };
 }

@@ -1,6 +1,8 @@
-// Opens what a sync writes to: the locked destination folder and the catalog inside it.
+// Opens what a sync writes to: the locked destination folder, and the catalog inside it or on a PostgreSQL server.
 import type { Catalog } from './catalog/catalog.js';
-import { PgliteCatalog } from './catalog/pglite-catalog.js';
+import { openPgliteClient } from './catalog/pglite-client.js';
+import { openPostgresClient } from './catalog/postgres-client.js';
+import { SqlCatalog } from './catalog/sql-catalog.js';
 import { type Destination, openDestination } from './destination.js';
 
 export interface Store {
@@ -9,11 +11,15 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function openStore(dest: string): Promise<Store> {
+/**
+ * Takes the destination's lock, then opens the catalog: PostgreSQL at `catalogUrl` when given,
+ * else the embedded PGlite under <dest>/.forge-sync/catalog.
+ */
+export async function openStore(dest: string, catalogUrl?: string): Promise<Store> {
   const destination = await openDestination(dest);
   let catalog: Catalog;
   try {
-    catalog = await PgliteCatalog.open(destination.catalogDir);
+    catalog = await openCatalog(catalogUrl, destination.catalogDir);
   } catch (err) {
     await destination.release();
     throw err;
@@ -26,4 +32,9 @@ export async function openStore(dest: string): Promise<Store> {
       await destination.release();
     },
   };
+}
+
+export async function openCatalog(catalogUrl: string | undefined, pgliteDir: string): Promise<Catalog> {
+  const client = catalogUrl ? await openPostgresClient(catalogUrl) : await openPgliteClient(pgliteDir);
+  return SqlCatalog.open(client);
 }

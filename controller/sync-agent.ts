@@ -7,9 +7,10 @@ import type { AgentSyncResult } from '../common/protocol.js';
 import { forEachLimit } from '../lib/pool.js';
 import type { AgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
-import type { Catalog } from './catalog/catalog.js';
+import type { Catalog, Provenance } from './catalog/catalog.js';
 import { DirtyDirs } from './durable.js';
 import { extractArchive } from './extract.js';
+import { buildRecords } from './ingest.js';
 import { readManifest } from './manifest-reader.js';
 import type { Placer } from './place.js';
 
@@ -23,6 +24,9 @@ export interface SyncAgentDeps {
   catalog: Catalog;
   placer: Placer;
   tmpDir: string;
+  destRoot: string;
+  /** What every record of this agent says about where its files came from. */
+  provenance: Provenance;
   limits: SyncLimits;
   runId: string;
   clock: Clock;
@@ -126,19 +130,15 @@ async function transferBatch(
   }
   // Durable first, catalogued second: a record always names a complete copy.
   await dirty.flush();
-  const syncedAt = new Date(deps.clock.now());
-  await deps.catalog.recordStored(
-    extracted.stored.map(({ entry, storedPath }) => ({
-      agent: agent.name,
-      containerPath: entry.path,
-      storedPath,
-      size: entry.size,
-      mtimeMs: entry.mtimeMs,
-      xxh64: entry.xxh64,
-      runId: deps.runId,
-      syncedAt,
-    })),
-  );
+  const records = await buildRecords(extracted.stored, {
+    agent: agent.name,
+    runId: deps.runId,
+    destRoot: deps.destRoot,
+    syncedAt: new Date(deps.clock.now()),
+    provenance: deps.provenance,
+    catalog: deps.catalog,
+  });
+  await deps.catalog.recordStored(records);
   for (const file of extracted.stored) {
     result.filesTransferred++;
     result.bytesTransferred += file.entry.size;

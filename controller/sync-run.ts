@@ -1,5 +1,6 @@
 // One sync pass over every agent, several at once, summed into the shape `sync --json` prints.
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import { type AgentSyncResult, type SyncSummary, sumCounters } from '../common/protocol.js';
@@ -45,31 +46,59 @@ export async function runSync(
   deps.logger.info({ runId, agents: agents.map((agent) => agent.name) }, 'sync run started');
   const exclusive = deps.exclusive ?? ((_agent, work) => work());
   await forEachLimit(agents, deps.concurrency, async (agent, index) => {
-    const result = await exclusive(agent, () => {
-      deps.onAgentStart?.(agent, runId);
-      return syncAgent(agent, {
+    const logger = deps.logger.child({ agent: agent.name, runId });
+    const work = (): Promise<AgentSyncResult> =>
+      syncAgent(agent, {
         client: clientFor(agent),
         catalog: deps.catalog,
         placer,
         tmpDir: deps.destination.tmpDir,
+        destRoot: deps.destination.root,
+        provenance: { host: hostname(), ...agent.provenance },
         limits: deps.limits,
         runId,
         clock: deps.clock,
-        logger: deps.logger.child({ agent: agent.name, runId }),
+        logger,
         signal: deps.signal,
       });
+    const result = await exclusive(agent, async () => {
+      deps.onAgentStart?.(agent, runId);
+      // Controllers sharing a catalog take turns per agent; the one that waits finds the work done.
+      const leased = await deps.catalog.withAgentLease(agent.name, work);
+      if (leased) return leased;
+      logger.info('sync skipped: another controller is syncing or purging this agent');
+      return skippedSync(agent.name, runId, new Date(deps.clock.now()).toISOString());
     });
     results[index] = result;
     // A purge later refuses an agent whose last sync failed as a whole.
-    await deps.catalog.recordSync(agent.name, {
-      runId,
-      ok: result.error === undefined,
-      finishedAt: new Date(result.finishedAt),
-    });
+    if (!result.skipped) {
+      await deps.catalog.recordSync(agent.name, {
+        runId,
+        ok: result.error === undefined,
+        finishedAt: new Date(result.finishedAt),
+      });
+    }
     deps.onAgentDone?.(result);
   });
   const totals = sumCounters(results);
   const summary: SyncSummary = { runId, ok: results.every((result) => result.ok), agents: results, totals };
   deps.logger.info({ runId, ...totals, ok: summary.ok }, 'sync run done');
   return summary;
+}
+
+function skippedSync(name: string, runId: string, at: string): AgentSyncResult {
+  return {
+    name,
+    ok: true,
+    skipped: 'another controller holds this agent',
+    runId,
+    startedAt: at,
+    finishedAt: at,
+    filesTransferred: 0,
+    bytesTransferred: 0,
+    filesUnchanged: 0,
+    filesPending: 0,
+    errors: 0,
+    problems: [],
+  };
 }

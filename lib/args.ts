@@ -20,6 +20,8 @@ export interface CommandSpec {
   command: string;
   summary: string;
   flags: FlagSpec[];
+  /** Name of the free words the command takes (`QUERY`), returned joined as `values._`; none when absent. */
+  words?: string;
 }
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -53,13 +55,14 @@ export function parseFlags(spec: CommandSpec, argv: readonly string[], env: Node
   } catch (err) {
     throw new AppError('E_USAGE', `${usageProblem(err)} (see forge-sync ${spec.command} --help)`);
   }
-  if (parsed.positionals.length > 0) {
+  if (parsed.positionals.length > 0 && !spec.words) {
     throw new AppError(
       'E_USAGE',
       `unexpected argument "${parsed.positionals[0]}" (see forge-sync ${spec.command} --help)`,
     );
   }
   const values: FlagValues = {};
+  if (spec.words && parsed.positionals.length > 0) values._ = parsed.positionals.join(' ');
   for (const flag of spec.flags) {
     const given = (parsed.values as FlagValues)[flag.name];
     values[flag.name] = given ?? fromEnv(flag, env) ?? flag.default;
@@ -110,7 +113,7 @@ export function helpText(spec: CommandSpec): string {
     ].filter(Boolean);
     return `  ${left.padEnd(28)} ${flag.help}${extras.length ? ` (${extras.join('; ')})` : ''}`;
   });
-  return `Usage: forge-sync ${spec.command} [flags]\n\n${spec.summary}\n\nFlags:\n${rows.join('\n')}\n  ${'--help'.padEnd(28)} show this help\n`;
+  return `Usage: forge-sync ${spec.command}${spec.words ? ` [${spec.words}]` : ''} [flags]\n\n${spec.summary}\n\nFlags:\n${rows.join('\n')}\n  ${'--help'.padEnd(28)} show this help\n`;
 }
 
 // Typed readers for parsed values. Each names the flag in its error.

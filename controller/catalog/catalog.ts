@@ -1,5 +1,15 @@
 // The catalog interface: every stored file, where it came from and where it is, for PGlite and PostgreSQL alike.
 import type { StoredCopy } from '../../common/purge-plan.js';
+import type { GenerationMetadata } from '../metadata/extract.js';
+
+/** Where a file came from, beyond the agent's name: filled in when the controller knows it (Docker discovery). */
+export interface Provenance {
+  /** The host the controller that stored it runs on. */
+  host?: string;
+  containerId?: string;
+  containerName?: string;
+  image?: string;
+}
 
 /** One stored copy of one version of a container file. */
 export interface StoredFileRecord {
@@ -13,6 +23,53 @@ export interface StoredFileRecord {
   xxh64: string;
   runId: string;
   syncedAt: Date;
+  provenance?: Provenance;
+  /** What the stored file says about how it was generated; parsed after it is durable. */
+  metadata?: GenerationMetadata;
+  /** For a video whose metadata lives in its first-frame image: that image's container path. */
+  metaFrom?: string;
+}
+
+export interface SearchQuery {
+  /** Words of the prompt (web-search syntax: quotes, OR, -word), model, sampler or file name. */
+  text?: string;
+  /** Part of the model (checkpoint) name, any case. */
+  model?: string;
+  seed?: string;
+  agent?: string;
+  /** Only files synced at or after this time. */
+  since?: Date;
+  limit: number;
+  /** From a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface SearchHit {
+  id: number;
+  agent: string;
+  containerPath: string;
+  storedPath: string;
+  size: number;
+  syncedAt: string;
+  purgedAt: string | null;
+  metaSource: string | null;
+  metaError: string | null;
+  prompt: string | null;
+  negativePrompt: string | null;
+  seed: string | null;
+  steps: number | null;
+  cfg: number | null;
+  sampler: string | null;
+  scheduler: string | null;
+  model: string | null;
+  width: number | null;
+  height: number | null;
+}
+
+export interface SearchPage {
+  items: SearchHit[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
 }
 
 /** A file a purge asked an agent to delete, and what came of it. */
@@ -56,12 +113,30 @@ export interface Catalog {
    * Writes that a purge run is about to ask the agent to delete these files. Called before the
    * agent is told, so the catalog shows every deletion that may have happened.
    */
-  markPurgeRequested(agent: string, runId: string, files: readonly { containerPath: string; xxh64: string }[]): Promise<void>;
+  markPurgeRequested(
+    agent: string,
+    runId: string,
+    files: readonly { containerPath: string; xxh64: string }[],
+  ): Promise<void>;
   /** Writes what the agent did with each file: purged (with the time) or kept (with why). */
-  recordPurgeOutcomes(agent: string, runId: string, outcomes: readonly PurgeOutcome[], at: Date): Promise<void>;
+  recordPurgeOutcomes(
+    agent: string,
+    runId: string,
+    outcomes: readonly PurgeOutcome[],
+    at: Date,
+  ): Promise<void>;
   /** Remembers how an agent's latest sync ended; a purge refuses an agent whose last sync failed. */
   recordSync(agent: string, record: SyncRecord): Promise<void>;
   lastSync(agent: string): Promise<SyncRecord | null>;
+  /** The generation metadata catalogued for the newest version of a container file, if any. */
+  findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null>;
+  /** Finds stored files by prompt words, model, seed, agent and age; newest first, paged. */
+  search(query: SearchQuery): Promise<SearchPage>;
+  /**
+   * Runs `work` holding the agent's lease, so controllers sharing one catalog never sync or purge
+   * the same agent at once. Resolves null, without running it, when another controller holds it.
+   */
+  withAgentLease<T>(agent: string, work: () => Promise<T>): Promise<T | null>;
   /** Counts rows, for status and tests. */
   countFiles(agent?: string): Promise<number>;
   close(): Promise<void>;

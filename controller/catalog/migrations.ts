@@ -1,4 +1,5 @@
 // Versioned schema migrations, plain SQL that PGlite and PostgreSQL both run.
+import { type SqlClient, leaseKey } from './sql-client.js';
 
 export interface Migration {
   version: number;
@@ -44,27 +45,70 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'provenance-and-generation-metadata',
+    sql: `
+      ALTER TABLE files
+        ADD COLUMN host            TEXT,
+        ADD COLUMN container_id    TEXT,
+        ADD COLUMN container_name  TEXT,
+        ADD COLUMN image           TEXT,
+        ADD COLUMN meta_source     TEXT,
+        ADD COLUMN meta_error      TEXT,
+        ADD COLUMN meta_from       TEXT,
+        ADD COLUMN infotext        TEXT,
+        ADD COLUMN prompt          TEXT,
+        ADD COLUMN negative_prompt TEXT,
+        ADD COLUMN seed            TEXT,
+        ADD COLUMN steps           INTEGER,
+        ADD COLUMN cfg             DOUBLE PRECISION,
+        ADD COLUMN sampler         TEXT,
+        ADD COLUMN scheduler       TEXT,
+        ADD COLUMN model           TEXT,
+        ADD COLUMN model_hash      TEXT,
+        ADD COLUMN loras           JSONB,
+        ADD COLUMN width           INTEGER,
+        ADD COLUMN height          INTEGER,
+        ADD COLUMN params          JSONB,
+        ADD COLUMN samplers        JSONB,
+        ADD COLUMN comfy_prompt    JSONB,
+        ADD COLUMN comfy_workflow  JSONB;
+      ALTER TABLE files ADD COLUMN search tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('simple', coalesce(prompt, '')), 'A') ||
+        setweight(to_tsvector('simple', coalesce(model, '') || ' ' || coalesce(sampler, '')), 'B') ||
+        setweight(to_tsvector('simple', regexp_replace(container_path, '[/_.-]+', ' ', 'g')), 'C')
+      ) STORED;
+      CREATE INDEX files_search ON files USING GIN (search);
+      CREATE INDEX files_seed ON files (seed);
+      CREATE INDEX files_model ON files (lower(model));
+      CREATE INDEX files_synced_at ON files (synced_at);
+    `,
+  },
 ];
 
-/** The minimal SQL surface a migration run needs; both catalog implementations provide it. */
-export interface SqlRunner {
-  exec(sql: string): Promise<unknown>;
-  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
-}
-
-/** Applies pending migrations in order, each in its own transaction. Returns the versions applied. */
-export async function migrate(db: SqlRunner, transaction: (sql: string) => Promise<void>): Promise<number[]> {
-  await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
-  const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations');
-  const applied = new Set(rows.map((row) => Number(row.version)));
-  const done: number[] = [];
-  for (const migration of MIGRATIONS) {
-    if (applied.has(migration.version)) continue;
-    await transaction(
-      `${migration.sql};\nINSERT INTO schema_migrations (version, name) VALUES (${migration.version}, '${migration.name}');`,
-    );
-    done.push(migration.version);
-  }
-  return done;
+/**
+ * Applies pending migrations in one transaction, under a transaction-scoped advisory lock, so
+ * controllers starting together against one PostgreSQL database never apply a migration twice.
+ * Returns the versions applied.
+ */
+export async function migrate(client: SqlClient): Promise<number[]> {
+  return client.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(${leaseKey('migrations')})`);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+    const { rows } = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => Number(row.version)));
+    const done: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      await tx.exec(migration.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
+      done.push(migration.version);
+    }
+    return done;
+  });
 }

@@ -34,7 +34,10 @@ const SETTING_INPUTS = ['noise', 'guider', 'sampler', 'sigmas'];
 export function summarizeComfyPrompt(prompt: ExactJson): ComfyGraphSummary {
   const graph = toGraph(prompt);
   if (!graph) {
-    return { samplers: [], problems: ['ComfyUI prompt is not an API graph (node id → {inputs, class_type})'] };
+    return {
+      samplers: [],
+      problems: ['ComfyUI prompt is not an API graph (node id → {inputs, class_type})'],
+    };
   }
   const samplerIds = [...graph.keys()].filter((id) => isSampler(graph.get(id)!));
   const upstream = new Map(samplerIds.map((id) => [id, countUpstreamSamplers(graph, id)]));

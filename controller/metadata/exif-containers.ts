@@ -59,7 +59,11 @@ export async function findWebpExif(source: ByteSource): Promise<ExifLocation> {
   const reader = new WindowedReader(source);
   const problems: string[] = [];
   const riff = await reader.read(0, 12);
-  if (riff.length < 12 || riff.toString('latin1', 0, 4) !== 'RIFF' || riff.toString('latin1', 8, 12) !== 'WEBP') {
+  if (
+    riff.length < 12 ||
+    riff.toString('latin1', 0, 4) !== 'RIFF' ||
+    riff.toString('latin1', 8, 12) !== 'WEBP'
+  ) {
     return { problems: ['not a WebP: no RIFF/WEBP header'] };
   }
   const end = Math.min(source.size, 8 + riff.readUInt32LE(4));

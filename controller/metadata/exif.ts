@@ -20,7 +20,21 @@ export interface ExifTexts {
 
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
 /** Bytes per value of each TIFF field type. */
-const TYPE_SIZES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4 };
+const TYPE_SIZES: Record<number, number> = {
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  13: 4,
+};
 const MAX_IFD_ENTRIES = 1000;
 
 interface IfdEntry {

@@ -1,7 +1,8 @@
 // A JSON parser that keeps integers beyond 2^53 exact, so ComfyUI seeds (up to 2^64) keep every digit.
 
 /** A JSON value where integers that a double cannot hold exactly are bigints. */
-export type ExactJson = null | boolean | number | bigint | string | ExactJson[] | { [key: string]: ExactJson };
+export type ExactJson =
+  null | boolean | number | bigint | string | ExactJson[] | { [key: string]: ExactJson };
 
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 const MAX_DEPTH = 2000;

@@ -43,7 +43,9 @@ export async function readMatroskaTags(source: ByteSource): Promise<ContainerTag
     const body = position + header.headerLength;
     if (header.id === TAGS) {
       if (header.size > MAX_TAG_BOX_BYTES || body + header.size > source.size) {
-        result.problems.push(`Matroska Tags element at offset ${position} is too large or cut short; skipped`);
+        result.problems.push(
+          `Matroska Tags element at offset ${position} is too large or cut short; skipped`,
+        );
       } else {
         parseTags(await reader.read(body, header.size), result);
       }

@@ -43,7 +43,12 @@ export async function readMp4Tags(source: ByteSource): Promise<ContainerTags> {
 }
 
 /** The boxes between start and end, by header only. A box running past `end` is reported and ends the walk. */
-async function childBoxes(reader: WindowedReader, start: number, end: number, problems: string[]): Promise<Box[]> {
+async function childBoxes(
+  reader: WindowedReader,
+  start: number,
+  end: number,
+  problems: string[],
+): Promise<Box[]> {
   const boxes: Box[] = [];
   let position = start;
   while (position + 8 <= end && boxes.length < MAX_BOXES) {
@@ -61,7 +66,8 @@ async function childBoxes(reader: WindowedReader, start: number, end: number, pr
     }
     if (size < body - position || position + size > end) {
       // A growing file's mdat runs past the end: normal while it is written, so only odd boxes are reported.
-      if (type !== 'mdat') problems.push(`MP4 box ${JSON.stringify(type)} at offset ${position} runs past its parent`);
+      if (type !== 'mdat')
+        problems.push(`MP4 box ${JSON.stringify(type)} at offset ${position} runs past its parent`);
       break;
     }
     boxes.push({ type, start: position, body, end: position + size });
@@ -77,11 +83,14 @@ async function readMeta(reader: WindowedReader, meta: Box, result: ContainerTags
   let keys: string[] = [];
   for (const child of await childBoxes(reader, body, meta.end, result.problems)) {
     if (child.end - child.body > MAX_TAG_BOX_BYTES) {
-      result.problems.push(`MP4 ${child.type} box is ${child.end - child.body} bytes, over the limit; skipped`);
+      result.problems.push(
+        `MP4 ${child.type} box is ${child.end - child.body} bytes, over the limit; skipped`,
+      );
       continue;
     }
     if (child.type === 'keys') keys = parseKeys(await reader.read(child.body, child.end - child.body));
-    if (child.type === 'ilst') parseItems(await reader.read(child.body, child.end - child.body), keys, result);
+    if (child.type === 'ilst')
+      parseItems(await reader.read(child.body, child.end - child.body), keys, result);
   }
 }
 

@@ -64,7 +64,9 @@ export async function readPngTexts(source: ByteSource): Promise<PngTextScan> {
     }
     if (TEXT_TYPES.has(type)) {
       if (length > MAX_TEXT_BYTES) {
-        scan.problems.push(`PNG ${type} chunk at offset ${position} is ${length} bytes, over the limit; skipped`);
+        scan.problems.push(
+          `PNG ${type} chunk at offset ${position} is ${length} bytes, over the limit; skipped`,
+        );
       } else {
         const data = await reader.read(position + 8, length);
         scan.texts.push(await decodeTextChunk(type as PngText['type'], data));

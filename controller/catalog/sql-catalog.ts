@@ -1,0 +1,374 @@
+// The catalog over any PostgreSQL connection: the same SQL for the embedded PGlite and a real server.
+import { AppError } from '../../common/errors.js';
+import type { StoredCopy } from '../../common/purge-plan.js';
+import type { GenerationMetadata } from '../metadata/extract.js';
+import type {
+  Catalog,
+  PurgeOutcome,
+  SearchHit,
+  SearchPage,
+  SearchQuery,
+  StoredFileRecord,
+  StoredPathInfo,
+  SyncRecord,
+} from './catalog.js';
+import { migrate } from './migrations.js';
+import type { SqlClient } from './sql-client.js';
+
+const INSERT_CHUNK = 200;
+
+const FILE_COLUMNS = [
+  'agent',
+  'container_path',
+  'stored_path',
+  'size',
+  'mtime_ms',
+  'xxh64',
+  'synced_at',
+  'run_id',
+  'host',
+  'container_id',
+  'container_name',
+  'image',
+  'meta_source',
+  'meta_error',
+  'meta_from',
+  'infotext',
+  'prompt',
+  'negative_prompt',
+  'seed',
+  'steps',
+  'cfg',
+  'sampler',
+  'scheduler',
+  'model',
+  'model_hash',
+  'loras',
+  'width',
+  'height',
+  'params',
+  'samplers',
+  'comfy_prompt',
+  'comfy_workflow',
+] as const;
+
+/** JSONB parameters go as text; PostgreSQL casts them on insert. */
+function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+function rowValues(record: StoredFileRecord): unknown[] {
+  const meta = record.metadata;
+  const p = record.provenance ?? {};
+  return [
+    record.agent,
+    record.containerPath,
+    record.storedPath,
+    record.size,
+    record.mtimeMs,
+    record.xxh64,
+    record.syncedAt.toISOString(),
+    record.runId,
+    p.host ?? null,
+    p.containerId ?? null,
+    p.containerName ?? null,
+    p.image ?? null,
+    meta?.source ?? null,
+    meta?.error ?? null,
+    record.metaFrom ?? null,
+    meta?.raw ?? null,
+    meta?.prompt ?? null,
+    meta?.negativePrompt ?? null,
+    meta?.seed === undefined ? null : String(meta.seed),
+    meta?.steps ?? null,
+    meta?.cfg ?? null,
+    meta?.sampler ?? null,
+    meta?.scheduler ?? null,
+    meta?.model ?? null,
+    meta?.modelHash ?? null,
+    json(meta?.loras),
+    meta?.width ?? null,
+    meta?.height ?? null,
+    json(meta?.params),
+    json(meta?.samplers),
+    json(meta?.comfyPrompt),
+    json(meta?.comfyWorkflow),
+  ];
+}
+
+interface HitRow {
+  id: string | number;
+  agent: string;
+  container_path: string;
+  stored_path: string;
+  size: string | number;
+  synced_at: Date | string;
+  purged_at: Date | string | null;
+  meta_source: string | null;
+  meta_error: string | null;
+  prompt: string | null;
+  negative_prompt: string | null;
+  seed: string | null;
+  steps: number | null;
+  cfg: number | null;
+  sampler: string | null;
+  scheduler: string | null;
+  model: string | null;
+  width: number | null;
+  height: number | null;
+}
+
+const iso = (value: Date | string | null): string | null =>
+  value === null ? null : new Date(value).toISOString();
+
+/**
+ * One SqlCatalog belongs to one controller process. Its queries run through the client, which
+ * serializes (PGlite) or pools (PostgreSQL) them; multi-row writes run in one transaction.
+ */
+export class SqlCatalog implements Catalog {
+  private constructor(private readonly db: SqlClient) {}
+
+  /** Applies pending migrations and returns the catalog; closes the client if that fails. */
+  static async open(db: SqlClient): Promise<SqlCatalog> {
+    try {
+      await migrate(db);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw new AppError('E_CATALOG', `cannot prepare the catalog schema: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new SqlCatalog(db);
+  }
+
+  async storedIndex(agent: string): Promise<Map<string, Set<string>>> {
+    const { rows } = await this.db.query<{ container_path: string; xxh64: string }>(
+      'SELECT container_path, xxh64 FROM files WHERE agent = $1',
+      [agent],
+    );
+    const index = new Map<string, Set<string>>();
+    for (const row of rows) {
+      let hashes = index.get(row.container_path);
+      if (!hashes) index.set(row.container_path, (hashes = new Set()));
+      hashes.add(row.xxh64);
+    }
+    return index;
+  }
+
+  async findByStoredPath(storedPath: string): Promise<StoredPathInfo | null> {
+    const { rows } = await this.db.query<{
+      agent: string;
+      container_path: string;
+      xxh64: string;
+      size: string | number;
+    }>('SELECT agent, container_path, xxh64, size FROM files WHERE stored_path = $1', [storedPath]);
+    const row = rows[0];
+    return row
+      ? { agent: row.agent, containerPath: row.container_path, xxh64: row.xxh64, size: Number(row.size) }
+      : null;
+  }
+
+  async recordStored(records: readonly StoredFileRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (let start = 0; start < records.length; start += INSERT_CHUNK) {
+        const chunk = records.slice(start, start + INSERT_CHUNK);
+        const params: unknown[] = [];
+        const tuples = chunk.map((record) => {
+          const base = params.length;
+          params.push(...rowValues(record));
+          return `(${FILE_COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ')})`;
+        });
+        await tx.query(
+          `INSERT INTO files (${FILE_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}
+           ON CONFLICT (agent, container_path, xxh64) DO NOTHING`,
+          params,
+        );
+      }
+    });
+  }
+
+  async storedCopies(agent: string): Promise<Map<string, Map<string, StoredCopy>>> {
+    const { rows } = await this.db.query<{
+      container_path: string;
+      xxh64: string;
+      stored_path: string;
+      size: string | number;
+    }>('SELECT container_path, xxh64, stored_path, size FROM files WHERE agent = $1', [agent]);
+    const copies = new Map<string, Map<string, StoredCopy>>();
+    for (const row of rows) {
+      let byHash = copies.get(row.container_path);
+      if (!byHash) copies.set(row.container_path, (byHash = new Map()));
+      byHash.set(row.xxh64, { storedPath: row.stored_path, size: Number(row.size) });
+    }
+    return copies;
+  }
+
+  async markPurgeRequested(
+    agent: string,
+    runId: string,
+    files: readonly { containerPath: string; xxh64: string }[],
+  ): Promise<void> {
+    if (files.length === 0) return;
+    // A purged file whose bytes came back under its name (a reused name, the same seed) is asked for
+    // again: clear the old purged_at, so a set purged_at always belongs to purge_run_id's deletion.
+    await this.db.query(
+      `UPDATE files SET purge_run_id = $2, purge_outcome = 'requested', purged_at = NULL
+       FROM unnest($3::text[], $4::text[]) AS f(container_path, xxh64)
+       WHERE files.agent = $1 AND files.container_path = f.container_path AND files.xxh64 = f.xxh64`,
+      [agent, runId, files.map((file) => file.containerPath), files.map((file) => file.xxh64)],
+    );
+  }
+
+  async recordPurgeOutcomes(
+    agent: string,
+    runId: string,
+    outcomes: readonly PurgeOutcome[],
+    at: Date,
+  ): Promise<void> {
+    if (outcomes.length === 0) return;
+    await this.db.query(
+      `UPDATE files SET
+         purge_run_id = $2,
+         purge_outcome = CASE WHEN o.purged THEN 'purged' ELSE 'kept:' || o.reason END,
+         purged_at = CASE WHEN o.purged THEN $3::timestamptz ELSE files.purged_at END
+       FROM unnest($4::text[], $5::text[], $6::boolean[], $7::text[]) AS o(container_path, xxh64, purged, reason)
+       WHERE files.agent = $1 AND files.container_path = o.container_path AND files.xxh64 = o.xxh64`,
+      [
+        agent,
+        runId,
+        at.toISOString(),
+        outcomes.map((outcome) => outcome.containerPath),
+        outcomes.map((outcome) => outcome.xxh64),
+        outcomes.map((outcome) => outcome.purged),
+        outcomes.map((outcome) => outcome.reason ?? ''),
+      ],
+    );
+  }
+
+  async recordSync(agent: string, record: SyncRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO agent_syncs (agent, run_id, ok, finished_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (agent) DO UPDATE SET run_id = EXCLUDED.run_id, ok = EXCLUDED.ok, finished_at = EXCLUDED.finished_at`,
+      [agent, record.runId, record.ok, record.finishedAt.toISOString()],
+    );
+  }
+
+  async lastSync(agent: string): Promise<SyncRecord | null> {
+    const { rows } = await this.db.query<{ run_id: string; ok: boolean; finished_at: Date | string }>(
+      'SELECT run_id, ok, finished_at FROM agent_syncs WHERE agent = $1',
+      [agent],
+    );
+    const row = rows[0];
+    return row ? { runId: row.run_id, ok: row.ok, finishedAt: new Date(row.finished_at) } : null;
+  }
+
+  async findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null> {
+    const { rows } = await this.db.query<Record<string, unknown>>(
+      `SELECT meta_source, meta_error, infotext, prompt, negative_prompt, seed, steps, cfg, sampler, scheduler,
+              model, model_hash, loras, width, height, params, samplers, comfy_prompt, comfy_workflow
+       FROM files WHERE agent = $1 AND container_path = $2 AND meta_source IS NOT NULL AND meta_source <> 'none'
+       ORDER BY id DESC LIMIT 1`,
+      [agent, containerPath],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const meta: Record<string, unknown> = {
+      source: row.meta_source,
+      error: row.meta_error,
+      raw: row.infotext,
+      prompt: row.prompt,
+      negativePrompt: row.negative_prompt,
+      seed: row.seed,
+      steps: row.steps,
+      cfg: row.cfg,
+      sampler: row.sampler,
+      scheduler: row.scheduler,
+      model: row.model,
+      modelHash: row.model_hash,
+      loras: parseJson(row.loras),
+      width: row.width,
+      height: row.height,
+      params: parseJson(row.params),
+      samplers: parseJson(row.samplers),
+      comfyPrompt: parseJson(row.comfy_prompt),
+      comfyWorkflow: parseJson(row.comfy_workflow),
+    };
+    for (const key of Object.keys(meta)) if (meta[key] === null || meta[key] === undefined) delete meta[key];
+    return meta as unknown as GenerationMetadata;
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (query.text?.trim()) where.push(`search @@ websearch_to_tsquery('simple', ${param(query.text)})`);
+    if (query.model)
+      where.push(`lower(model) LIKE ${param(`%${query.model.toLowerCase().replace(/[%_\\]/g, '\\$&')}%`)}`);
+    if (query.seed) where.push(`seed = ${param(query.seed)}`);
+    if (query.agent) where.push(`agent = ${param(query.agent)}`);
+    if (query.since) where.push(`synced_at >= ${param(query.since.toISOString())}`);
+    if (query.cursor) {
+      if (!/^\d+$/.test(query.cursor)) throw new AppError('E_BAD_REQUEST', `bad cursor "${query.cursor}"`);
+      where.push(`id < ${param(query.cursor)}`);
+    }
+    const { rows } = await this.db.query<HitRow>(
+      `SELECT id, agent, container_path, stored_path, size, synced_at, purged_at, meta_source, meta_error, prompt,
+              negative_prompt, seed, steps, cfg, sampler, scheduler, model, width, height
+       FROM files ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY id DESC LIMIT ${param(query.limit + 1)}`,
+      params,
+    );
+    const items: SearchHit[] = rows.slice(0, query.limit).map((row) => ({
+      id: Number(row.id),
+      agent: row.agent,
+      containerPath: row.container_path,
+      storedPath: row.stored_path,
+      size: Number(row.size),
+      syncedAt: iso(row.synced_at)!,
+      purgedAt: iso(row.purged_at),
+      metaSource: row.meta_source,
+      metaError: row.meta_error,
+      prompt: row.prompt,
+      negativePrompt: row.negative_prompt,
+      seed: row.seed,
+      steps: row.steps,
+      cfg: row.cfg,
+      sampler: row.sampler,
+      scheduler: row.scheduler,
+      model: row.model,
+      width: row.width,
+      height: row.height,
+    }));
+    const more = rows.length > query.limit;
+    return { items, nextCursor: more ? String(items.at(-1)!.id) : null };
+  }
+
+  withAgentLease<T>(agent: string, work: () => Promise<T>): Promise<T | null> {
+    return this.db.withLease(`agent:${agent}`, work);
+  }
+
+  async countFiles(agent?: string): Promise<number> {
+    const { rows } = agent
+      ? await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM files WHERE agent = $1', [agent])
+      : await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM files');
+    return rows[0]?.n ?? 0;
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+/** JSONB arrives parsed from PGlite and node-postgres alike; a string is parsed to be safe. */
+function parseJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,80 @@
+// Turning stored files into catalog records: provenance, and the generation metadata read from each stored copy.
+import { join } from 'node:path';
+import type { ManifestEntry } from '../common/manifest.js';
+import { forEachLimit } from '../lib/pool.js';
+import type { Catalog, Provenance, StoredFileRecord } from './catalog/catalog.js';
+import { companionImageFor } from './metadata/companion.js';
+import { type GenerationMetadata, extractMetadata } from './metadata/extract.js';
+
+export interface IngestContext {
+  agent: string;
+  runId: string;
+  destRoot: string;
+  syncedAt: Date;
+  provenance: Provenance;
+  catalog: Pick<Catalog, 'findMetadata'>;
+}
+
+const PARSE_CONCURRENCY = 4;
+const PARSE_TIMEOUT_MS = 20_000;
+
+/**
+ * Builds the records of a batch of durable files. Metadata is read from the stored copy; a file
+ * without it, or whose metadata is broken or slow to read, is recorded all the same, with what went
+ * wrong in `metadata.error`. A video without metadata of its own borrows its first-frame image's
+ * (VideoHelperSuite), from the same batch or the catalog.
+ */
+export async function buildRecords(
+  stored: readonly { entry: ManifestEntry; storedPath: string }[],
+  ctx: IngestContext,
+): Promise<StoredFileRecord[]> {
+  const metadata = new Map<string, GenerationMetadata>();
+  await forEachLimit(stored, PARSE_CONCURRENCY, async ({ entry, storedPath }) => {
+    metadata.set(
+      entry.path,
+      await readWithin(join(ctx.destRoot, ...storedPath.split('/')), PARSE_TIMEOUT_MS),
+    );
+  });
+  const records: StoredFileRecord[] = [];
+  for (const { entry, storedPath } of stored) {
+    let meta = metadata.get(entry.path)!;
+    let metaFrom: string | undefined;
+    const companion = meta.source === 'none' ? companionImageFor(entry.path) : undefined;
+    if (companion) {
+      const borrowed = metadata.get(companion) ?? (await ctx.catalog.findMetadata(ctx.agent, companion));
+      if (borrowed && borrowed.source !== 'none') {
+        meta = borrowed;
+        metaFrom = companion;
+      }
+    }
+    records.push({
+      agent: ctx.agent,
+      containerPath: entry.path,
+      storedPath,
+      size: entry.size,
+      mtimeMs: entry.mtimeMs,
+      xxh64: entry.xxh64,
+      runId: ctx.runId,
+      syncedAt: ctx.syncedAt,
+      provenance: ctx.provenance,
+      metadata: meta,
+      ...(metaFrom ? { metaFrom } : {}),
+    });
+  }
+  return records;
+}
+
+async function readWithin(path: string, timeoutMs: number): Promise<GenerationMetadata> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<GenerationMetadata>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ source: 'none', error: `metadata not read within ${timeoutMs / 1000}s` }),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([extractMetadata(path), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,130 @@
+// Searching the catalog: `forge-sync search` and GET /v1/files share one parser for their parameters.
+import { AppError } from '../common/errors.js';
+import { parseDuration } from '../common/duration.js';
+import { type CommandSpec, booleanValue, parseFlags, stringValue } from '../lib/args.js';
+import { join } from 'node:path';
+import type { SearchHit, SearchPage, SearchQuery } from './catalog/catalog.js';
+import { CATALOG_FLAG, catalogUrlValue } from './config.js';
+
+export const SEARCH_COMMAND: CommandSpec = {
+  command: 'search',
+  words: 'QUERY',
+  summary:
+    'Finds synced files by words of their prompt (also model, sampler and file name; "quoted phrases", OR, -word),\n' +
+    'and by model, seed, agent and age. Prints where each file is on the host, newest first.',
+  flags: [
+    { name: 'dest', type: 'string', value: 'DIR', help: 'the destination whose embedded catalog to search' },
+    CATALOG_FLAG,
+    { name: 'model', type: 'string', value: 'M', env: false, help: 'part of the checkpoint name' },
+    { name: 'seed', type: 'string', value: 'N', env: false, help: 'exact seed' },
+    { name: 'agent', type: 'string', value: 'A', env: false, help: 'only files from this agent' },
+    {
+      name: 'since',
+      type: 'string',
+      value: 'D',
+      env: false,
+      help: 'only files synced within this time, like 2d',
+    },
+    {
+      name: 'limit',
+      type: 'string',
+      value: 'N',
+      env: false,
+      default: '20',
+      help: 'results per page (at most 1000)',
+    },
+    {
+      name: 'cursor',
+      type: 'string',
+      value: 'C',
+      env: false,
+      help: 'the next page, from a previous --json answer',
+    },
+    { name: 'json', type: 'boolean', env: false, help: 'print the page as JSON' },
+  ],
+};
+
+/** Search parameters as they arrive, from flags or a query string: all text, all optional. */
+export interface SearchParams {
+  q?: string;
+  model?: string;
+  seed?: string;
+  agent?: string;
+  since?: string;
+  limit?: string;
+  cursor?: string;
+}
+
+/** Validates search parameters once; `what` prefixes names in errors (`--` for flags, `` for a query string). */
+export function toSearchQuery(params: SearchParams, nowMs: number, what = '--'): SearchQuery {
+  const query: SearchQuery = { limit: 20 };
+  if (params.q?.trim()) query.text = params.q.trim();
+  if (params.model) query.model = params.model;
+  if (params.agent) query.agent = params.agent;
+  if (params.seed !== undefined) {
+    if (!/^\d{1,20}$/.test(params.seed))
+      throw new AppError('E_USAGE', `${what}seed: expected a whole number, got "${params.seed}"`);
+    query.seed = params.seed.replace(/^0+(?=\d)/, '');
+  }
+  if (params.since !== undefined) query.since = new Date(nowMs - parseDuration(params.since, `${what}since`));
+  if (params.limit !== undefined) {
+    const limit = Number(params.limit);
+    if (!/^\d+$/.test(params.limit) || limit < 1 || limit > 1000) {
+      throw new AppError(
+        'E_USAGE',
+        `${what}limit: expected a whole number from 1 to 1000, got "${params.limit}"`,
+      );
+    }
+    query.limit = limit;
+  }
+  if (params.cursor !== undefined) {
+    if (!/^\d+$/.test(params.cursor))
+      throw new AppError(
+        'E_USAGE',
+        `${what}cursor: expected the nextCursor of a previous page, got "${params.cursor}"`,
+      );
+    query.cursor = params.cursor;
+  }
+  return query;
+}
+
+export interface SearchConfig {
+  dest: string | undefined;
+  catalogUrl: string | undefined;
+  params: SearchParams;
+  json: boolean;
+}
+
+export function loadSearchConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): SearchConfig {
+  const values = parseFlags(SEARCH_COMMAND, argv, env);
+  const dest = stringValue(values, 'dest');
+  const catalogUrl = catalogUrlValue(values);
+  if (!dest && !catalogUrl) {
+    throw new AppError(
+      'E_USAGE',
+      'nothing to search: pass --dest DIR (embedded catalog) or --catalog postgres://…',
+    );
+  }
+  const params: SearchParams = {};
+  for (const name of ['model', 'seed', 'agent', 'since', 'limit', 'cursor'] as const) {
+    const value = stringValue(values, name);
+    if (value !== undefined) params[name] = value;
+  }
+  const q = stringValue(values, '_');
+  if (q !== undefined) params.q = q;
+  return {
+    dest,
+    catalogUrl,
+    params,
+    json: booleanValue(values, 'json'),
+  };
+}
+
+export type HostSearchPage = SearchPage & { items: (SearchHit & { hostPath: string })[] };
+
+/** Adds each hit's place on the host: absolute when the destination is known, else relative to it. */
+export function withHostPaths(page: SearchPage, destRoot: string | undefined): HostSearchPage {
+  const hostPath = (storedPath: string): string =>
+    destRoot ? join(destRoot, ...storedPath.split('/')) : storedPath;
+  return { ...page, items: page.items.map((hit) => ({ ...hit, hostPath: hostPath(hit.storedPath) })) };
+}

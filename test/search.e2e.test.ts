@@ -1,0 +1,196 @@
+// Generation metadata at ingest and search: real samples synced, then found by prompt, seed and model, from the CLI and the controller.
+import { copyFile, mkdir, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakePng } from './helpers/files.js';
+import {
+  type Started,
+  TOKEN,
+  runCli,
+  startAgent,
+  startProcess,
+  syncJson,
+  tempDir,
+} from './helpers/processes.js';
+
+const SAMPLES = fileURLToPath(new URL('fixtures/sd-parsers/', import.meta.url));
+const OLD = new Date(Date.now() - 3_600_000);
+
+/** A minimal MP4 that is structurally complete: ftyp, mdat, moov. */
+function tinyMp4(): Buffer {
+  const box = (type: string, body: Buffer): Buffer => {
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(8 + body.length, 0);
+    header.write(type, 4, 'latin1');
+    return Buffer.concat([header, body]);
+  };
+  return Buffer.concat([
+    box('ftyp', Buffer.from('isom\0\0\0\0isomavc1')),
+    box('mdat', Buffer.alloc(256, 7)),
+    box('moov', Buffer.alloc(32)),
+  ]);
+}
+
+interface Hit {
+  agent: string;
+  containerPath: string;
+  storedPath: string;
+  hostPath: string;
+  seed: string | null;
+  model: string | null;
+  prompt: string | null;
+  sampler: string | null;
+  steps: number | null;
+  metaSource: string | null;
+}
+
+describe('metadata and search', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let out: string;
+  let dest: string;
+  let agent: Started;
+
+  async function place(rel: string, from: string | Buffer): Promise<void> {
+    const path = join(out, rel);
+    await mkdir(dirname(path), { recursive: true });
+    if (typeof from === 'string') await copyFile(join(SAMPLES, from), path);
+    else await writeFile(path, from);
+    await utimes(path, OLD, OLD);
+  }
+
+  async function search(...args: string[]): Promise<{ items: Hit[]; nextCursor: string | null }> {
+    const result = await runCli(['search', ...args, '--dest', dest, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as { items: Hit[]; nextCursor: string | null };
+  }
+
+  beforeAll(async () => {
+    work = await tempDir();
+    out = join(work.path, 'output');
+    dest = join(work.path, 'synced');
+    await place('txt2img-images/2026-11-24/00000-235284042.png', 'AUTOMATIC1111/automatic1111_cropped.png');
+    await place('txt2img-images/2026-11-24/00001-235284042.jpg', 'AUTOMATIC1111/automatic1111_cropped.jpg');
+    await place('ComfyUI_00001_.png', 'ComfyUI/img2img_cropped.png');
+    await place('ComfyUI_00002_.png', 'ComfyUI/night_evening_day_morning_cropped.png');
+    await place('broken/text_after_idat.png', 'bad_images/text_after_idat.png');
+    await place('broken/empty_image.png', 'bad_images/empty_image.png');
+    await place('video/AnimateDiff_00001.png', 'ComfyUI/img2img_cropped.png');
+    await place('video/AnimateDiff_00001.mp4', tinyMp4());
+    await place('plain.png', fakePng(64));
+    agent = await startAgent([out]);
+    const result = await syncJson(dest, { gpu1: agent.url });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.summary!.totals).toMatchObject({ filesTransferred: 9, errors: 0 });
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await work?.[Symbol.asyncDispose]();
+  });
+
+  it('finds the A1111 image by a prompt word, with its host path and parameters', async () => {
+    const page = await search('duck');
+    const paths = page.items.map((hit) => hit.containerPath).sort();
+    // The zTXt infotext after IDAT in the 'broken' sample is the same duck.
+    expect(paths).toEqual([
+      'output/broken/text_after_idat.png',
+      'output/txt2img-images/2026-11-24/00000-235284042.png',
+      'output/txt2img-images/2026-11-24/00001-235284042.jpg',
+    ]);
+    const png = page.items.find((hit) => hit.containerPath.endsWith('.png'))!;
+    expect(png).toMatchObject({
+      agent: 'gpu1',
+      seed: '235284042',
+      model: 'realistic_realisticVisionV20_v20',
+      sampler: 'UniPC',
+      steps: 15,
+      prompt: 'photo of a duck',
+      metaSource: 'a1111',
+      storedPath: 'gpu1/output/txt2img-images/2026-11-24/00000-235284042.png',
+      hostPath: join(dest, 'gpu1/output/txt2img-images/2026-11-24/00000-235284042.png'),
+    });
+  });
+
+  it('finds by seed and by model, and links a VideoHelperSuite video to its first frame', async () => {
+    const bySeed = await search('--seed', '280823642470253');
+    expect(bySeed.items.map((hit) => hit.containerPath).sort()).toEqual([
+      'output/ComfyUI_00001_.png',
+      'output/video/AnimateDiff_00001.mp4',
+      'output/video/AnimateDiff_00001.png',
+    ]);
+    const byModel = await search('--model', 'V1-5-PRUNED');
+    expect(byModel.items.every((hit) => hit.model === 'v1-5-pruned-emaonly.ckpt')).toBe(true);
+    expect(byModel.items.length).toBeGreaterThanOrEqual(3);
+    const byPhrase = await search('"victorian woman"', '--agent', 'gpu1');
+    expect(byPhrase.items.map((hit) => hit.containerPath)).toContain('output/video/AnimateDiff_00001.mp4');
+    expect(await search('duck', '--agent', 'gpu2')).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('stores files without metadata or with broken metadata all the same', async () => {
+    const all = await search('--limit', '1000');
+    expect(all.items).toHaveLength(9);
+    const plain = all.items.find((hit) => hit.containerPath === 'output/plain.png')!;
+    expect(plain).toMatchObject({ metaSource: 'none', prompt: null });
+    const empty = all.items.find((hit) => hit.containerPath === 'output/broken/empty_image.png')!;
+    expect(empty.metaSource).toBe('none');
+  });
+
+  it('pages through results with a cursor, without gaps or repeats', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: Hit[]; nextCursor: string | null } = await search(
+        '--limit',
+        '4',
+        ...(cursor ? ['--cursor', cursor] : []),
+      );
+      expect(page.items.length).toBeLessThanOrEqual(4);
+      seen.push(...page.items.map((hit) => hit.containerPath));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(9);
+    expect(new Set(seen).size).toBe(9);
+  });
+
+  it('rejects a bad seed with one clear line', async () => {
+    const result = await runCli(['search', '--seed', 'abc', '--dest', dest]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('forge-sync: --seed: expected a whole number, got "abc"');
+  });
+
+  it('answers GET /v1/files on the controller, paged and behind the token', async () => {
+    const controller = await startProcess('controller', [
+      '--dest',
+      dest,
+      '--agent',
+      `gpu1=${agent.url}`,
+      '--interval',
+      '1h',
+    ]);
+    try {
+      expect((await fetch(`${controller.url}/v1/files?q=duck`)).status).toBe(401);
+      const response = await fetch(`${controller.url}/v1/files?q=duck&limit=1`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as { items: Hit[]; nextCursor: string | null };
+      expect(page.items).toHaveLength(1);
+      expect(page.items[0]!.hostPath.startsWith(dest)).toBe(true);
+      expect(page.nextCursor).not.toBeNull();
+      const next = (await (
+        await fetch(`${controller.url}/v1/files?q=duck&limit=1&cursor=${page.nextCursor}`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+      ).json()) as { items: Hit[]; nextCursor: string | null };
+      expect(next.items).toHaveLength(1);
+      expect(next.items[0]!.containerPath).not.toBe(page.items[0]!.containerPath);
+      const bad = await fetch(`${controller.url}/v1/files?seed=x`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(bad.status).toBe(400);
+    } finally {
+      await controller.stop();
+    }
+  });
+});
