@@ -42,6 +42,12 @@ const TARGET_FLAGS: FlagSpec[] = [
   },
   CATALOG_FLAG,
   {
+    name: 'events',
+    type: 'string',
+    value: 'FILE',
+    help: 'also append each stored or purged file as an NDJSON event to FILE (- for stdout); see docs/ingest.md',
+  },
+  {
     name: 'token-file',
     type: 'string',
     value: 'FILE',
@@ -156,6 +162,8 @@ interface TargetConfig {
   dest: string;
   /** A PostgreSQL URL, or undefined for the embedded catalog. */
   catalogUrl: string | undefined;
+  /** Where ingest events go (a file, or - for stdout), if anywhere. */
+  events: string | undefined;
   agents: AgentRef[];
   token: string | undefined;
   concurrency: number;
@@ -195,6 +203,7 @@ function loadTarget(values: FlagValues, env: NodeJS.ProcessEnv): TargetConfig {
   return {
     dest,
     catalogUrl: catalogUrlValue(values),
+    events: stringValue(values, 'events'),
     agents,
     token: readToken(env, stringValue(values, 'token-file')),
     concurrency: intValue(values, 'concurrency', 1, 256)!,

@@ -2,8 +2,10 @@
 import { systemClock } from '../common/clock.js';
 import { resolve } from 'node:path';
 import type { PurgeSummary, SyncSummary } from '../common/protocol.js';
+import { AppError } from '../common/errors.js';
 import type { SearchPage } from './catalog/catalog.js';
-import { createLogger } from '../lib/logger.js';
+import { type IngestSink, noSink, openNdjsonSink } from './ingest-sink.js';
+import { type Logger, createLogger } from '../lib/logger.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
 import { StaticAgentSource } from './agent-source.js';
@@ -16,24 +18,29 @@ import { type Store, openCatalog, openStore } from './store.js';
 import { runSync } from './sync-run.js';
 
 /**
- * Opens the destination for a one-shot command, runs it with a signal that Ctrl-C aborts, and
- * closes everything whatever happens.
+ * Opens the destination (and the events sink) for a one-shot command, runs it with a signal that
+ * Ctrl-C aborts, and closes everything whatever happens.
  */
 async function oneShot<T>(
-  dest: string,
-  catalogUrl: string | undefined,
-  work: (store: Store, signal: AbortSignal) => Promise<T>,
+  config: { dest: string; catalogUrl: string | undefined; events: string | undefined; json: boolean },
+  logger: Logger,
+  work: (run: { store: Store; events: IngestSink; signal: AbortSignal }) => Promise<T>,
 ): Promise<T> {
-  const store = await openStore(dest, catalogUrl);
+  if (config.events === '-' && config.json) {
+    throw new AppError('E_USAGE', '--events - and --json would both write to stdout; give --events a file');
+  }
+  const store = await openStore(config.dest, config.catalogUrl);
+  const events = config.events ? openNdjsonSink(config.events, logger) : noSink;
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await work(store, abort.signal);
+    return await work({ store, events, signal: abort.signal });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await events.close();
     await store.close();
   }
 }
@@ -45,7 +52,7 @@ export async function sync(
 ): Promise<{ summary: SyncSummary; json: boolean }> {
   const config = loadSyncConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
-  const summary = await oneShot(config.dest, config.catalogUrl, (store, signal) =>
+  const summary = await oneShot(config, logger, ({ store, events, signal }) =>
     runSync(config.agents, {
       destination: store.destination,
       catalog: store.catalog,
@@ -54,6 +61,7 @@ export async function sync(
       token: config.token,
       clock: systemClock,
       logger,
+      events,
       signal,
     }),
   );
@@ -67,7 +75,7 @@ export async function purge(
 ): Promise<{ summary: PurgeSummary; json: boolean }> {
   const config = loadPurgeConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
-  const summary = await oneShot(config.dest, config.catalogUrl, (store, signal) =>
+  const summary = await oneShot(config, logger, ({ store, events, signal }) =>
     runPurge(config.agents, {
       destRoot: store.destination.root,
       catalog: store.catalog,
@@ -76,6 +84,7 @@ export async function purge(
       token: config.token,
       clock: systemClock,
       logger,
+      events,
       signal,
     }),
   );
@@ -114,6 +123,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   const config = loadControllerConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
   const store = await openStore(config.dest, config.catalogUrl);
+  const events = config.events ? openNdjsonSink(config.events, logger) : noSink;
   const abort = new AbortController();
   const service = new ControllerService({
     source: new StaticAgentSource(config.agents),
@@ -125,6 +135,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
       token: config.token,
       clock: systemClock,
       logger,
+      events,
       signal: abort.signal,
     },
     intervalMs: config.intervalMs,
@@ -137,6 +148,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
       token: config.token,
       clock: systemClock,
       logger,
+      events,
       signal: abort.signal,
     },
     version: VERSION,
@@ -158,6 +170,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
       config.port,
     );
   } catch (err) {
+    await events.close();
     await store.close();
     throw err;
   }
@@ -184,5 +197,6 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   // A pass cut short keeps what it stored; its temp files are removed, and the next start resumes.
   abort.abort();
   await service.stop();
+  await events.close();
   await store.close();
 }

@@ -14,6 +14,7 @@ import type { AgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog } from './catalog/catalog.js';
 import { checkHostCopy } from './host-copy.js';
+import { INGEST_EVENT_VERSION, type IngestSink } from './ingest-sink.js';
 import { readManifest } from './manifest-reader.js';
 
 export interface PurgeOptions {
@@ -33,6 +34,8 @@ export interface PurgeAgentDeps {
   runId: string;
   clock: Clock;
   logger: Logger;
+  /** Gets a `file.purged` event per deleted file, after the catalog records it. */
+  events: IngestSink;
   signal?: AbortSignal;
 }
 
@@ -217,5 +220,19 @@ async function sendBatch(
       reason: item?.reason ?? 'failed',
     });
   }
-  if (!options.dryRun) await catalog.recordPurgeOutcomes(agent, runId, outcomes, new Date(deps.clock.now()));
+  if (options.dryRun) return;
+  const purgedAt = new Date(deps.clock.now());
+  await catalog.recordPurgeOutcomes(agent, runId, outcomes, purgedAt);
+  for (const outcome of outcomes) {
+    if (!outcome.purged) continue;
+    deps.events.emit({
+      type: 'file.purged',
+      v: INGEST_EVENT_VERSION,
+      runId,
+      agent,
+      containerPath: outcome.containerPath,
+      xxh64: outcome.xxh64,
+      purgedAt: purgedAt.toISOString(),
+    });
+  }
 }

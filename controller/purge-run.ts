@@ -7,6 +7,7 @@ import { forEachLimit } from '../lib/pool.js';
 import { type AgentClient, HttpAgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog } from './catalog/catalog.js';
+import { type IngestSink, noSink } from './ingest-sink.js';
 import { type PurgeOptions, purgeAgent } from './purge-agent.js';
 import { newRunId } from './sync-run.js';
 
@@ -19,6 +20,8 @@ export interface PurgeRunDeps {
   clock: Clock;
   logger: Logger;
   clientFor?: (agent: AgentRef) => AgentClient;
+  /** Where `file.stored`/`file.purged` events go besides the catalog (--events). */
+  events?: IngestSink;
   /**
    * Runs one agent's purge when that agent is free. The daemon passes its per-agent lock here, so
    * a purge never overlaps a sync of the same agent; it returns null to skip the agent this time.
@@ -51,6 +54,7 @@ export async function runPurge(
         runId,
         clock: deps.clock,
         logger,
+        events: deps.events ?? noSink,
         signal: deps.signal,
       });
     const result = await exclusive(agent, async () => {

@@ -1,4 +1,5 @@
 // One sync pass over one agent: manifest, diff against the catalog, pull batches in parallel, record.
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import { AppError, errorMessage } from '../common/errors.js';
@@ -11,6 +12,7 @@ import type { Catalog, Provenance } from './catalog/catalog.js';
 import { DirtyDirs } from './durable.js';
 import { extractArchive } from './extract.js';
 import { buildRecords } from './ingest.js';
+import { INGEST_EVENT_VERSION, type IngestSink } from './ingest-sink.js';
 import { readManifest } from './manifest-reader.js';
 import type { Placer } from './place.js';
 
@@ -27,6 +29,8 @@ export interface SyncAgentDeps {
   destRoot: string;
   /** What every record of this agent says about where its files came from. */
   provenance: Provenance;
+  /** Gets a `file.stored` event per record, after the catalog commit. */
+  events: IngestSink;
   limits: SyncLimits;
   runId: string;
   clock: Clock;
@@ -139,6 +143,24 @@ async function transferBatch(
     catalog: deps.catalog,
   });
   await deps.catalog.recordStored(records);
+  for (const record of records) {
+    deps.events.emit({
+      type: 'file.stored',
+      v: INGEST_EVENT_VERSION,
+      runId: record.runId,
+      agent: record.agent,
+      containerPath: record.containerPath,
+      storedPath: record.storedPath,
+      hostPath: join(deps.destRoot, ...record.storedPath.split('/')),
+      size: record.size,
+      mtimeMs: record.mtimeMs,
+      xxh64: record.xxh64,
+      syncedAt: record.syncedAt.toISOString(),
+      provenance: record.provenance,
+      metadata: record.metadata,
+      ...(record.metaFrom ? { metaFrom: record.metaFrom } : {}),
+    });
+  }
   for (const file of extracted.stored) {
     result.filesTransferred++;
     result.bytesTransferred += file.entry.size;

@@ -8,6 +8,7 @@ import { forEachLimit } from '../lib/pool.js';
 import { type AgentClient, HttpAgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog } from './catalog/catalog.js';
+import { type IngestSink, noSink } from './ingest-sink.js';
 import type { Destination } from './destination.js';
 import { Placer } from './place.js';
 import { type SyncLimits, syncAgent } from './sync-agent.js';
@@ -22,6 +23,8 @@ export interface SyncRunDeps {
   clock: Clock;
   logger: Logger;
   clientFor?: (agent: AgentRef) => AgentClient;
+  /** Where `file.stored`/`file.purged` events go besides the catalog (--events). */
+  events?: IngestSink;
   /** Called as each agent starts and finishes, for status and progress. */
   onAgentStart?: (agent: AgentRef, runId: string) => void;
   onAgentDone?: (result: AgentSyncResult) => void;
@@ -59,6 +62,7 @@ export async function runSync(
         runId,
         clock: deps.clock,
         logger,
+        events: deps.events ?? noSink,
         signal: deps.signal,
       });
     const result = await exclusive(agent, async () => {

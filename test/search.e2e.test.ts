@@ -1,5 +1,5 @@
 // Generation metadata at ingest and search: real samples synced, then found by prompt, seed and model, from the CLI and the controller.
-import { copyFile, mkdir, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +79,7 @@ describe('metadata and search', () => {
     await place('video/AnimateDiff_00001.mp4', tinyMp4());
     await place('plain.png', fakePng(64));
     agent = await startAgent([out]);
-    const result = await syncJson(dest, { gpu1: agent.url });
+    const result = await syncJson(dest, { gpu1: agent.url }, ['--events', join(work.path, 'events.ndjson')]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.summary!.totals).toMatchObject({ filesTransferred: 9, errors: 0 });
   });
@@ -134,6 +134,31 @@ describe('metadata and search', () => {
     expect(plain).toMatchObject({ metaSource: 'none', prompt: null });
     const empty = all.items.find((hit) => hit.containerPath === 'output/broken/empty_image.png')!;
     expect(empty.metaSource).toBe('none');
+  });
+
+  it('writes one file.stored event per catalogued file, after it is on the host', async () => {
+    const lines = (await readFile(join(work.path, 'events.ndjson'), 'utf8')).trim().split('\n');
+    const events = lines.map(
+      (line) =>
+        JSON.parse(line) as {
+          type: string;
+          v: number;
+          hostPath: string;
+          containerPath: string;
+          xxh64: string;
+          metadata: { seed?: number };
+        },
+    );
+    expect(events).toHaveLength(9);
+    expect(new Set(events.map((event) => event.type))).toEqual(new Set(['file.stored']));
+    for (const event of events) {
+      expect(event.v).toBe(1);
+      expect((await readFile(event.hostPath)).length).toBeGreaterThan(0);
+    }
+    const duck = events.find(
+      (event) => event.containerPath === 'output/txt2img-images/2026-11-24/00000-235284042.png',
+    )!;
+    expect(duck.metadata.seed).toBe(235284042);
   });
 
   it('pages through results with a cursor, without gaps or repeats', async () => {
