@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { benchSearch } from './search-bench.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin/forge-sync.js');
@@ -17,11 +18,13 @@ const { values } = parseArgs({
     files: { type: 'string', default: '2000' },
     'file-kib': { type: 'string', default: '1400' },
     'small-files': { type: 'string', default: '20000' },
+    'search-records': { type: 'string', default: '200000' },
   },
 });
 const FILES = Number(values.files);
 const FILE_BYTES = Number(values['file-kib']) * 1024;
 const SMALL_FILES = Number(values['small-files']);
+const SEARCH_RECORDS = Number(values['search-records']);
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
@@ -247,6 +250,9 @@ async function main(): Promise<void> {
     ]);
     smallAgent.child.kill('SIGTERM');
     await once(smallAgent.child, 'exit');
+    // 3. The catalog: search latency over many records.
+    console.error(`filling a catalog with ${SEARCH_RECORDS} records …`);
+    rows.push(...(await benchSearch(SEARCH_RECORDS)));
   } finally {
     for (const child of empty) child.kill('SIGTERM');
     await rm(work, { recursive: true, force: true });
