@@ -16,16 +16,16 @@ import {
   type PurgeRequest,
   type PurgeRequestFile,
   type PurgeResponse,
-  type ManifestLine,
   PROTOCOL_VERSION,
   Routes,
 } from '../common/protocol.js';
 import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
 import { createArchiveStream } from './archive.js';
+import { manifestStream } from './manifest-stream.js';
 import { executePurge, type PurgeDeps } from './purge.js';
 import type { HashCache } from './hash-cache.js';
 import type { Root } from './roots.js';
-import type { ScanSnapshot, Scanner } from './scanner.js';
+import type { Scanner } from './scanner.js';
 
 export interface AgentAppDeps {
   /** null turns auth off (--insecure). */
@@ -39,7 +39,6 @@ export interface AgentAppDeps {
   purge: Omit<PurgeDeps, 'roots' | 'cache' | 'logger'>;
 }
 
-const MANIFEST_LINES_PER_CHUNK = 1000;
 
 export function createAgentApp(deps: AgentAppDeps): Hono {
   const app = new Hono();
@@ -58,7 +57,12 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
       protocol: PROTOCOL_VERSION,
       version: deps.version,
       roots: deps.roots.map((root) => ({ name: root.name })),
-      capabilities: [Capabilities.manifestNdjson, Capabilities.archiveTar, Capabilities.xxh64, Capabilities.purge],
+      capabilities: [
+        Capabilities.manifestNdjson,
+        Capabilities.archiveTar,
+        Capabilities.xxh64,
+        Capabilities.purge,
+      ],
       settleMs: deps.settleMs,
       stats: deps.scanner.stats,
     } satisfies InfoResponse),
@@ -71,8 +75,7 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
         'this agent serves full manifests only (no "manifest-since" capability)',
       );
     }
-    const snapshot = await deps.scanner.scan();
-    return new Response(manifestStream(snapshot), { headers: { 'content-type': MANIFEST_CONTENT_TYPE } });
+    return new Response(manifestStream(deps.scanner), { headers: { 'content-type': MANIFEST_CONTENT_TYPE } });
   });
 
   app.post(
@@ -104,7 +107,10 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
     bodyLimit({
       maxSize: 16 << 20,
       onError: () => {
-        throw new AppError('E_BAD_REQUEST', 'purge request body is larger than 16 MiB; send fewer files per request');
+        throw new AppError(
+          'E_BAD_REQUEST',
+          'purge request body is larger than 16 MiB; send fewer files per request',
+        );
       },
     }),
     async (c) => {
@@ -112,10 +118,14 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
         throw new AppError('E_BAD_REQUEST', 'purge request body is not JSON');
       });
       const request = parsePurgeRequest(body);
-      const run = purging.then(() => executePurge(request, { ...deps.purge, roots: deps.roots, cache: deps.cache, logger: deps.logger }));
+      const run = purging.then(() =>
+        executePurge(request, { ...deps.purge, roots: deps.roots, cache: deps.cache, logger: deps.logger }),
+      );
       purging = run.catch(() => undefined);
       const results = await run;
-      await deps.cache.save().catch((err: unknown) => deps.logger.warn({ err }, 'could not save the hash cache'));
+      await deps.cache
+        .save()
+        .catch((err: unknown) => deps.logger.warn({ err }, 'could not save the hash cache'));
       return c.json({ protocol: PROTOCOL_VERSION, results } satisfies PurgeResponse);
     },
   );
@@ -125,10 +135,16 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
 export function parsePurgeRequest(body: unknown): PurgeRequest {
   const { runId, dryRun, files } = (body ?? {}) as Partial<PurgeRequest>;
   if (typeof runId !== 'string' || typeof dryRun !== 'boolean' || !Array.isArray(files)) {
-    throw new AppError('E_BAD_REQUEST', 'purge request needs {"runId": string, "dryRun": boolean, "files": [...]}');
+    throw new AppError(
+      'E_BAD_REQUEST',
+      'purge request needs {"runId": string, "dryRun": boolean, "files": [...]}',
+    );
   }
   if (files.length > MAX_PURGE_FILES) {
-    throw new AppError('E_BAD_REQUEST', `purge request names ${files.length} files; the most is ${MAX_PURGE_FILES}`);
+    throw new AppError(
+      'E_BAD_REQUEST',
+      `purge request names ${files.length} files; the most is ${MAX_PURGE_FILES}`,
+    );
   }
   return {
     runId,
@@ -142,59 +158,14 @@ export function parsePurgeRequest(body: unknown): PurgeRequest {
         typeof mtimeMs === 'number' &&
         Number.isFinite(mtimeMs) &&
         Number.isSafeInteger(ino);
-      if (!valid) throw new AppError('E_BAD_REQUEST', `purge request file ${i}: needs path, xxh64, size, mtimeMs and ino`);
+      if (!valid)
+        throw new AppError(
+          'E_BAD_REQUEST',
+          `purge request file ${i}: needs path, xxh64, size, mtimeMs and ino`,
+        );
       return { path, xxh64, size: size!, mtimeMs, ino: ino! };
     }),
   };
-}
-
-/** The manifest as NDJSON, produced chunk by chunk as the client reads. */
-function manifestStream(snapshot: ScanSnapshot): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  const line = (value: ManifestLine): string => `${JSON.stringify(value)}\n`;
-  let index = -1;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (index === -1) {
-        index = 0;
-        controller.enqueue(
-          encoder.encode(
-            line({
-              type: 'header',
-              protocol: PROTOCOL_VERSION,
-              generation: snapshot.generation,
-              since: null,
-            }),
-          ),
-        );
-        return;
-      }
-      const { entries } = snapshot;
-      if (index >= entries.length) {
-        controller.enqueue(
-          encoder.encode(
-            line({
-              type: 'end',
-              generation: snapshot.generation,
-              files: entries.length,
-              pending: snapshot.pending,
-              hashed: snapshot.hashed,
-              cacheHits: snapshot.cacheHits,
-            }),
-          ),
-        );
-        controller.close();
-        return;
-      }
-      let text = '';
-      const stop = Math.min(entries.length, index + MANIFEST_LINES_PER_CHUNK);
-      for (; index < stop; index++) {
-        const { path, size, mtimeMs, xxh64, ino } = entries[index]!;
-        text += line({ type: 'file', path, size, mtimeMs, xxh64, ino });
-      }
-      controller.enqueue(encoder.encode(text));
-    },
-  });
 }
 
 export function parseArchiveRequest(body: unknown): ArchiveRequestFile[] {

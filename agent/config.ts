@@ -47,7 +47,13 @@ export const AGENT_COMMAND: CommandSpec = {
       help: 'files to offer (default: Forge/ComfyUI media and .txt sidecars)',
     },
     { name: 'exclude', type: 'list', value: 'GLOB', help: 'files never to offer' },
-    { name: 'min-purge-age', type: 'string', value: 'D', default: '1h', help: 'never delete a file younger than this, whatever the controller asks' },
+    {
+      name: 'min-purge-age',
+      type: 'string',
+      value: 'D',
+      default: '1h',
+      help: 'never delete a file younger than this, whatever the controller asks',
+    },
     { name: 'token-file', type: 'string', value: 'FILE', help: 'read the bearer token from this file' },
     {
       name: 'insecure',

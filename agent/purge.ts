@@ -45,7 +45,10 @@ export async function executePurge(request: PurgeRequest, deps: PurgeDeps): Prom
   }
   for (const [dir, root] of emptied) await removeEmptyFolders(dir, root);
   const purged = results.filter((result) => result.outcome === 'purged').length;
-  deps.logger.info({ runId: request.runId, dryRun: request.dryRun, requested: request.files.length, purged }, 'purge batch done');
+  deps.logger.info(
+    { runId: request.runId, dryRun: request.dryRun, requested: request.files.length, purged },
+    'purge batch done',
+  );
   return results;
 }
 
@@ -67,8 +70,10 @@ async function purgeOne(
     return keep('unsafe', 'the path goes through a symlinked folder');
   }
   const identity: FileIdentity = { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino };
-  if (!sameObservation(identity, confirmed)) return keep('changed', 'replaced or modified since it was confirmed');
-  if (!(await hasContent(abs, file, identity, deps.cache))) return keep('changed', 'its content is not the stored one');
+  if (!sameObservation(identity, confirmed))
+    return keep('changed', 'replaced or modified since it was confirmed');
+  if (!(await hasContent(abs, file, identity, deps.cache)))
+    return keep('changed', 'its content is not the stored one');
   const age = deps.clock.now() - identity.mtimeMs;
   if (age < deps.minPurgeAgeMs) {
     return keep('below-floor', `younger than this agent's --min-purge-age (${Math.round(age / 1000)}s old)`);
@@ -77,10 +82,16 @@ async function purgeOne(
 
   // Rename first, then check the renamed file is still the confirmed one: a generator replacing the
   // name in the meantime (Forge's os.replace) only ever loses the race to a restore, never its file.
-  const quarantine = join(dirname(abs), `${QUARANTINE_PREFIX}${randomBytes(6).toString('hex')}.${basename(abs)}`);
+  const quarantine = join(
+    dirname(abs),
+    `${QUARANTINE_PREFIX}${randomBytes(6).toString('hex')}.${basename(abs)}`,
+  );
   await rename(abs, quarantine);
   const moved = await lstat(quarantine);
-  if (!moved.isFile() || !sameObservation({ size: moved.size, mtimeMs: moved.mtimeMs, ino: moved.ino }, confirmed)) {
+  if (
+    !moved.isFile() ||
+    !sameObservation({ size: moved.size, mtimeMs: moved.mtimeMs, ino: moved.ino }, confirmed)
+  ) {
     await restore(quarantine, abs);
     return keep('changed', 'replaced while it was being purged; restored');
   }
@@ -95,7 +106,12 @@ function keep(reason: Keep['reason'], message: string): Keep {
 }
 
 /** Whether the file at `abs` has the confirmed hash: from the cache for this identity, else by reading it. */
-async function hasContent(abs: string, file: PurgeRequestFile, identity: FileIdentity, cache: HashCache): Promise<boolean> {
+async function hasContent(
+  abs: string,
+  file: PurgeRequestFile,
+  identity: FileIdentity,
+  cache: HashCache,
+): Promise<boolean> {
   const cached = cache.get(file.path, identity);
   if (cached) return cached === file.xxh64;
   const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);

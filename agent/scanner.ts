@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import type { ManifestEntry } from '../common/manifest.js';
 import type { AgentStats } from '../common/protocol.js';
-import { hashHandle } from '../lib/file-chunks.js';
+import { hashChunks } from '../common/xxh64.js';
+import { readChunks } from '../lib/file-chunks.js';
 import { forEachLimit } from '../lib/pool.js';
 import { isStructurallyComplete } from './completeness.js';
 import type { PathFilter } from './filters.js';
@@ -43,8 +44,22 @@ interface Candidate {
   name: string;
 }
 
-type Outcome =
-  { kind: 'entry'; entry: ManifestEntry; hashed: boolean } | { kind: 'pending' } | { kind: 'skip' };
+type Classified =
+  | { kind: 'entry'; entry: ManifestEntry }
+  | { kind: 'hash'; candidate: Candidate; identity: FileIdentity }
+  | { kind: 'pending' }
+  | { kind: 'skip' };
+
+/** What a running scan has done so far, for progress relayed to the controller. */
+export interface ScanProgress {
+  phase: 'walking' | 'checking' | 'hashing';
+  filesSeen: number;
+  filesToHash: number;
+  filesHashed: number;
+  bytesToHash: number;
+  bytesHashed: number;
+  startedAtMs: number;
+}
 
 /**
  * Owns the agent's view of its roots. One scan runs at a time: a call while a scan runs joins it.
@@ -53,6 +68,7 @@ type Outcome =
 export class Scanner {
   private running: Promise<ScanSnapshot> | undefined;
   private snapshot: ScanSnapshot | null = null;
+  private live: ScanProgress | null = null;
   private firstSeen = new Map<string, FirstSeen>();
   private readonly counters = { scans: 0, filesHashed: 0, bytesHashed: 0, cacheHits: 0 };
 
@@ -60,6 +76,11 @@ export class Scanner {
 
   get latest(): ScanSnapshot | null {
     return this.snapshot;
+  }
+
+  /** The running scan's counters, or null when no scan runs. */
+  get progress(): ScanProgress | null {
+    return this.live;
   }
 
   get stats(): AgentStats {
@@ -82,25 +103,50 @@ export class Scanner {
   private async runScan(): Promise<ScanSnapshot> {
     const { roots, cache, clock, logger } = this.options;
     const started = clock.now();
+    const live: ScanProgress = {
+      phase: 'walking',
+      filesSeen: 0,
+      filesToHash: 0,
+      filesHashed: 0,
+      bytesToHash: 0,
+      bytesHashed: 0,
+      startedAtMs: started,
+    };
+    this.live = live;
     const candidates: Candidate[] = [];
     for (const root of roots) await this.walk(root, candidates);
+    live.filesSeen = candidates.length;
 
+    // First every file's identity and the cache (cheap), so the bytes left to hash are known up front.
     const entries: ManifestEntry[] = [];
     const nextFirstSeen = new Map<string, FirstSeen>();
+    const toHash: { candidate: Candidate; identity: FileIdentity }[] = [];
     let pending = 0;
-    let hashed = 0;
-    let cacheHits = 0;
-    await forEachLimit(candidates, this.options.hashConcurrency ?? 4, async (candidate) => {
-      const outcome = await this.examine(candidate, nextFirstSeen);
+    live.phase = 'checking';
+    await forEachLimit(candidates, 8, async (candidate) => {
+      const outcome = await this.classify(candidate, nextFirstSeen);
       if (outcome.kind === 'pending') pending++;
-      if (outcome.kind !== 'entry') return;
-      entries.push(outcome.entry);
-      if (outcome.hashed) {
-        hashed++;
-        this.counters.bytesHashed += outcome.entry.size;
-      } else {
-        cacheHits++;
+      else if (outcome.kind === 'entry') entries.push(outcome.entry);
+      else if (outcome.kind === 'hash') {
+        toHash.push(outcome);
+        live.filesToHash++;
+        live.bytesToHash += outcome.identity.size;
       }
+    });
+    const cacheHits = entries.length;
+
+    live.phase = 'hashing';
+    let hashed = 0;
+    await forEachLimit(toHash, this.options.hashConcurrency ?? 4, async ({ candidate, identity }) => {
+      const entry = await this.hashOne(candidate, identity, live);
+      if (entry) {
+        entries.push(entry);
+        hashed++;
+        this.counters.bytesHashed += entry.size;
+      } else {
+        pending++;
+      }
+      live.filesHashed++;
     });
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     this.firstSeen = nextFirstSeen;
@@ -114,6 +160,7 @@ export class Scanner {
     const changed = !previous || !sameEntries(previous.entries, entries);
     const generation = (previous?.generation ?? 0) + (changed ? 1 : 0);
     this.snapshot = { generation, entries, pending, hashed, cacheHits, finishedAtMs: clock.now() };
+    this.live = null;
     logger.info(
       { files: entries.length, pending, hashed, cacheHits, generation, ms: clock.now() - started },
       'scan done',
@@ -144,19 +191,13 @@ export class Scanner {
     }
   }
 
-  private async examine(candidate: Candidate, nextFirstSeen: Map<string, FirstSeen>): Promise<Outcome> {
+  /** Decides from metadata alone: a cached hash, not settled yet, to be hashed, or not a candidate. */
+  private async classify(candidate: Candidate, nextFirstSeen: Map<string, FirstSeen>): Promise<Classified> {
     const { cache, clock, settleMs } = this.options;
     const identity = await identify(candidate.abs);
     if (!identity) return { kind: 'skip' };
-    const entryOf = (xxh64: string): ManifestEntry => ({
-      path: candidate.path,
-      size: identity.size,
-      mtimeMs: identity.mtimeMs,
-      xxh64,
-      ino: identity.ino,
-    });
     const cached = cache.get(candidate.path, identity);
-    if (cached) return { kind: 'entry', entry: entryOf(cached), hashed: false };
+    if (cached) return { kind: 'entry', entry: entryOf(candidate, identity, cached) };
 
     const now = clock.now();
     const verdict = settleVerdict(identity, now, settleMs, this.firstSeen.get(candidate.path));
@@ -167,12 +208,20 @@ export class Scanner {
       nextFirstSeen.set(candidate.path, keep);
       return { kind: 'pending' };
     }
+    return { kind: 'hash', candidate, identity };
+  }
 
+  /** Hashes a settled file; null when it turns out unfinished or changes while it is read. */
+  private async hashOne(
+    candidate: Candidate,
+    identity: FileIdentity,
+    live: ScanProgress,
+  ): Promise<ManifestEntry | null> {
     let handle;
     try {
       handle = await open(candidate.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch {
-      return { kind: 'skip' };
+      return null;
     }
     try {
       const before = await handle.stat();
@@ -180,10 +229,10 @@ export class Scanner {
         !before.isFile() ||
         !sameObservation(identity, { size: before.size, mtimeMs: before.mtimeMs, ino: before.ino })
       ) {
-        return { kind: 'pending' };
+        return null;
       }
-      if (!(await isStructurallyComplete(handle, candidate.name, identity.size))) return { kind: 'pending' };
-      const { xxh64, bytes } = await hashHandle(handle, identity.size);
+      if (!(await isStructurallyComplete(handle, candidate.name, identity.size))) return null;
+      const { xxh64, bytes } = await hashChunks(countBytes(readChunks(handle, identity.size), live));
       const after = await handle.stat();
       const onDisk = await identify(candidate.abs);
       const untouched =
@@ -191,12 +240,24 @@ export class Scanner {
         sameObservation(identity, { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino }) &&
         onDisk !== null &&
         sameObservation(identity, onDisk);
-      if (!untouched) return { kind: 'pending' };
-      cache.set(candidate.path, identity, xxh64);
-      return { kind: 'entry', entry: entryOf(xxh64), hashed: true };
+      if (!untouched) return null;
+      this.options.cache.set(candidate.path, identity, xxh64);
+      return entryOf(candidate, identity, xxh64);
     } finally {
       await handle.close();
     }
+  }
+}
+
+function entryOf(candidate: Candidate, identity: FileIdentity, xxh64: string): ManifestEntry {
+  return { path: candidate.path, size: identity.size, mtimeMs: identity.mtimeMs, xxh64, ino: identity.ino };
+}
+
+/** Passes chunks through, adding their sizes to the scan's live counter. */
+async function* countBytes(chunks: AsyncIterable<Buffer>, live: ScanProgress): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    live.bytesHashed += chunk.length;
+    yield chunk;
   }
 }
 

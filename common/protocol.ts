@@ -71,8 +71,8 @@ export interface InfoResponse {
 }
 
 /**
- * Lines of the NDJSON manifest, in order: one `header`, any number of `file` (and, in an
- * incremental manifest, `removed`) lines, then one `end`. A manifest without its `end` line
+ * Lines of the NDJSON manifest, in order: `scan` progress lines while the agent scans, one
+ * `header`, any number of `file` (and, in an incremental manifest, `removed`) lines, then one `end`. A manifest without its `end` line
  * was cut short and must not be used.
  */
 export type ManifestLine =
@@ -84,6 +84,16 @@ export type ManifestLine =
       since: number | null;
     }
   | { type: 'file'; path: string; size: number; mtimeMs: number; xxh64: string; ino?: number }
+  | {
+      /** Sent before the header, every half second, while the agent is still scanning. */
+      type: 'scan';
+      phase: 'walking' | 'checking' | 'hashing';
+      filesSeen: number;
+      filesToHash: number;
+      filesHashed: number;
+      bytesToHash: number;
+      bytesHashed: number;
+    }
   | { type: 'removed'; path: string }
   | {
       type: 'end';
@@ -135,13 +145,7 @@ export interface PurgeRequest {
 
 /** Why an agent kept a file it was asked to purge. */
 export type AgentKeepReason =
-  | 'vanished'
-  | 'changed'
-  | 'not-regular'
-  | 'unsafe'
-  | 'unknown-root'
-  | 'below-floor'
-  | 'failed';
+  'vanished' | 'changed' | 'not-regular' | 'unsafe' | 'unknown-root' | 'below-floor' | 'failed';
 
 export interface PurgeFileResult {
   path: string;
