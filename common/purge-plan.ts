@@ -35,7 +35,11 @@ export function countKept(kept: Partial<Record<KeepReason, number>>, reason: Kee
  * A manifest entry is a candidate when the catalog holds the same path with the same hash and size
  * and its mtime is older than the threshold. Everything else is kept, counted by reason.
  */
-export function planPurge(entries: Iterable<ManifestEntry>, stored: StoredCopies, limits: PurgeLimits): PurgePlan {
+export function planPurge(
+  entries: Iterable<ManifestEntry>,
+  stored: StoredCopies,
+  limits: PurgeLimits,
+): PurgePlan {
   const candidates: PurgeCandidate[] = [];
   const kept: Partial<Record<KeepReason, number>> = {};
   for (const entry of entries) {
