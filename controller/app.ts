@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { type HealthResponse, PROTOCOL_VERSION, Routes } from '../common/protocol.js';
 import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
 import type { Catalog } from './catalog/catalog.js';
+import type { Metrics } from './metrics.js';
 import { toSearchQuery, withHostPaths } from './search.js';
 import type { ControllerService } from './service.js';
 
@@ -12,6 +13,7 @@ export function createControllerApp(deps: {
   token: string;
   service: ControllerService;
   catalog: Pick<Catalog, 'search'>;
+  metrics: Metrics;
   /** Absolute --dest, so search results carry host paths. */
   destRoot: string;
   clock: Clock;
@@ -26,7 +28,11 @@ export function createControllerApp(deps: {
 
   app.get(Routes.health, (c) => c.json({ ok: true, protocol: PROTOCOL_VERSION } satisfies HealthResponse));
   app.use('/v1/*', bearerAuth(deps.token));
+  app.use('/metrics', bearerAuth(deps.token));
   app.get(Routes.status, (c) => c.json(deps.service.status()));
+  app.get('/metrics', async (c) =>
+    c.body(await deps.metrics.text(), 200, { 'content-type': deps.metrics.registry.contentType }),
+  );
   app.post(Routes.sync, (c) => {
     const { started, runId } = deps.service.syncNow();
     return c.json({ started, runId }, 202);

@@ -37,6 +37,8 @@ export interface ExtractContext {
   dirty: DirtyDirs;
   /** Called once per stored file, as it lands. */
   onStored?: (file: StoredFile) => void;
+  /** Called with each chunk's size as accepted entries arrive, for progress. */
+  onBytes?: (bytes: number) => void;
 }
 
 const MAX_REPORT_BYTES = 16 << 20;
@@ -190,6 +192,7 @@ async function receive(
       hasher.update(chunk);
       bytes += chunk.length;
       await handle.write(chunk);
+      ctx.onBytes?.(chunk.length);
     }
     const xxh64 = hasher.hex();
     if (bytes !== expected.size) {

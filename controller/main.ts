@@ -12,6 +12,9 @@ import { StaticAgentSource } from './agent-source.js';
 import { createControllerApp } from './app.js';
 import { loadControllerConfig, loadPurgeConfig, loadSyncConfig } from './config.js';
 import { runPurge } from './purge-run.js';
+import { Metrics } from './metrics.js';
+import { ProgressHub } from './progress-hub.js';
+import { attachProgressSocket } from './progress-socket.js';
 import { ControllerService } from './service.js';
 import { loadSearchConfig, toSearchQuery } from './search.js';
 import { type Store, openCatalog, openStore } from './store.js';
@@ -125,6 +128,10 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   const store = await openStore(config.dest, config.catalogUrl);
   const events = config.events ? openNdjsonSink(config.events, logger) : noSink;
   const abort = new AbortController();
+  const hub = new ProgressHub(systemClock);
+  const metrics = new Metrics();
+  hub.subscribe(metrics);
+  hub.setAgents(config.agents);
   const service = new ControllerService({
     source: new StaticAgentSource(config.agents),
     run: {
@@ -136,6 +143,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
       clock: systemClock,
       logger,
       events,
+      progress: hub,
       signal: abort.signal,
     },
     intervalMs: config.intervalMs,
@@ -149,6 +157,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
       clock: systemClock,
       logger,
       events,
+      progress: hub,
       signal: abort.signal,
     },
     version: VERSION,
@@ -163,6 +172,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
         service,
         catalog: store.catalog,
         destRoot: store.destination.root,
+        metrics,
         clock: systemClock,
         logger,
       }),
@@ -183,6 +193,12 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     },
     'controller listening',
   );
+  const progressSocket = attachProgressSocket(server.server, {
+    hub,
+    token: config.token,
+    clock: systemClock,
+    logger,
+  });
   service.start();
 
   await new Promise<void>((resolve) => {
@@ -193,10 +209,12 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  progressSocket.close();
   await server.close();
   // A pass cut short keeps what it stored; its temp files are removed, and the next start resumes.
   abort.abort();
   await service.stop();
+  hub.close();
   await events.close();
   await store.close();
 }

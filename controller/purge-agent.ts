@@ -15,7 +15,9 @@ import type { AgentRef } from './agent-source.js';
 import type { Catalog } from './catalog/catalog.js';
 import { checkHostCopy } from './host-copy.js';
 import { INGEST_EVENT_VERSION, type IngestSink } from './ingest-sink.js';
-import { readManifest } from './manifest-reader.js';
+import { scanAgent } from './manifest-reader.js';
+import type { ProgressReporter } from './progress-hub.js';
+import { PhaseTracker } from './progress-tracker.js';
 
 export interface PurgeOptions {
   olderThanMs: number;
@@ -36,6 +38,8 @@ export interface PurgeAgentDeps {
   logger: Logger;
   /** Gets a `file.purged` event per deleted file, after the catalog records it. */
   events: IngestSink;
+  /** Live progress: scan and purge messages. */
+  progress: ProgressReporter;
   signal?: AbortSignal;
 }
 
@@ -59,6 +63,8 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
     kept: {},
     problems: [],
   };
+  const ids = { agent: agent.name, runId: deps.runId };
+  let tracker: PhaseTracker | undefined;
   try {
     const last = await deps.catalog.lastSync(agent.name);
     if (!last?.ok) {
@@ -74,7 +80,13 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
     if (!info.capabilities.includes(Capabilities.purge)) {
       throw new AppError('E_PROTOCOL_MISMATCH', `agent ${agent.name} does not offer purge; upgrade it`);
     }
-    const { entries } = await readManifest(deps.client, result.problems, deps.signal);
+    const { entries } = await scanAgent(
+      deps.client,
+      result.problems,
+      ids,
+      { reporter: deps.progress, clock: deps.clock },
+      deps.signal,
+    );
     const plan = planPurge(entries, await deps.catalog.storedCopies(agent.name), {
       nowMs: deps.clock.now(),
       olderThanMs: options.olderThanMs,
@@ -85,11 +97,30 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
       { files: entries.length, candidates: plan.candidates.length, cap, dryRun: options.dryRun },
       'purge planned',
     );
-    await purgeCandidates(plan.candidates, cap, deps, result);
+    const planned = plan.candidates.slice(0, Math.min(cap, plan.candidates.length));
+    tracker = new PhaseTracker(
+      deps.progress,
+      deps.clock,
+      'purge',
+      ids,
+      {
+        filesTotal: planned.length,
+        bytesTotal: planned.reduce((sum, candidate) => sum + candidate.entry.size, 0),
+      },
+      { dryRun: options.dryRun },
+    );
+    deps.progress.publish({
+      type: 'purge.started',
+      ...ids,
+      progress: tracker.progress(),
+      dryRun: options.dryRun,
+    });
+    await purgeCandidates(plan.candidates, cap, deps, result, tracker);
   } catch (err) {
     const error = err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
     result.error = { code: error.code, message: error.message };
     logger.error({ err: error, code: error.code }, 'purge of agent stopped');
+    deps.progress.publish({ type: 'error', ...ids, code: error.code, message: error.message });
   }
   result.ok = !result.error && result.problems.length === 0;
   logger.info(
@@ -101,6 +132,15 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
     },
     'purge of agent done',
   );
+  const progress = tracker?.progress() ?? {
+    filesDone: 0,
+    filesTotal: 0,
+    bytesDone: 0,
+    bytesTotal: 0,
+    rateBps: null,
+    etaSeconds: null,
+  };
+  deps.progress.publish({ type: 'purge.completed', ...ids, progress, result });
   return result;
 }
 
@@ -122,6 +162,7 @@ async function purgeCandidates(
   cap: number,
   deps: PurgeAgentDeps,
   result: AgentPurgeResult,
+  tracker: PhaseTracker,
 ): Promise<void> {
   const { options, logger } = deps;
   let checked = 0;
@@ -165,17 +206,18 @@ async function purgeCandidates(
     batch.push(candidate);
     accepted++;
     if (batch.length >= MAX_PURGE_FILES) {
-      await sendBatch(batch, deps, result);
+      await sendBatch(batch, deps, result, tracker);
       batch = [];
     }
   }
-  if (batch.length > 0) await sendBatch(batch, deps, result);
+  if (batch.length > 0) await sendBatch(batch, deps, result, tracker);
 }
 
 async function sendBatch(
   batch: PurgeCandidate[],
   deps: PurgeAgentDeps,
   result: AgentPurgeResult,
+  tracker: PhaseTracker,
 ): Promise<void> {
   const { catalog, options, runId, logger } = deps;
   const agent = result.name;
@@ -190,6 +232,10 @@ async function sendBatch(
   if (!options.dryRun) await catalog.markPurgeRequested(agent, runId, keys);
   const response = await deps.client.purge({ runId, dryRun: options.dryRun, files }, deps.signal);
   const byPath = new Map(response.results.map((item) => [item.path, item]));
+  tracker.add(
+    batch.length,
+    batch.reduce((sum, { entry }) => sum + entry.size, 0),
+  );
   const outcomes = [];
   for (const { entry } of batch) {
     const item = byPath.get(entry.path);

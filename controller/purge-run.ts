@@ -8,6 +8,7 @@ import { type AgentClient, HttpAgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog } from './catalog/catalog.js';
 import { type IngestSink, noSink } from './ingest-sink.js';
+import { type ProgressReporter, noProgress } from './progress-hub.js';
 import { type PurgeOptions, purgeAgent } from './purge-agent.js';
 import { newRunId } from './sync-run.js';
 
@@ -22,6 +23,8 @@ export interface PurgeRunDeps {
   clientFor?: (agent: AgentRef) => AgentClient;
   /** Where `file.stored`/`file.purged` events go besides the catalog (--events). */
   events?: IngestSink;
+  /** Live progress for /v1/progress; none for one-shot commands. */
+  progress?: ProgressReporter;
   /**
    * Runs one agent's purge when that agent is free. The daemon passes its per-agent lock here, so
    * a purge never overlaps a sync of the same agent; it returns null to skip the agent this time.
@@ -55,6 +58,7 @@ export async function runPurge(
         clock: deps.clock,
         logger,
         events: deps.events ?? noSink,
+        progress: deps.progress ?? noProgress,
         signal: deps.signal,
       });
     const result = await exclusive(agent, async () => {

@@ -13,7 +13,9 @@ import { DirtyDirs } from './durable.js';
 import { extractArchive } from './extract.js';
 import { buildRecords } from './ingest.js';
 import { INGEST_EVENT_VERSION, type IngestSink } from './ingest-sink.js';
-import { readManifest } from './manifest-reader.js';
+import { scanAgent } from './manifest-reader.js';
+import type { ProgressReporter } from './progress-hub.js';
+import { PhaseTracker } from './progress-tracker.js';
 import type { Placer } from './place.js';
 
 export interface SyncLimits extends BatchLimits {
@@ -31,6 +33,8 @@ export interface SyncAgentDeps {
   provenance: Provenance;
   /** Gets a `file.stored` event per record, after the catalog commit. */
   events: IngestSink;
+  /** Live progress: scan, sync and per-file messages. */
+  progress: ProgressReporter;
   limits: SyncLimits;
   runId: string;
   clock: Clock;
@@ -58,9 +62,17 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     errors: 0,
     problems: [],
   };
+  const ids = { agent: agent.name, runId: deps.runId };
+  let tracker: PhaseTracker | undefined;
   try {
     await deps.client.info(deps.signal);
-    const { entries, pending } = await readManifest(deps.client, result.problems, deps.signal);
+    const { entries, pending } = await scanAgent(
+      deps.client,
+      result.problems,
+      ids,
+      { reporter: deps.progress, clock },
+      deps.signal,
+    );
     const stored = await deps.catalog.storedIndex(agent.name);
     const diff = diffManifest(entries, stored);
     result.filesUnchanged = diff.unchanged;
@@ -76,11 +88,16 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
       },
       'sync planned',
     );
+    tracker = new PhaseTracker(deps.progress, clock, 'sync', ids, {
+      filesTotal: diff.toPull.length,
+      bytesTotal: diff.toPull.reduce((sum, entry) => sum + entry.size, 0),
+    });
+    deps.progress.publish({ type: 'sync.started', ...ids, progress: tracker.progress() });
 
     let firstError: AppError | undefined;
     await forEachLimit(batches, deps.limits.streams, async (batch) => {
       if (firstError) return;
-      const error = await transferBatch(agent, batch, deps, result);
+      const error = await transferBatch(agent, batch, deps, result, tracker!);
       firstError ??= error;
     });
     if (firstError) throw firstError;
@@ -89,6 +106,7 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
       err instanceof AppError ? err : new AppError('E_INTERNAL', errorMessage(err), { cause: err });
     result.error = { code: error.code, message: error.message };
     logger.error({ err: error, code: error.code }, 'sync of agent failed');
+    deps.progress.publish({ type: 'error', ...ids, code: error.code, message: error.message });
   }
   result.errors = result.problems.length + (result.error ? 1 : 0);
   result.ok = result.errors === 0;
@@ -104,6 +122,15 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     },
     'sync of agent done',
   );
+  const progress = tracker?.progress() ?? {
+    filesDone: 0,
+    filesTotal: 0,
+    bytesDone: 0,
+    bytesTotal: 0,
+    rateBps: null,
+    etaSeconds: null,
+  };
+  deps.progress.publish({ type: 'sync.completed', ...ids, progress, result });
   return result;
 }
 
@@ -113,6 +140,7 @@ async function transferBatch(
   batch: ManifestEntry[],
   deps: SyncAgentDeps,
   result: AgentSyncResult,
+  tracker: PhaseTracker,
 ): Promise<AppError | undefined> {
   const requested = new Map(batch.map((entry) => [entry.path, entry]));
   const dirty = new DirtyDirs();
@@ -128,6 +156,7 @@ async function transferBatch(
       requested,
       placer: deps.placer,
       dirty,
+      onBytes: (bytes) => tracker.add(0, bytes),
     });
   } catch (err) {
     return err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
@@ -161,6 +190,7 @@ async function transferBatch(
       ...(record.metaFrom ? { metaFrom: record.metaFrom } : {}),
     });
   }
+  const ids = { agent: agent.name, runId: deps.runId };
   for (const file of extracted.stored) {
     result.filesTransferred++;
     result.bytesTransferred += file.entry.size;
@@ -168,11 +198,27 @@ async function transferBatch(
       { file: file.entry.path, storedPath: file.storedPath, bytes: file.entry.size, fresh: file.fresh },
       'file stored',
     );
+    deps.progress.publish({
+      type: 'file.stored',
+      ...ids,
+      path: file.entry.path,
+      storedPath: file.storedPath,
+      size: file.entry.size,
+    });
   }
   for (const problem of extracted.problems) {
     deps.logger.warn({ file: problem.path, code: problem.code }, problem.message);
     result.problems.push(problem);
+    deps.progress.publish({
+      type: 'file.rejected',
+      ...ids,
+      path: problem.path,
+      code: problem.code,
+      message: problem.message,
+    });
   }
+  // Every requested file is now done one way or another: stored, rejected, or left for a later pass.
+  tracker.add(batch.length, 0);
   for (const skip of extracted.skipped) {
     if (skip.reason === 'changed' || skip.reason === 'vanished' || skip.reason === 'changed-during-read') {
       result.filesPending++;

@@ -9,6 +9,7 @@ import { type AgentClient, HttpAgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog } from './catalog/catalog.js';
 import { type IngestSink, noSink } from './ingest-sink.js';
+import { type ProgressReporter, noProgress } from './progress-hub.js';
 import type { Destination } from './destination.js';
 import { Placer } from './place.js';
 import { type SyncLimits, syncAgent } from './sync-agent.js';
@@ -25,6 +26,8 @@ export interface SyncRunDeps {
   clientFor?: (agent: AgentRef) => AgentClient;
   /** Where `file.stored`/`file.purged` events go besides the catalog (--events). */
   events?: IngestSink;
+  /** Live progress for /v1/progress; none for one-shot commands. */
+  progress?: ProgressReporter;
   /** Called as each agent starts and finishes, for status and progress. */
   onAgentStart?: (agent: AgentRef, runId: string) => void;
   onAgentDone?: (result: AgentSyncResult) => void;
@@ -63,6 +66,7 @@ export async function runSync(
         clock: deps.clock,
         logger,
         events: deps.events ?? noSink,
+        progress: deps.progress ?? noProgress,
         signal: deps.signal,
       });
     const result = await exclusive(agent, async () => {

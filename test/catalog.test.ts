@@ -141,7 +141,9 @@ for (const backend of [pglite, postgres]) {
     });
 
     afterEach(async () => {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+      const failures: unknown[] = [];
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((err) => failures.push(err));
+      if (failures.length) throw failures[0];
     });
 
     /** Another controller's catalog on the same database: its own connections on PostgreSQL. */
@@ -167,9 +169,9 @@ for (const backend of [pglite, postgres]) {
     }
 
     const ALL_MIGRATIONS = MIGRATIONS.map(({ version, name }) => ({ version, name }));
+    const VERSIONS = MIGRATIONS.map((migration) => migration.version);
 
     it('applies every migration once, and a second migrate applies nothing', async () => {
-      expect(ALL_MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3]);
       expect(await appliedMigrations(client)).toEqual(ALL_MIGRATIONS);
       expect(await migrate(client)).toEqual([]);
       expect(await appliedMigrations(client)).toEqual(ALL_MIGRATIONS);
@@ -184,7 +186,7 @@ for (const backend of [pglite, postgres]) {
         if (second !== first) await second.close();
       });
       const results = await Promise.all([migrate(first), migrate(second)]);
-      expect(results.map((versions) => versions.join(',')).sort()).toEqual(['', '1,2,3']);
+      expect(results.map((versions) => versions.join(',')).sort()).toEqual(['', VERSIONS.join(',')]);
       expect(await appliedMigrations(first)).toEqual(ALL_MIGRATIONS);
 
       if (!backend.shared) return;
@@ -197,11 +199,7 @@ for (const backend of [pglite, postgres]) {
       const { rows } = await clients[0].query<{ version: number; n: number }>(
         'SELECT version, count(*)::int AS n FROM schema_migrations GROUP BY version ORDER BY version',
       );
-      expect(rows).toEqual([
-        { version: 1, n: 1 },
-        { version: 2, n: 1 },
-        { version: 3, n: 1 },
-      ]);
+      expect(rows).toEqual(VERSIONS.map((version) => ({ version, n: 1 })));
     });
 
     it('records stored copies and finds them by agent, container path and stored path', async () => {
@@ -373,7 +371,12 @@ for (const backend of [pglite, postgres]) {
         ['output/a.png', at.toISOString()],
       ]);
 
-      // A later run that keeps a purged file does not forget when it was purged.
+      // The same bytes back under the purged name, asked for again: a set purged_at always belongs to
+      // purge_run_id's own deletion, so the request clears it and a keep leaves it clear.
+      await catalog.markPurgeRequested('gpu1', 'purge-2', [
+        { containerPath: 'output/a.png', xxh64: hash(1) },
+      ]);
+      expect((await purgeState())[0]).toEqual({ ...requested('output/a.png'), purge_run_id: 'purge-2' });
       await catalog.recordPurgeOutcomes(
         'gpu1',
         'purge-2',
@@ -384,7 +387,10 @@ for (const backend of [pglite, postgres]) {
         ...requested('output/a.png'),
         purge_run_id: 'purge-2',
         purge_outcome: 'kept:missing',
-        purged_at: at.toISOString(),
+      });
+      expect((await purgeState())[1]).toEqual({
+        ...requested('output/b.png'),
+        purge_outcome: 'kept:changed',
       });
     });
 
@@ -816,6 +822,34 @@ describePg('PostgreSQL client', () => {
       await new Promise((done) => setTimeout(done, 50));
     expect(await connections()).toBe(0);
     await expect(client.query('SELECT 1')).rejects.toThrow();
+  });
+
+  it('survives the server dropping a held lease, which frees the lease for others', async () => {
+    const [holder, other] = [await openPostgresClient(db.url), await openPostgresClient(db.url)];
+    try {
+      const result = await holder.withLease('agent:gpu1', async () => {
+        const [lease] = await pgQuery<{ pid: number }>(
+          PG_URL!,
+          `SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+           WHERE l.locktype = 'advisory' AND l.granted AND d.datname = $1`,
+          [db.name],
+        );
+        expect(await other.withLease('agent:gpu1', async () => 'taken')).toBeNull();
+        await pgQuery(PG_URL!, 'SELECT pg_terminate_backend($1)', [lease!.pid]);
+        const deadline = Date.now() + 10_000;
+        let taken: string | null = null;
+        while (taken === null && Date.now() < deadline)
+          taken = await other.withLease('agent:gpu1', async () => 'taken');
+        expect(taken).toBe('taken');
+        return 'work finished';
+      });
+      expect(result).toBe('work finished');
+      expect(await holder.withLease('agent:gpu1', async () => 'again')).toBe('again');
+      expect((await holder.query<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await holder.close();
+      await other.close();
+    }
   });
 
   it('names host, port and database, never the password, when the database is missing', async () => {

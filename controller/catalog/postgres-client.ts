@@ -23,7 +23,7 @@ const types: pg.CustomTypesConfig = {
 };
 
 /** `host:port/database` of a URL, for messages: never the user's password. */
-export function describeUrl(url: string): string {
+function describeUrl(url: string): string {
   try {
     const parsed = new URL(url);
     const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost';
@@ -118,6 +118,11 @@ export async function openPostgresClient(url: string): Promise<SqlClient> {
     async transaction(work) {
       const client = await connect(pool);
       let broken: Error | undefined;
+      // Between statements nothing reads from the connection: see withLease.
+      const lost = (err: Error): void => {
+        broken = err;
+      };
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const result = await work(executor(client));
@@ -132,6 +137,7 @@ export async function openPostgresClient(url: string): Promise<SqlClient> {
         }
         throw err;
       } finally {
+        client.off('error', lost);
         client.release(broken);
       }
     },
@@ -139,6 +145,13 @@ export async function openPostgresClient(url: string): Promise<SqlClient> {
       const lock = leaseKey(key).toString();
       const client = await connect(leasePool);
       let broken: Error | undefined;
+      // The connection idles, checked out, for the whole of `work`. If the server drops it, the lock
+      // goes with it; without this listener, its 'error' event would end the process. The unlock
+      // then fails too, and the connection is discarded rather than returned to the pool.
+      const lost = (err: Error): void => {
+        broken = err;
+      };
+      client.on('error', lost);
       try {
         const locked = await client
           .query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [lock])
@@ -158,6 +171,7 @@ export async function openPostgresClient(url: string): Promise<SqlClient> {
           }
         }
       } finally {
+        client.off('error', lost);
         client.release(broken);
       }
     },

@@ -1,0 +1,132 @@
+// /v1/progress over WebSocket (ws): bearer auth on upgrade, and clients that read slowly get the latest, not a backlog.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Clock } from '../common/clock.js';
+import { PROGRESS_ROUTE, type ProgressMessage, isCoalescable } from '../common/progress.js';
+import { tokensMatch } from '../lib/http.js';
+import type { ProgressHub, ProgressListener } from './progress-hub.js';
+
+export interface SocketLimits {
+  /** Bytes queued in the socket above which a client counts as slow. */
+  highWaterBytes: number;
+  /** Must-deliver messages held for a slow client before it is dropped. */
+  maxBacklog: number;
+  /** A client slow for this long is dropped. */
+  stuckMs: number;
+}
+
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
+  highWaterBytes: 1 << 20,
+  maxBacklog: 2000,
+  stuckMs: 30_000,
+};
+
+const FLUSH_EVERY_MS = 100;
+
+/**
+ * One connected client. While its socket drains, messages go straight out. Once it falls behind,
+ * progress messages are coalesced (one per agent and type, the newest) and others wait in a bounded
+ * backlog; it is dropped when the backlog overflows or it stays behind for `stuckMs`. Memory per
+ * client is therefore bounded, and a slow client never holds the sync up.
+ */
+export class SocketListener implements ProgressListener {
+  private readonly latest = new Map<string, ProgressMessage>();
+  private readonly backlog: ProgressMessage[] = [];
+  private behindSince: number | null = null;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly limits: SocketLimits,
+    private readonly clock: Clock,
+    private readonly onDrop: (reason: string) => void,
+  ) {}
+
+  send(message: ProgressMessage): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.behindSince === null && this.ws.bufferedAmount < this.limits.highWaterBytes) {
+      this.ws.send(JSON.stringify(message));
+      return;
+    }
+    this.behindSince ??= this.clock.now();
+    if (isCoalescable(message)) {
+      this.latest.set(`${'agent' in message ? message.agent : ''}:${message.type}`, message);
+    } else {
+      this.backlog.push(message);
+      if (this.backlog.length > this.limits.maxBacklog) return this.drop('too far behind');
+    }
+    this.timer ??= setInterval(() => this.flush(), FLUSH_EVERY_MS);
+  }
+
+  private flush(): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return this.stop();
+    while (this.ws.bufferedAmount < this.limits.highWaterBytes) {
+      const next = this.backlog.shift() ?? this.takeLatest();
+      if (!next) {
+        this.behindSince = null;
+        return this.stop();
+      }
+      this.ws.send(JSON.stringify(next));
+    }
+    if (this.clock.now() - this.behindSince! > this.limits.stuckMs) this.drop('stuck');
+  }
+
+  private takeLatest(): ProgressMessage | undefined {
+    const [key, message] = this.latest.entries().next().value ?? [];
+    if (key !== undefined) this.latest.delete(key);
+    return message;
+  }
+
+  private drop(reason: string): void {
+    this.stop();
+    this.backlog.length = 0;
+    this.latest.clear();
+    this.onDrop(reason);
+    this.ws.terminate();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** Accepts WebSocket upgrades on PROGRESS_ROUTE, authenticated by bearer header or `?token=`. */
+export function attachProgressSocket(
+  server: Server,
+  deps: { hub: ProgressHub; token: string; clock: Clock; logger: Logger; limits?: SocketLimits },
+): { close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const limits = deps.limits ?? DEFAULT_SOCKET_LIMITS;
+  const refuse = (socket: Duplex, status: string): void => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== PROGRESS_ROUTE) return refuse(socket, '404 Not Found');
+    const header = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
+    const given = header ?? url.searchParams.get('token') ?? undefined;
+    if (given === undefined || !tokensMatch(given, deps.token)) return refuse(socket, '401 Unauthorized');
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const listener = new SocketListener(ws, limits, deps.clock, (reason) =>
+        deps.logger.warn({ reason }, 'progress client dropped'),
+      );
+      const unsubscribe = deps.hub.subscribe(listener);
+      const alive = setInterval(() => ws.ping(), 30_000);
+      ws.on('close', () => {
+        clearInterval(alive);
+        listener.stop();
+        unsubscribe();
+      });
+      ws.on('error', () => ws.terminate());
+    });
+  });
+  return {
+    close: () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
+}
