@@ -1,0 +1,48 @@
+// `npm run build`: bundles the CLI with esbuild into dist/app, for the container images (no dev dependencies inside).
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+const REPO = resolve(import.meta.dirname, '..');
+const OUT = join(REPO, 'dist');
+
+await rm(OUT, { recursive: true, force: true });
+await build({
+  absWorkingDir: REPO,
+  entryPoints: {
+    main: 'cli/main.ts',
+    healthcheck: 'lib/healthcheck.ts',
+    'fake-generator': 'scripts/fake-generator.ts',
+  },
+  outdir: join(OUT, 'app'),
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+  // PGlite loads its WASM and data files beside its own module, so it ships as a package (controller
+  // image only); the others are optional native speed-ups that their libraries do without.
+  external: ['@electric-sql/pglite', 'cpu-features', 'pg-native', './crypto/build/Release/sshcrypto.node'],
+  // Some dependencies are CommonJS and call require() for Node built-ins.
+  banner: {
+    js: "import { createRequire as __forgeSyncRequire } from 'node:module'; const require = __forgeSyncRequire(import.meta.url);",
+  },
+});
+await cp(join(REPO, 'controller/dashboard'), join(OUT, 'app/dashboard'), {
+  recursive: true,
+  filter: (source) => !source.endsWith('tsconfig.json'),
+});
+await writeFile(
+  join(OUT, 'app/package.json'),
+  `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`,
+);
+await mkdir(join(OUT, 'controller-modules/@electric-sql'), { recursive: true });
+await cp(
+  join(REPO, 'node_modules/@electric-sql/pglite'),
+  join(OUT, 'controller-modules/@electric-sql/pglite'),
+  { recursive: true },
+);
+console.log(`built ${join(OUT, 'app')}`);
