@@ -1,5 +1,6 @@
 // Configuration of `forge-sync sync`, `purge` and `controller`: flags, FORGE_SYNC_* variables, defaults.
 import { AppError } from '../common/errors.js';
+import { Labels } from '../common/labels.js';
 import {
   booleanValue,
   bytesValue,
@@ -15,6 +16,7 @@ import {
 import { type LogFormat, parseLogFormat, parseLogLevel } from '../lib/logger.js';
 import { readToken } from '../lib/token.js';
 import { type AgentRef, assertUniqueNames, parseAgentSpec, readAgentsFile } from './agent-source.js';
+import { DEFAULT_DOCKER_SOCKET, dockerReachable } from './docker/docker-socket.js';
 import type { PurgeOptions } from './purge-agent.js';
 import type { SyncLimits } from './sync-agent.js';
 
@@ -52,6 +54,19 @@ const TARGET_FLAGS: FlagSpec[] = [
     type: 'string',
     value: 'FILE',
     help: 'read the bearer token from this file (else FORGE_SYNC_TOKEN)',
+  },
+  {
+    name: 'docker',
+    type: 'boolean',
+    help: `also find agents through the Docker API: containers labelled ${Labels.agent}=true (the controller's default when a Docker socket is reachable)`,
+  },
+  { name: 'no-docker', type: 'boolean', help: 'do not look for agents through Docker' },
+  {
+    name: 'docker-socket',
+    type: 'string',
+    value: 'PATH',
+    default: DEFAULT_DOCKER_SOCKET,
+    help: 'the Docker Engine socket (DOCKER_HOST is honoured too)',
   },
   { name: 'concurrency', type: 'string', value: 'N', default: '4', help: 'agents worked on at once' },
   { name: 'log-format', type: 'string', value: 'json|pretty', default: 'json', help: 'log line format' },
@@ -164,6 +179,8 @@ interface TargetConfig {
   catalogUrl: string | undefined;
   /** Where ingest events go (a file, or - for stdout), if anywhere. */
   events: string | undefined;
+  /** Discover agents through Docker, at this socket; null when off. */
+  docker: { socketPath: string } | null;
   agents: AgentRef[];
   token: string | undefined;
   concurrency: number;
@@ -189,7 +206,22 @@ export interface ControllerConfig extends SyncConfig {
   purge: (PurgeOptions & { intervalMs: number }) | null;
 }
 
-function loadTarget(values: FlagValues, env: NodeJS.ProcessEnv): TargetConfig {
+/**
+ * `--docker` turns discovery on, `--no-docker` off; otherwise it is on only where `dockerByDefault`
+ * (the daemon, when a Docker socket is reachable).
+ */
+function dockerValue(
+  values: FlagValues,
+  env: NodeJS.ProcessEnv,
+  dockerByDefault: boolean,
+): TargetConfig['docker'] {
+  const socketPath = stringValue(values, 'docker-socket')!;
+  if (booleanValue(values, 'no-docker')) return null;
+  if (booleanValue(values, 'docker')) return { socketPath };
+  return dockerByDefault && dockerReachable(env, socketPath) ? { socketPath } : null;
+}
+
+function loadTarget(values: FlagValues, env: NodeJS.ProcessEnv, dockerByDefault = false): TargetConfig {
   const dest = stringValue(values, 'dest');
   if (!dest) throw new AppError('E_USAGE', 'no destination: pass --dest DIR (or set FORGE_SYNC_DEST)');
   const configFile = stringValue(values, 'config');
@@ -197,11 +229,14 @@ function loadTarget(values: FlagValues, env: NodeJS.ProcessEnv): TargetConfig {
     ...listValue(values, 'agent').map((spec) => parseAgentSpec(spec)),
     ...(configFile ? readAgentsFile(configFile) : []),
   ];
-  if (agents.length === 0)
-    throw new AppError('E_USAGE', 'no agent given: pass --agent NAME=URL or --config FILE');
+  const docker = dockerValue(values, env, dockerByDefault);
+  if (agents.length === 0 && !docker) {
+    throw new AppError('E_USAGE', 'no agent given: pass --agent NAME=URL, --config FILE or --docker');
+  }
   assertUniqueNames(agents);
   return {
     dest,
+    docker,
     catalogUrl: catalogUrlValue(values),
     events: stringValue(values, 'events'),
     agents,
@@ -275,7 +310,7 @@ export function loadPurgeConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
 
 export function loadControllerConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): ControllerConfig {
   const values = parseFlags(CONTROLLER_COMMAND, argv, env);
-  const target = loadTarget(values, env);
+  const target = loadTarget(values, env, true);
   if (!target.token) {
     throw new AppError('E_USAGE', 'no token: the controller API needs FORGE_SYNC_TOKEN or --token-file');
   }

@@ -8,10 +8,10 @@ import { type IngestSink, noSink, openNdjsonSink } from './ingest-sink.js';
 import { type Logger, createLogger } from '../lib/logger.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
-import { StaticAgentSource } from './agent-source.js';
 import { createControllerApp } from './app.js';
 import { loadControllerConfig, loadPurgeConfig, loadSyncConfig } from './config.js';
 import { runPurge } from './purge-run.js';
+import { openAgents, requireAgents } from './discovery.js';
 import { Metrics } from './metrics.js';
 import { ProgressHub } from './progress-hub.js';
 import { attachProgressSocket } from './progress-socket.js';
@@ -55,8 +55,9 @@ export async function sync(
 ): Promise<{ summary: SyncSummary; json: boolean }> {
   const config = loadSyncConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
+  const agents = await openAgents(config, logger, { follow: false });
   const summary = await oneShot(config, logger, ({ store, events, signal }) =>
-    runSync(config.agents, {
+    runSync(requireAgents(agents.source), {
       destination: store.destination,
       catalog: store.catalog,
       limits: config.limits,
@@ -78,8 +79,9 @@ export async function purge(
 ): Promise<{ summary: PurgeSummary; json: boolean }> {
   const config = loadPurgeConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
+  const agents = await openAgents(config, logger, { follow: false });
   const summary = await oneShot(config, logger, ({ store, events, signal }) =>
-    runPurge(config.agents, {
+    runPurge(requireAgents(agents.source), {
       destRoot: store.destination.root,
       catalog: store.catalog,
       options: config.purge,
@@ -131,9 +133,22 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   const hub = new ProgressHub(systemClock);
   const metrics = new Metrics();
   hub.subscribe(metrics);
-  hub.setAgents(config.agents);
+  // The service needs the agents and the agents' changes need the service: tie the knot late.
+  const late: { service?: ControllerService } = {};
+  const agents = await openAgents(config, logger, {
+    follow: true,
+    // A container that appears mid-run is announced at once and synced without waiting for the interval.
+    onChange: (list) => {
+      hub.setAgents(list);
+      late.service?.requestSync();
+    },
+  }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  hub.setAgents(agents.source.list());
   const service = new ControllerService({
-    source: new StaticAgentSource(config.agents),
+    source: agents.source,
     run: {
       destination: store.destination,
       catalog: store.catalog,
@@ -164,6 +179,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     clock: systemClock,
     logger,
   });
+  late.service = service;
   let server;
   try {
     server = await listen(
@@ -188,7 +204,8 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     {
       url: server.url,
       port: server.port,
-      agents: config.agents.map((a) => a.name),
+      agents: agents.source.list().map((a) => a.name),
+      docker: config.docker !== null,
       dest: store.destination.root,
     },
     'controller listening',
@@ -213,6 +230,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   await server.close();
   // A pass cut short keeps what it stored; its temp files are removed, and the next start resumes.
   abort.abort();
+  agents.close();
   await service.stop();
   hub.close();
   await events.close();

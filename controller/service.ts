@@ -41,6 +41,8 @@ export class ControllerService {
   private purgeTimer: NodeJS.Timeout | undefined;
   private purging: Promise<unknown> | undefined;
   private stopped = false;
+  /** A pass was asked for while one ran: start another as soon as it ends. */
+  private rerun = false;
 
   constructor(private readonly options: ServiceOptions) {}
 
@@ -57,6 +59,12 @@ export class ControllerService {
     const done = this.syncPass(runId);
     this.current = { runId, done };
     return { started: true, runId, done };
+  }
+
+  /** Asks for a pass soon: now if none runs, else right after the running one (new agents appeared). */
+  requestSync(): void {
+    if (this.current) this.rerun = true;
+    else void this.syncNow();
   }
 
   private async syncPass(runId: string): Promise<SyncSummary | null> {
@@ -78,7 +86,11 @@ export class ControllerService {
       this.options.logger.error({ err, runId }, 'sync run failed');
     } finally {
       this.current = undefined;
-      if (!this.stopped) this.syncTimer = setTimeout(() => void this.syncNow(), this.options.intervalMs);
+      if (!this.stopped) {
+        const delay = this.rerun ? 0 : this.options.intervalMs;
+        this.rerun = false;
+        this.syncTimer = setTimeout(() => void this.syncNow(), delay);
+      }
     }
     return summary;
   }

@@ -28,7 +28,13 @@ await build({
   external: ['@electric-sql/pglite', 'cpu-features', 'pg-native', './crypto/build/Release/sshcrypto.node'],
   // Some dependencies are CommonJS and call require() for Node built-ins.
   banner: {
-    js: "import { createRequire as __forgeSyncRequire } from 'node:module'; const require = __forgeSyncRequire(import.meta.url);",
+    js: [
+      "import { createRequire as __forgeSyncRequire } from 'node:module';",
+      "import { fileURLToPath as __forgeSyncPath } from 'node:url';",
+      'const require = __forgeSyncRequire(import.meta.url);',
+      'const __filename = __forgeSyncPath(import.meta.url);',
+      "const __dirname = __forgeSyncPath(new URL('.', import.meta.url));",
+    ].join(' '),
   },
 });
 await cp(join(REPO, 'controller/dashboard'), join(OUT, 'app/dashboard'), {

@@ -31,7 +31,8 @@ export async function tempDir(
 function baseEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith('FORGE_SYNC_')) delete env[key];
-  return { ...env, FORGE_SYNC_TOKEN: TOKEN, ...extra };
+  // Docker discovery stays off unless a test asks for it: the Docker tests' containers are not theirs.
+  return { ...env, FORGE_SYNC_TOKEN: TOKEN, FORGE_SYNC_NO_DOCKER: 'true', ...extra };
 }
 
 /**
