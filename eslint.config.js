@@ -32,4 +32,19 @@ export default tseslint.config(
     },
   },
   { files: ['cli/**', 'scripts/**', 'bench/**', 'bin/**'], rules: { 'no-console': 'off' } },
+  {
+    // The dashboard's script runs in the browser, not in Node.
+    files: ['controller/dashboard/**/*.js'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        sessionStorage: 'readonly',
+        WebSocket: 'readonly',
+        URLSearchParams: 'readonly',
+      },
+    },
+  },
 );

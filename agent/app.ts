@@ -39,7 +39,6 @@ export interface AgentAppDeps {
   purge: Omit<PurgeDeps, 'roots' | 'cache' | 'logger'>;
 }
 
-
 export function createAgentApp(deps: AgentAppDeps): Hono {
   const app = new Hono();
   app.use('*', protocolHeader());

@@ -1,10 +1,11 @@
-// The controller's HTTP API on hono: health, status, sync-now and catalog search, behind bearer auth.
+// The controller's HTTP API on hono: health, status, sync-now and catalog search behind bearer auth; the dashboard page.
 import { Hono } from 'hono';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from 'pino';
 import { type HealthResponse, PROTOCOL_VERSION, Routes } from '../common/protocol.js';
 import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
 import type { Catalog } from './catalog/catalog.js';
+import { mountDashboard } from './dashboard.js';
 import type { Metrics } from './metrics.js';
 import { toSearchQuery, withHostPaths } from './search.js';
 import type { ControllerService } from './service.js';
@@ -27,6 +28,8 @@ export function createControllerApp(deps: {
   );
 
   app.get(Routes.health, (c) => c.json({ ok: true, protocol: PROTOCOL_VERSION } satisfies HealthResponse));
+  // The dashboard page and its assets are public: they hold no data, and the page brings its own token.
+  mountDashboard(app);
   app.use('/v1/*', bearerAuth(deps.token));
   app.use('/metrics', bearerAuth(deps.token));
   app.get(Routes.status, (c) => c.json(deps.service.status()));

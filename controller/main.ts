@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { PurgeSummary, SyncSummary } from '../common/protocol.js';
 import { AppError } from '../common/errors.js';
 import type { SearchPage } from './catalog/catalog.js';
-import { type IngestSink, noSink, openNdjsonSink } from './ingest-sink.js';
+import { noSink, openNdjsonSink } from './ingest-sink.js';
 import { type Logger, createLogger } from '../lib/logger.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
@@ -18,16 +18,26 @@ import { attachProgressSocket } from './progress-socket.js';
 import { ControllerService } from './service.js';
 import { loadSearchConfig, toSearchQuery } from './search.js';
 import { type Store, openCatalog, openStore } from './store.js';
+import type { RunContext } from './run-context.js';
 import { runSync } from './sync-run.js';
+
+interface OneShotConfig {
+  dest: string;
+  catalogUrl: string | undefined;
+  events: string | undefined;
+  json: boolean;
+  concurrency: number;
+  token: string | undefined;
+}
 
 /**
  * Opens the destination (and the events sink) for a one-shot command, runs it with a signal that
  * Ctrl-C aborts, and closes everything whatever happens.
  */
 async function oneShot<T>(
-  config: { dest: string; catalogUrl: string | undefined; events: string | undefined; json: boolean },
+  config: OneShotConfig,
   logger: Logger,
-  work: (run: { store: Store; events: IngestSink; signal: AbortSignal }) => Promise<T>,
+  work: (run: { store: Store; context: RunContext }) => Promise<T>,
 ): Promise<T> {
   if (config.events === '-' && config.json) {
     throw new AppError('E_USAGE', '--events - and --json would both write to stdout; give --events a file');
@@ -39,7 +49,16 @@ async function oneShot<T>(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await work({ store, events, signal: abort.signal });
+    const context: RunContext = {
+      catalog: store.catalog,
+      concurrency: config.concurrency,
+      token: config.token,
+      clock: systemClock,
+      logger,
+      events,
+      signal: abort.signal,
+    };
+    return await work({ store, context });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -56,17 +75,11 @@ export async function sync(
   const config = loadSyncConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
   const agents = await openAgents(config, logger, { follow: false });
-  const summary = await oneShot(config, logger, ({ store, events, signal }) =>
+  const summary = await oneShot(config, logger, ({ store, context }) =>
     runSync(requireAgents(agents.source), {
+      ...context,
       destination: store.destination,
-      catalog: store.catalog,
       limits: config.limits,
-      concurrency: config.concurrency,
-      token: config.token,
-      clock: systemClock,
-      logger,
-      events,
-      signal,
     }),
   );
   return { summary, json: config.json };
@@ -80,17 +93,11 @@ export async function purge(
   const config = loadPurgeConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
   const agents = await openAgents(config, logger, { follow: false });
-  const summary = await oneShot(config, logger, ({ store, events, signal }) =>
+  const summary = await oneShot(config, logger, ({ store, context }) =>
     runPurge(requireAgents(agents.source), {
+      ...context,
       destRoot: store.destination.root,
-      catalog: store.catalog,
       options: config.purge,
-      concurrency: config.concurrency,
-      token: config.token,
-      clock: systemClock,
-      logger,
-      events,
-      signal,
     }),
   );
   return { summary, json: config.json };
@@ -147,33 +154,25 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     throw err;
   });
   hub.setAgents(agents.source.list());
+  const context: RunContext = {
+    catalog: store.catalog,
+    concurrency: config.concurrency,
+    token: config.token,
+    clock: systemClock,
+    logger,
+    events,
+    progress: hub,
+    signal: abort.signal,
+  };
   const service = new ControllerService({
     source: agents.source,
-    run: {
-      destination: store.destination,
-      catalog: store.catalog,
-      limits: config.limits,
-      concurrency: config.concurrency,
-      token: config.token,
-      clock: systemClock,
-      logger,
-      events,
-      progress: hub,
-      signal: abort.signal,
-    },
+    run: { ...context, destination: store.destination, limits: config.limits },
     intervalMs: config.intervalMs,
     purge: config.purge && {
+      ...context,
       destRoot: store.destination.root,
-      catalog: store.catalog,
       options: config.purge,
       intervalMs: config.purge.intervalMs,
-      concurrency: config.concurrency,
-      token: config.token,
-      clock: systemClock,
-      logger,
-      events,
-      progress: hub,
-      signal: abort.signal,
     },
     version: VERSION,
     clock: systemClock,

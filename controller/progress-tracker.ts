@@ -6,6 +6,16 @@ import type { ProgressReporter } from './progress-hub.js';
 
 const EMIT_EVERY_MS = 100;
 
+/** The progress of a phase that ended before it counted anything (it failed while planning). */
+export const NO_PROGRESS: Progress = Object.freeze({
+  filesDone: 0,
+  filesTotal: 0,
+  bytesDone: 0,
+  bytesTotal: 0,
+  rateBps: null,
+  etaSeconds: null,
+});
+
 type Counters = Omit<Progress, 'rateBps' | 'etaSeconds'>;
 
 /**

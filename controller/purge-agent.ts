@@ -17,7 +17,7 @@ import { checkHostCopy } from './host-copy.js';
 import { INGEST_EVENT_VERSION, type IngestSink } from './ingest-sink.js';
 import { scanAgent } from './manifest-reader.js';
 import type { ProgressReporter } from './progress-hub.js';
-import { PhaseTracker } from './progress-tracker.js';
+import { NO_PROGRESS, PhaseTracker } from './progress-tracker.js';
 
 export interface PurgeOptions {
   olderThanMs: number;
@@ -132,14 +132,7 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
     },
     'purge of agent done',
   );
-  const progress = tracker?.progress() ?? {
-    filesDone: 0,
-    filesTotal: 0,
-    bytesDone: 0,
-    bytesTotal: 0,
-    rateBps: null,
-    etaSeconds: null,
-  };
+  const progress = tracker?.progress() ?? NO_PROGRESS;
   deps.progress.publish({ type: 'purge.completed', ...ids, progress, result });
   return result;
 }

@@ -1,36 +1,22 @@
 // One purge pass over every agent, several at once, summed into the shape `purge --json` prints.
-import type { Logger } from 'pino';
-import type { Clock } from '../common/clock.js';
 import type { AgentPurgeResult, KeepReason, PurgeSummary } from '../common/protocol.js';
 import { countKept } from '../common/purge-plan.js';
 import { forEachLimit } from '../lib/pool.js';
-import { type AgentClient, HttpAgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
-import type { Catalog } from './catalog/catalog.js';
-import { type IngestSink, noSink } from './ingest-sink.js';
-import { type ProgressReporter, noProgress } from './progress-hub.js';
+import { noSink } from './ingest-sink.js';
+import { noProgress } from './progress-hub.js';
+import { type RunContext, clientFactory } from './run-context.js';
 import { type PurgeOptions, purgeAgent } from './purge-agent.js';
 import { newRunId } from './sync-run.js';
 
-export interface PurgeRunDeps {
+export interface PurgeRunDeps extends RunContext {
   destRoot: string;
-  catalog: Catalog;
   options: PurgeOptions;
-  concurrency: number;
-  token: string | undefined;
-  clock: Clock;
-  logger: Logger;
-  clientFor?: (agent: AgentRef) => AgentClient;
-  /** Where `file.stored`/`file.purged` events go besides the catalog (--events). */
-  events?: IngestSink;
-  /** Live progress for /v1/progress; none for one-shot commands. */
-  progress?: ProgressReporter;
   /**
    * Runs one agent's purge when that agent is free. The daemon passes its per-agent lock here, so
    * a purge never overlaps a sync of the same agent; it returns null to skip the agent this time.
    */
   exclusive?: (agent: AgentRef, work: () => Promise<AgentPurgeResult>) => Promise<AgentPurgeResult | null>;
-  signal?: AbortSignal;
 }
 
 export async function runPurge(
@@ -38,8 +24,7 @@ export async function runPurge(
   deps: PurgeRunDeps,
   runId = newRunId(),
 ): Promise<PurgeSummary> {
-  const clientFor =
-    deps.clientFor ?? ((agent: AgentRef) => new HttpAgentClient(agent, agent.token ?? deps.token));
+  const clientFor = clientFactory(deps);
   const exclusive = deps.exclusive ?? ((_agent, work) => work());
   const results: AgentPurgeResult[] = [];
   deps.logger.info(

@@ -15,7 +15,7 @@ import { buildRecords } from './ingest.js';
 import { INGEST_EVENT_VERSION, type IngestSink } from './ingest-sink.js';
 import { scanAgent } from './manifest-reader.js';
 import type { ProgressReporter } from './progress-hub.js';
-import { PhaseTracker } from './progress-tracker.js';
+import { NO_PROGRESS, PhaseTracker } from './progress-tracker.js';
 import type { Placer } from './place.js';
 
 export interface SyncLimits extends BatchLimits {
@@ -122,14 +122,7 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     },
     'sync of agent done',
   );
-  const progress = tracker?.progress() ?? {
-    filesDone: 0,
-    filesTotal: 0,
-    bytesDone: 0,
-    bytesTotal: 0,
-    rateBps: null,
-    etaSeconds: null,
-  };
+  const progress = tracker?.progress() ?? NO_PROGRESS;
   deps.progress.publish({ type: 'sync.completed', ...ids, progress, result });
   return result;
 }
@@ -157,6 +150,7 @@ async function transferBatch(
       placer: deps.placer,
       dirty,
       onBytes: (bytes) => tracker.add(0, bytes),
+      onStored: () => tracker.add(1, 0),
     });
   } catch (err) {
     return err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
@@ -217,8 +211,8 @@ async function transferBatch(
       message: problem.message,
     });
   }
-  // Every requested file is now done one way or another: stored, rejected, or left for a later pass.
-  tracker.add(batch.length, 0);
+  // Every requested file is now done one way or another: the rest were rejected or left for a later pass.
+  tracker.add(batch.length - extracted.stored.length, 0);
   for (const skip of extracted.skipped) {
     if (skip.reason === 'changed' || skip.reason === 'vanished' || skip.reason === 'changed-during-read') {
       result.filesPending++;

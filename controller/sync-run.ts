@@ -1,39 +1,24 @@
 // One sync pass over every agent, several at once, summed into the shape `sync --json` prints.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Logger } from 'pino';
-import type { Clock } from '../common/clock.js';
 import { type AgentSyncResult, type SyncSummary, sumCounters } from '../common/protocol.js';
 import { forEachLimit } from '../lib/pool.js';
-import { type AgentClient, HttpAgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
-import type { Catalog } from './catalog/catalog.js';
-import { type IngestSink, noSink } from './ingest-sink.js';
-import { type ProgressReporter, noProgress } from './progress-hub.js';
+import { noSink } from './ingest-sink.js';
+import { noProgress } from './progress-hub.js';
+import { type RunContext, clientFactory } from './run-context.js';
 import type { Destination } from './destination.js';
 import { Placer } from './place.js';
 import { type SyncLimits, syncAgent } from './sync-agent.js';
 
-export interface SyncRunDeps {
+export interface SyncRunDeps extends RunContext {
   destination: Destination;
-  catalog: Catalog;
   limits: SyncLimits;
-  /** Agents synced at once. */
-  concurrency: number;
-  token: string | undefined;
-  clock: Clock;
-  logger: Logger;
-  clientFor?: (agent: AgentRef) => AgentClient;
-  /** Where `file.stored`/`file.purged` events go besides the catalog (--events). */
-  events?: IngestSink;
-  /** Live progress for /v1/progress; none for one-shot commands. */
-  progress?: ProgressReporter;
   /** Called as each agent starts and finishes, for status and progress. */
   onAgentStart?: (agent: AgentRef, runId: string) => void;
   onAgentDone?: (result: AgentSyncResult) => void;
   /** Runs one agent's sync when that agent is free (the daemon's per-agent lock); by default at once. */
   exclusive?: (agent: AgentRef, work: () => Promise<AgentSyncResult>) => Promise<AgentSyncResult>;
-  signal?: AbortSignal;
 }
 
 export function newRunId(): string {
@@ -47,8 +32,7 @@ export async function runSync(
 ): Promise<SyncSummary> {
   const placer = new Placer(deps.destination.root, deps.catalog);
   const results: AgentSyncResult[] = new Array(agents.length);
-  const clientFor =
-    deps.clientFor ?? ((agent: AgentRef) => new HttpAgentClient(agent, agent.token ?? deps.token));
+  const clientFor = clientFactory(deps);
   deps.logger.info({ runId, agents: agents.map((agent) => agent.name) }, 'sync run started');
   const exclusive = deps.exclusive ?? ((_agent, work) => work());
   await forEachLimit(agents, deps.concurrency, async (agent, index) => {
