@@ -6,6 +6,7 @@ import { AGENT_COMMAND } from '../agent/config.js';
 import { CONTROLLER_COMMAND, PURGE_COMMAND, SYNC_COMMAND } from '../controller/config.js';
 import { SEARCH_COMMAND, withHostPaths } from '../controller/search.js';
 import { formatPurgeSummary, formatSearchPage, formatSummary } from './print.js';
+import { WATCH_COMMAND } from './watch-config.js';
 
 const USAGE = `forge-sync ${VERSION}: moves generated media out of Forge and ComfyUI containers onto host storage.
 
@@ -17,6 +18,7 @@ Commands:
   purge        delete from the agents what is stored and old enough, then exit
   search       find synced files by prompt words, model, seed, agent or age
   controller   the daemon: sync every --interval (and purge, if asked), with an HTTP API
+  watch        live progress of a running controller: bars on a terminal, lines or NDJSON in a pipe
 
 Run forge-sync <command> --help for its flags. Every flag also reads FORGE_SYNC_<FLAG> from the environment.
 `;
@@ -27,6 +29,7 @@ const SPECS: Record<string, CommandSpec> = {
   purge: PURGE_COMMAND,
   search: SEARCH_COMMAND,
   controller: CONTROLLER_COMMAND,
+  watch: WATCH_COMMAND,
 };
 
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -52,6 +55,8 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     case 'controller':
       await (await import('../controller/main.js')).controller(rest, env);
       return 0;
+    case 'watch':
+      return (await import('./watch.js')).watch(rest, env);
     case 'search': {
       const { page, destRoot, json } = await (await import('../controller/main.js')).search(rest, env);
       const located = withHostPaths(page, destRoot);

@@ -1,11 +1,7 @@
 // The controller's live state per agent, and the fan-out of progress messages to every listener.
 import type { Clock } from '../common/clock.js';
-import {
-  type AgentProgressState,
-  PROGRESS_VERSION,
-  type ProgressMessage,
-  isCoalescable,
-} from '../common/progress.js';
+import { PROGRESS_VERSION, type ProgressMessage, isCoalescable } from '../common/progress.js';
+import { type ProgressStates, applyProgress } from '../common/progress-state.js';
 
 /** Something that takes progress messages: a WebSocket client, the metrics, a test. */
 export interface ProgressListener {
@@ -32,7 +28,7 @@ const PHASE_END = new Set(['scan.done', 'sync.completed', 'purge.completed']);
  * always delivered and replaces any progress still waiting. Lives on one event loop.
  */
 export class ProgressHub implements ProgressReporter {
-  private readonly states = new Map<string, AgentProgressState>();
+  private readonly states: ProgressStates = new Map();
   private readonly listeners = new Set<ProgressListener>();
   private readonly waiting = new Map<string, { message: ProgressMessage; timer: NodeJS.Timeout }>();
   private readonly lastProgressAt = new Map<string, number>();
@@ -129,82 +125,9 @@ export class ProgressHub implements ProgressReporter {
     for (const listener of this.listeners) listener.send(message);
   }
 
-  private state(agent: string): AgentProgressState {
-    let state = this.states.get(agent);
-    if (!state) {
-      state = {
-        agent,
-        url: '',
-        present: true,
-        phase: 'idle',
-        runId: null,
-        progress: null,
-        lastSync: null,
-        lastPurge: null,
-        lastError: null,
-      };
-      this.states.set(agent, state);
-    }
-    return state;
-  }
-
   /** Keeps the per-agent state that a snapshot gives a new client. */
   private apply(message: ProgressMessage): void {
-    switch (message.type) {
-      case 'snapshot':
-        return;
-      case 'agent.discovered':
-        Object.assign(this.state(message.agent), { url: message.url, present: true });
-        return;
-      case 'agent.lost':
-        Object.assign(this.state(message.agent), { present: false, phase: 'idle', progress: null });
-        return;
-      case 'error':
-        if (message.agent)
-          this.state(message.agent).lastError = {
-            code: message.code,
-            message: message.message,
-            at: message.at,
-          };
-        return;
-      case 'scan.started':
-        Object.assign(this.state(message.agent), { phase: 'scanning', runId: message.runId, progress: null });
-        return;
-      case 'scan.done':
-        Object.assign(this.state(message.agent), { phase: 'idle', progress: null });
-        return;
-      case 'scan.progress':
-      case 'sync.started':
-      case 'sync.progress':
-        Object.assign(this.state(message.agent), {
-          phase: message.type === 'scan.progress' ? 'scanning' : 'syncing',
-          runId: message.runId,
-          progress: message.progress,
-        });
-        return;
-      case 'sync.completed': {
-        const state = this.state(message.agent);
-        Object.assign(state, { phase: 'idle', progress: message.progress, lastSync: message.result });
-        if (message.result.error) state.lastError = { ...message.result.error, at: message.at };
-        return;
-      }
-      case 'purge.started':
-      case 'purge.progress':
-        Object.assign(this.state(message.agent), {
-          phase: 'purging',
-          runId: message.runId,
-          progress: message.progress,
-        });
-        return;
-      case 'purge.completed': {
-        const state = this.state(message.agent);
-        Object.assign(state, { phase: 'idle', progress: message.progress, lastPurge: message.result });
-        if (message.result.error) state.lastError = { ...message.result.error, at: message.at };
-        return;
-      }
-      case 'file.stored':
-      case 'file.rejected':
-        return;
-    }
+    // The hub makes snapshots; it never takes one in.
+    if (message.type !== 'snapshot') applyProgress(this.states, message);
   }
 }
