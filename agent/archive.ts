@@ -23,6 +23,9 @@ export interface ArchiveDeps {
 }
 
 type Pack = tar.Pack;
+
+/** Zeros to pad a file that came up short, written a chunk at a time. */
+const PAD = Buffer.alloc(1 << 20);
 type EntryHeader = Partial<tar.Header> & { name: string; pax?: Record<string, string> };
 
 type Sink = ReturnType<Pack['entry']>;
@@ -94,7 +97,9 @@ async function sendFile(
     let xxh64 = deps.cache.get(file.path, identity);
     if (!xxh64) {
       // Not hashed by this agent yet (a restart without --state-dir, say): hash before sending.
-      const hashed = await hashHandle(handle, identity.size);
+      const hashed = await hashHandle(handle, identity.size).catch((err: Error) => err);
+      if (hashed instanceof Error)
+        return { reason: 'unreadable', message: `cannot read it: ${hashed.message}` };
       if (hashed.bytes !== identity.size) return { reason: 'changed', message: 'the file is being written' };
       xxh64 = hashed.xxh64;
       deps.cache.set(file.path, identity, xxh64);
@@ -116,19 +121,29 @@ async function sendFile(
     done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
     const hasher = await createXxh64();
     let written = 0;
-    for await (const chunk of readChunks(handle, identity.size)) {
-      if (state.cancelled) throw new Error('archive cancelled by the client');
-      hasher.update(chunk);
-      written += chunk.length;
-      if (!entry.write(chunk)) await drained(entry);
+    let readError: Error | undefined;
+    try {
+      for await (const chunk of readChunks(handle, identity.size)) {
+        if (state.cancelled) throw new Error('archive cancelled by the client');
+        hasher.update(chunk);
+        written += chunk.length;
+        if (!entry.write(chunk)) await drained(entry);
+      }
+    } catch (err) {
+      if (state.cancelled) throw err;
+      readError = err as Error;
     }
-    // A file cut short while being read is padded, so the tar stays well-formed; the hash then fails.
-    if (written < identity.size) entry.write(Buffer.alloc(identity.size - written));
+    // A file cut short (or unreadable) mid-read is padded, so the tar stays well-formed; its hash then fails.
+    for (let missing = identity.size - written; missing > 0; missing -= PAD.length) {
+      const pad = missing >= PAD.length ? PAD : PAD.subarray(0, missing);
+      if (!entry.write(pad)) await drained(entry);
+    }
     entry.end(undefined);
     await done;
 
     const after = await handle.stat();
     const untouched = sameObservation(identity, { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino });
+    if (readError) return { reason: 'unreadable', message: `read failed mid-file: ${readError.message}` };
     if (!untouched || written !== identity.size || hasher.hex() !== xxh64) {
       return {
         reason: 'changed-during-read',

@@ -24,6 +24,7 @@ const FILE_NAME = 'hash-cache.v1.ndjson';
 export class HashCache {
   private readonly entries = new Map<string, CachedHash>();
   private dirty = false;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly stateDir?: string) {}
 
@@ -85,8 +86,15 @@ export class HashCache {
     }
   }
 
-  async save(): Promise<void> {
+  /** Writes the cache if it changed; saves that overlap run one after the other. */
+  save(): Promise<void> {
+    this.saving = this.saving.catch(() => undefined).then(() => this.write());
+    return this.saving;
+  }
+
+  private async write(): Promise<void> {
     if (!this.stateDir || !this.dirty) return;
+    this.dirty = false; // changes made while writing mark it again
     await mkdir(this.stateDir, { recursive: true });
     const target = join(this.stateDir, FILE_NAME);
     const temp = `${target}.${process.pid}.tmp`;
@@ -103,12 +111,12 @@ export class HashCache {
       await handle.write(chunk);
       await handle.sync();
     } catch (err) {
+      this.dirty = true;
       await handle.close();
       await rm(temp, { force: true });
       throw err;
     }
     await handle.close();
     await rename(temp, target);
-    this.dirty = false;
   }
 }

@@ -116,6 +116,9 @@ async function hasContent(
   if (cached) return cached === file.xxh64;
   const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
+    const opened = await handle.stat();
+    if (!sameObservation(identity, { size: opened.size, mtimeMs: opened.mtimeMs, ino: opened.ino }))
+      return false;
     const { xxh64, bytes } = await hashHandle(handle, identity.size);
     if (bytes !== identity.size) return false;
     cache.set(file.path, identity, xxh64);
@@ -133,21 +136,29 @@ async function restore(quarantine: string, abs: string): Promise<string> {
       await unlink(quarantine);
       return target;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+    }
+    // A filesystem without hard links: rename, but only onto a name that is free.
+    if ((await lstat(target).catch(() => null)) === null) {
+      await rename(quarantine, target);
+      return target;
     }
   }
   throw new Error(`could not restore ${quarantine}`);
 }
 
-/** Removes `dir` and its parents while they are empty, stopping below the root. */
+const DATE_FOLDER = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Removes `dir` if it is a date folder (YYYY-MM-DD, as Forge makes) that the purge emptied, never a
+ * root. Other folders stay even when empty: a generator may have just made one and be about to write
+ * into it (ComfyUI creates the folder, then encodes, then saves).
+ */
 async function removeEmptyFolders(dir: string, root: Root): Promise<void> {
-  for (let current = dir; current.startsWith(root.dir + sep); current = dirname(current)) {
-    try {
-      await rmdir(current);
-    } catch {
-      return; // not empty, or gone: either way, stop here
-    }
-  }
+  if (!dir.startsWith(root.dir + sep) || !DATE_FOLDER.test(basename(dir))) return;
+  await rmdir(dir).catch(() => undefined); // not empty, or gone: either way, leave it
 }
 
 /**
@@ -167,9 +178,16 @@ export async function recoverQuarantine(roots: readonly Root[], logger: Logger):
         if (dirent.isDirectory()) stack.push(path);
         else if (dirent.isFile() && dirent.name.startsWith(QUARANTINE_PREFIX)) {
           const original = dirent.name.slice(QUARANTINE_PREFIX.length).replace(/^[0-9a-f]+\./, '');
-          const target = await restore(path, join(dir, original));
-          logger.warn({ file: target }, 'restored a file an interrupted purge had set aside');
-          restored++;
+          try {
+            const target = await restore(path, join(dir, original));
+            logger.warn({ file: target }, 'restored a file an interrupted purge had set aside');
+            restored++;
+          } catch (err) {
+            logger.error(
+              { err, file: path },
+              'cannot restore a file an interrupted purge set aside; it stays there',
+            );
+          }
         }
       }
     }

@@ -96,6 +96,7 @@ export class Scanner {
   scan(): Promise<ScanSnapshot> {
     this.running ??= this.runScan().finally(() => {
       this.running = undefined;
+      this.live = null;
     });
     return this.running;
   }
@@ -180,13 +181,21 @@ export class Scanner {
         this.options.logger.warn({ err, dir: dir.abs }, 'cannot read folder; skipping it this scan');
         continue;
       }
-      for await (const dirent of handle) {
-        if (isIgnoredName(dirent.name)) continue;
-        const rel = dir.rel ? `${dir.rel}/${dirent.name}` : dirent.name;
-        const abs = join(dir.abs, dirent.name);
-        if (dirent.isDirectory()) stack.push({ abs, rel });
-        else if (dirent.isFile() && this.options.filter(rel))
-          out.push({ path: `${root.name}/${rel}`, abs, name: dirent.name });
+      try {
+        for await (const dirent of handle) {
+          if (isIgnoredName(dirent.name)) continue;
+          const rel = dir.rel ? `${dir.rel}/${dirent.name}` : dirent.name;
+          const abs = join(dir.abs, dirent.name);
+          if (dirent.isDirectory()) stack.push({ abs, rel });
+          else if (dirent.isFile() && this.options.filter(rel))
+            out.push({ path: `${root.name}/${rel}`, abs, name: dirent.name });
+        }
+      } catch (err) {
+        // A folder that vanishes or fails while it is read: what was listed stays, the rest waits a scan.
+        this.options.logger.warn(
+          { err, dir: dir.abs },
+          'cannot finish reading folder; skipping the rest this scan',
+        );
       }
     }
   }
@@ -232,7 +241,17 @@ export class Scanner {
         return null;
       }
       if (!(await isStructurallyComplete(handle, candidate.name, identity.size))) return null;
-      const { xxh64, bytes } = await hashChunks(countBytes(readChunks(handle, identity.size), live));
+      const hashed = await hashChunks(countBytes(readChunks(handle, identity.size), live)).catch(
+        (err: unknown) => {
+          this.options.logger.warn(
+            { err, file: candidate.path },
+            'cannot read file; it is offered once it can be',
+          );
+          return null;
+        },
+      );
+      if (!hashed) return null;
+      const { xxh64, bytes } = hashed;
       const after = await handle.stat();
       const onDisk = await identify(candidate.abs);
       const untouched =

@@ -116,7 +116,7 @@ export interface ArchiveRequest {
 }
 
 export type SkipReason =
-  'vanished' | 'changed' | 'changed-during-read' | 'not-regular' | 'unsafe' | 'unknown-root';
+  'vanished' | 'changed' | 'changed-during-read' | 'not-regular' | 'unsafe' | 'unknown-root' | 'unreadable';
 
 export interface ArchiveReport {
   protocol: number;

@@ -69,12 +69,13 @@ export async function extractArchive(source: Readable, ctx: ExtractContext): Pro
         continue;
       }
       const refusal = refuse(entry.header, ctx.requested, seen);
+      // Seen even when refused: a requested file that came wrong is one problem, not also a missing one.
+      seen.add(name);
       if (refusal) {
         result.problems.push({ code: refusal.code, path: name, message: refusal.message });
         await drain(entry);
         continue;
       }
-      seen.add(name);
       const expected = ctx.requested.get(name)!;
       const received = await receive(entry, expected, ctx);
       if ('problem' in received) {
@@ -113,7 +114,8 @@ export async function extractArchive(source: Readable, ctx: ExtractContext): Pro
   }
 
   const skippedPaths = new Set(report.skipped.map((item) => item.path));
-  result.skipped = report.skipped.filter((item) => ctx.requested.has(item.path));
+  const stored = new Set(result.stored.map((file) => file.entry.path));
+  result.skipped = report.skipped.filter((item) => ctx.requested.has(item.path) && !stored.has(item.path));
   // The agent saw the file change while it was being sent: the mismatch we found is that, not an attack.
   const changedInFlight = new Set(
     report.skipped.filter((item) => item.reason === 'changed-during-read').map((item) => item.path),

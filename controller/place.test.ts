@@ -105,11 +105,22 @@ describe('Placer.place', () => {
     ]);
   });
 
-  it('marks only the folder for a second file in a folder it already made', async () => {
-    await placer.place(await request(NEW), new DirtyDirs());
+  it('marks the folders it created again for a later file (another batch) placed there', async () => {
+    const first = new DirtyDirs();
+    await placer.place(await request(NEW), first);
     const dirty = new DirtyDirs();
     const outcome = await placer.place(await request(OTHER, 'outputs/txt2img/00002-456.png'), dirty);
     expect(outcome).toEqual({ ok: true, storedPath: `${AGENT}/outputs/txt2img/00002-456.png`, fresh: true });
+    // Until a batch that put a file there has fsynced the new folders' parents, another batch must too.
+    expect(marked(dirty)).toEqual(marked(first));
+    expect(marked(dirty)).toContain(join(dest, AGENT, 'outputs', 'txt2img'));
+    expect(marked(dirty)).toContain(dest);
+  });
+
+  it('marks only the file’s folder in a folder that existed before the run', async () => {
+    await mkdir(join(dest, AGENT, 'outputs', 'txt2img'), { recursive: true });
+    const dirty = new DirtyDirs();
+    await placer.place(await request(NEW), dirty);
     expect(marked(dirty)).toEqual([join(dest, AGENT, 'outputs', 'txt2img')]);
   });
 
@@ -146,7 +157,20 @@ describe('Placer.place', () => {
     });
     const outcome = await placer.place(req, new DirtyDirs());
     expect(outcome).toEqual({ ok: true, storedPath: versionedPath(PRIMARY, req.xxh64), fresh: true });
-    expect(catalog.lookups).toEqual([PRIMARY]);
+    expect(catalog.lookups).toEqual([PRIMARY, versionedPath(PRIMARY, req.xxh64)]);
+  });
+
+  it('never gives a catalogued name to other content, even when its file was deleted from the host', async () => {
+    const req = await request(NEW);
+    catalog.byStoredPath.set(PRIMARY, {
+      agent: AGENT,
+      containerPath: CONTAINER_PATH,
+      xxh64: 'ffffffffffffffff',
+      size: 7,
+    });
+    const outcome = await placer.place(req, new DirtyDirs());
+    expect(outcome).toEqual({ ok: true, storedPath: versionedPath(PRIMARY, req.xxh64), fresh: true });
+    await expect(readFile(atDest(PRIMARY))).rejects.toThrow();
   });
 
   it('adopts a catalogued copy of the same content at the primary name', async () => {

@@ -5,7 +5,7 @@ import { dirname, join, sep } from 'node:path';
 import { AppError, type Problem } from '../common/errors.js';
 import { versionedPath } from '../common/path-safety.js';
 import { hashHandle } from '../lib/file-chunks.js';
-import type { Catalog } from './catalog/catalog.js';
+import type { Catalog, StoredPathInfo } from './catalog/catalog.js';
 import type { DirtyDirs } from './durable.js';
 
 export interface PlaceRequest {
@@ -28,6 +28,7 @@ export type PlaceOutcome = { ok: true; storedPath: string; fresh: boolean } | { 
  */
 export class Placer {
   private readonly safeDirs = new Set<string>();
+  private readonly createdFrom = new Map<string, string>();
 
   constructor(
     private readonly destRoot: string,
@@ -44,13 +45,16 @@ export class Placer {
     const primary = `${request.agent}/${request.containerPath}`;
     try {
       for (const storedPath of [primary, versionedPath(primary, request.xxh64)]) {
+        // A name the catalog gives to other content stays theirs, even if its file was deleted.
+        const known = await this.catalog.findByStoredPath(storedPath);
+        if (known && (known.xxh64 !== request.xxh64 || known.size !== request.size)) continue;
         const finalPath = join(this.destRoot, ...storedPath.split('/'));
         const createdFrom = await this.ensureDir(dirname(finalPath));
         if (await linkNoClobber(request.tempPath, finalPath)) {
           dirty.add(finalPath, createdFrom);
           return { ok: true, storedPath, fresh: true };
         }
-        if (await this.holdsSameContent(storedPath, finalPath, request)) {
+        if (await this.holdsSameContent(known, finalPath, request)) {
           return { ok: true, storedPath, fresh: false };
         }
       }
@@ -67,15 +71,20 @@ export class Placer {
     }
   }
 
-  /** Creates the folder and checks that it really is inside --dest (no symlinked folder on the way). */
+  /**
+   * Creates the folder and checks that it really is inside --dest (no symlinked folder on the way).
+   * Returns the first folder this run created on the way to it, so every batch that puts a file
+   * there also fsyncs the new folders' parents before it records anything.
+   */
   private async ensureDir(dir: string): Promise<string | undefined> {
-    if (this.safeDirs.has(dir)) return undefined;
+    if (this.safeDirs.has(dir)) return this.createdFrom.get(dir);
     // Check the part that exists first: mkdir would follow a symlinked folder and create the rest outside.
     const existing = await deepestExisting(dir);
     if ((existing + sep).startsWith(this.destRoot + sep)) await this.assertInsideDest(existing, dir);
     const createdFrom = await mkdir(dir, { recursive: true });
     await this.assertInsideDest(dir, dir);
     this.safeDirs.add(dir);
+    if (createdFrom) this.createdFrom.set(dir, createdFrom);
     return createdFrom;
   }
 
@@ -89,12 +98,12 @@ export class Placer {
     }
   }
 
+  /** Whether the file already at `finalPath` has the request's content; `known` is the catalog's word on it. */
   private async holdsSameContent(
-    storedPath: string,
+    known: StoredPathInfo | null,
     finalPath: string,
     request: PlaceRequest,
   ): Promise<boolean> {
-    const known = await this.catalog.findByStoredPath(storedPath);
     if (known) return known.xxh64 === request.xxh64 && known.size === request.size;
     // On disk but not catalogued: a run stopped between placing and recording. Look at the bytes.
     const stats = await lstat(finalPath);

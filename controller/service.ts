@@ -56,13 +56,17 @@ export class ControllerService {
     if (this.current) return { started: false, ...this.current };
     if (this.syncTimer) clearTimeout(this.syncTimer);
     const runId = newRunId();
-    const done = this.syncPass(runId);
-    this.current = { runId, done };
-    return { started: true, runId, done };
+    if (this.stopped) return { started: false, runId, done: Promise.resolve(null) };
+    // Registered before the pass starts, so a pass that fails at once still clears it.
+    const current: { runId: string; done: Promise<SyncSummary | null> } = { runId, done: Promise.resolve(null) };
+    this.current = current;
+    current.done = Promise.resolve().then(() => this.syncPass(runId));
+    return { started: true, runId, done: current.done };
   }
 
   /** Asks for a pass soon: now if none runs, else right after the running one (new agents appeared). */
   requestSync(): void {
+    if (this.stopped) return;
     if (this.current) this.rerun = true;
     else void this.syncNow();
   }
