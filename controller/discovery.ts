@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import { AppError } from '../common/errors.js';
 import { Labels } from '../common/labels.js';
+import { Routes } from '../common/protocol.js';
 import { type AgentRef, type AgentSource, StaticAgentSource } from './agent-source.js';
 import { CombinedAgentSource, DockerAgentSource } from './docker/docker-source.js';
 
@@ -27,6 +28,7 @@ export async function openAgents(
     new DockerodeClient({ socketPath: config.docker.socketPath }),
     logger,
     () => options.onChange?.(source.list()),
+    answers,
   );
   const source = new CombinedAgentSource([fixed, docker]);
   try {
@@ -39,6 +41,20 @@ export async function openAgents(
     );
   }
   return { source, close: () => docker.close() };
+}
+
+/**
+ * Whether anything answers HTTP at the agent's URL: a container that has just started may not listen
+ * yet. Any answer counts; whether it is a forge-sync agent, and takes the token, the pass finds out.
+ */
+async function answers(agent: AgentRef): Promise<boolean> {
+  try {
+    const response = await fetch(`${agent.url}${Routes.health}`, { signal: AbortSignal.timeout(2_000) });
+    await response.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** For one-shot commands: the agents to work on, or one clear error when there are none. */
