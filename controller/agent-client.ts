@@ -2,6 +2,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { AppError } from '../common/errors.js';
+import { watchIdle } from '../lib/idle-watch.js';
 import {
   ARCHIVE_CONTENT_TYPE,
   type ArchiveRequestFile,
@@ -31,6 +32,8 @@ export interface AgentClient {
 }
 
 const CONNECT_TIMEOUT_MS = 15_000;
+/** A manifest sends scan progress every half second and an archive streams files: 60 s of silence means a dead peer. */
+const IDLE_TIMEOUT_MS = 60_000;
 
 export class HttpAgentClient implements AgentClient {
   constructor(
@@ -62,7 +65,7 @@ export class HttpAgentClient implements AgentClient {
         throw new AppError('E_PROTOCOL', `agent ${this.agent.name} sent a manifest line that is not JSON`);
       }
     };
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of this.watched(response.body) as AsyncIterable<Buffer>) {
       buffered += decoder.decode(chunk, { stream: true });
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -96,7 +99,21 @@ export class HttpAgentClient implements AgentClient {
         `agent ${this.agent.name} answered an archive request with "${type}", not a tar stream`,
       );
     }
-    return Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
+    return this.watched(response.body);
+  }
+
+  /** The body as a Node stream that fails when the agent stops sending (it died without closing). */
+  private watched(body: ReadableStream<Uint8Array> | null): Readable {
+    const stream = Readable.fromWeb(body as unknown as NodeReadableStream<Uint8Array>);
+    return watchIdle(
+      stream,
+      IDLE_TIMEOUT_MS,
+      () =>
+        new AppError(
+          'E_AGENT_UNREACHABLE',
+          `agent ${this.agent.name} sent nothing for ${IDLE_TIMEOUT_MS / 1000} s; the connection is given up and the sync retried next pass`,
+        ),
+    );
   }
 
   async purge(request: PurgeRequest, signal?: AbortSignal): Promise<PurgeResponse> {
