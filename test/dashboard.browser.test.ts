@@ -15,6 +15,7 @@ import {
   startProcess,
   tempDir,
 } from './helpers/processes.js';
+import { waitUntil } from './helpers/wait.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const HOW = 'install it with `apt-get install chromium`, or point CHROMIUM_PATH at one';
@@ -42,15 +43,8 @@ function describeBrowser(name: string, suite: () => void): void {
 }
 
 /** Polls `read` until it returns a value, or fails after `ms`; no fixed sleeps. */
-async function until<T>(what: string, read: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const until = <T>(what: string, read: () => Promise<T | undefined>, ms = 30_000): Promise<T> =>
+  waitUntil(what, read, { timeoutMs: ms, everyMs: 25 });
 
 interface BarReading {
   phase: string;

@@ -7,16 +7,12 @@ import type { ProgressMessage } from '../common/progress.js';
 import type { ControllerStatus } from '../common/protocol.js';
 import { fakePng, put, putLarge } from './helpers/files.js';
 import { type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
+import { waitUntil } from './helpers/wait.js';
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>, what: string, ms = 120_000): Promise<true> =>
+  waitUntil(what, async () => ((await condition()) ? true : undefined), { timeoutMs: ms, everyMs: 20 });
 
 async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');

@@ -18,6 +18,7 @@ import {
   tempDir,
 } from './helpers/processes.js';
 import { TmuxSession, hasTmux, shellQuote } from './helpers/tmux.js';
+import { waitUntil } from './helpers/wait.js';
 
 const FILES = 40;
 const FILE_BYTES = 8 * 1024 * 1024;
@@ -25,20 +26,11 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 const TMUX = hasTmux();
 const HOW_TMUX = 'install tmux (apt-get install -y tmux) to run it';
 
-/** Polls `check` until it returns something other than undefined, or fails after `ms`. */
-async function until<T>(
+const until = <T>(
   what: string,
   check: () => T | undefined | Promise<T | undefined>,
   ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+): Promise<T> => waitUntil(what, check, { timeoutMs: ms, everyMs: 50 });
 
 interface Watcher {
   child: ChildProcess;

@@ -1,4 +1,5 @@
 // Docker for the tests: skip-or-fail without an engine or the images, containers published on 127.0.0.1 only, and a scope that removes all a suite made.
+import { waitUntil } from './wait.js';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -271,36 +272,6 @@ export async function publishedHostIps(id: string): Promise<string[]> {
   return Object.values(ports).flatMap((bindings) => (bindings ?? []).map((binding) => binding.HostIp));
 }
 
-/**
- * Polls `check` until it returns something other than undefined, and returns that. An error it
- * throws counts as "not yet" (a port not open yet), except a failed `expect`, which fails at once.
- * After `timeoutMs` it fails, saying what it waited for and what it saw last (a value or an error).
- */
-export async function waitUntil<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  options: { timeoutMs?: number; everyMs?: number; seen?: () => unknown } = {},
-): Promise<T> {
-  const { timeoutMs = 60_000, everyMs = 250 } = options;
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-      last = options.seen?.();
-    } catch (err) {
-      if ((err as Error).name === 'AssertionError') throw err;
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const shown = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}; last seen: ${shown}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
 /** Waits for a container to exit and returns its exit code. */
 export function exitCode(id: string, timeoutMs = 60_000): Promise<number> {
   return waitUntil(
@@ -421,3 +392,5 @@ export async function run(command: string, args: string[], extra: NodeJS.Process
   });
   return { code, stdout, stderr };
 }
+
+export { waitUntil };
