@@ -185,9 +185,10 @@ describeDocker('the controller in its container, agents found by label', skip, (
         { timeoutMs: 120_000, everyMs: 500, seen: () => `${stored} stored` },
       );
       expect(last).toMatchObject({ filesTransferred: 0, filesPending: 0, errors: 0 });
-      // The restart did cut a pass short.
+      // The restart did cut a pass short: the stream broke, or (when the dying container's FIN was lost)
+      // the controller gave the silent connection up.
       expect(await failedPasses(controller.getId(), big)).toContainEqual(
-        expect.stringMatching(/archive stream failed/),
+        expect.stringMatching(/archive stream failed|sent nothing for 60 s/),
       );
 
       // Every file stored exactly once, whole, under its own name; no versioned copies, no temp files.
