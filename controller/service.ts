@@ -58,7 +58,10 @@ export class ControllerService {
     const runId = newRunId();
     if (this.stopped) return { started: false, runId, done: Promise.resolve(null) };
     // Registered before the pass starts, so a pass that fails at once still clears it.
-    const current: { runId: string; done: Promise<SyncSummary | null> } = { runId, done: Promise.resolve(null) };
+    const current: { runId: string; done: Promise<SyncSummary | null> } = {
+      runId,
+      done: Promise.resolve(null),
+    };
     this.current = current;
     current.done = Promise.resolve().then(() => this.syncPass(runId));
     return { started: true, runId, done: current.done };
