@@ -100,32 +100,9 @@ function fromComfyPrompt(input: string | ParsedJson | undefined, problems: strin
   problems.push(...summary.problems);
   const first = summary.samplers[0];
   if (!first) return meta;
-  const {
-    prompt: text,
-    negativePrompt,
-    seed,
-    steps,
-    cfg,
-    sampler,
-    scheduler,
-    model,
-    loras,
-    width,
-    height,
-  } = first;
-  Object.assign(meta, {
-    prompt: text,
-    negativePrompt,
-    seed,
-    steps,
-    cfg,
-    sampler,
-    scheduler,
-    model,
-    loras,
-    width,
-    height,
-  });
+  // The top-level fields are the first sampler's, all but what only describes the node.
+  const { nodeId: _nodeId, classType: _classType, denoise: _denoise, ...fields } = first;
+  Object.assign(meta, fields);
   meta.samplers = summary.samplers;
   return withoutUndefined(meta);
 }
