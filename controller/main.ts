@@ -5,7 +5,8 @@ import type { PurgeSummary, SyncSummary } from '../common/protocol.js';
 import { AppError } from '../common/errors.js';
 import type { SearchPage } from './catalog/catalog.js';
 import { noSink, openNdjsonSink } from './ingest-sink.js';
-import { type Logger, createLogger } from '../lib/logger.js';
+import { type LogFormat, createLogger } from '../lib/logger.js';
+import type { AgentRef } from './agent-source.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
 import { createControllerApp } from './app.js';
@@ -23,6 +24,10 @@ import { runSync } from './sync-run.js';
 
 interface OneShotConfig {
   dest: string;
+  agents: AgentRef[];
+  docker: { socketPath: string } | null;
+  logFormat: LogFormat;
+  logLevel: string;
   catalogUrl: string | undefined;
   events: string | undefined;
   json: boolean;
@@ -31,17 +36,19 @@ interface OneShotConfig {
 }
 
 /**
- * Opens the destination (and the events sink) for a one-shot command, runs it with a signal that
- * Ctrl-C aborts, and closes everything whatever happens.
+ * Sets up a one-shot command: logger, agents (static and discovered), the destination and the events
+ * sink; runs it with a signal that Ctrl-C aborts, and closes everything whatever happens.
  */
 async function oneShot<T>(
   config: OneShotConfig,
-  logger: Logger,
-  work: (run: { store: Store; context: RunContext }) => Promise<T>,
+  work: (run: { store: Store; context: RunContext; agents: AgentRef[] }) => Promise<T>,
 ): Promise<T> {
   if (config.events === '-' && config.json) {
     throw new AppError('E_USAGE', '--events - and --json would both write to stdout; give --events a file');
   }
+  const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
+  const found = await openAgents(config, logger, { follow: false });
+  const agents = requireAgents(found.source);
   const store = await openStore(config.dest, config.catalogUrl);
   const events = config.events ? openNdjsonSink(config.events, logger) : noSink;
   const abort = new AbortController();
@@ -58,8 +65,9 @@ async function oneShot<T>(
       events,
       signal: abort.signal,
     };
-    return await work({ store, context });
+    return await work({ store, context, agents });
   } finally {
+    found.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await events.close();
@@ -73,10 +81,8 @@ export async function sync(
   env: NodeJS.ProcessEnv,
 ): Promise<{ summary: SyncSummary; json: boolean }> {
   const config = loadSyncConfig(env, argv);
-  const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
-  const agents = await openAgents(config, logger, { follow: false });
-  const summary = await oneShot(config, logger, ({ store, context }) =>
-    runSync(requireAgents(agents.source), {
+  const summary = await oneShot(config, ({ store, context, agents }) =>
+    runSync(agents, {
       ...context,
       destination: store.destination,
       limits: config.limits,
@@ -91,10 +97,8 @@ export async function purge(
   env: NodeJS.ProcessEnv,
 ): Promise<{ summary: PurgeSummary; json: boolean }> {
   const config = loadPurgeConfig(env, argv);
-  const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
-  const agents = await openAgents(config, logger, { follow: false });
-  const summary = await oneShot(config, logger, ({ store, context }) =>
-    runPurge(requireAgents(agents.source), {
+  const summary = await oneShot(config, ({ store, context, agents }) =>
+    runPurge(agents, {
       ...context,
       destRoot: store.destination.root,
       options: config.purge,
