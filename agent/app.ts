@@ -1,4 +1,6 @@
 // The agent's HTTP API on hono: health, info, the streamed manifest and tar archives.
+import type { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
@@ -16,11 +18,12 @@ import {
   type PurgeRequest,
   type PurgeRequestFile,
   type PurgeResponse,
+  PROTOCOL_HEADER,
   PROTOCOL_VERSION,
   Routes,
 } from '../common/protocol.js';
 import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
-import { createArchiveStream } from './archive.js';
+import { writeArchive } from './archive.js';
 import { manifestStream } from './manifest-stream.js';
 import { executePurge, type PurgeDeps } from './purge.js';
 import type { HashCache } from './hash-cache.js';
@@ -94,9 +97,13 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
       });
       const files = parseArchiveRequest(body);
       deps.logger.debug({ files: files.length }, 'archive requested');
-      return new Response(createArchiveStream(files, deps), {
-        headers: { 'content-type': ARCHIVE_CONTENT_TYPE },
+      // The tar goes straight onto the socket, not through a web stream.
+      const { outgoing } = c.env as { outgoing: ServerResponse };
+      await writeArchive(files, deps, outgoing, {
+        'content-type': ARCHIVE_CONTENT_TYPE,
+        [PROTOCOL_HEADER]: String(PROTOCOL_VERSION),
       });
+      return RESPONSE_ALREADY_SENT;
     },
   );
   // One purge at a time: each checks and deletes in turn, and the next waits for it.

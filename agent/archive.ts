@@ -1,4 +1,6 @@
 // Builds the tar stream of an archive request: only requested files, each with its xxh64, then a report.
+import type { FileHandle } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
 import tar from 'tar-stream';
 import type { Logger } from 'pino';
 import {
@@ -11,7 +13,7 @@ import {
 } from '../common/protocol.js';
 import { createXxh64 } from '../common/xxh64.js';
 import { hashHandle, readChunks } from '../lib/file-chunks.js';
-import type { HashCache } from './hash-cache.js';
+import type { FileIdentity, HashCache } from './hash-cache.js';
 import type { Root } from './roots.js';
 import { sameObservation } from './settle.js';
 import { openInRoot } from './safe-open.js';
@@ -30,92 +32,230 @@ type EntryHeader = Partial<tar.Header> & { name: string; pax?: Record<string, st
 
 type Sink = ReturnType<Pack['entry']>;
 
+/** Files read ahead of the one being sent, so their opens and reads overlap the sending. */
+const LOOKAHEAD_FILES = 16;
+/** Files up to this size are read whole, checked, and sent from memory. */
+const SMALL_FILE_BYTES = 1 << 20;
+/** Bytes read ahead at most, across the files waiting to be sent. */
+const LOOKAHEAD_BYTES = 8 << 20;
+
+type Skip = { reason: SkipReason; message: string };
+
+/** A file ready to go into the stream: its bytes in memory (small), or an open handle (large). */
+type Prepared =
+  | { kind: 'skip'; skip: Skip }
+  | { kind: 'small'; header: EntryHeader; body: Buffer }
+  | { kind: 'large'; header: EntryHeader; handle: FileHandle; identity: FileIdentity; xxh64: string };
+
 /**
- * A web stream of the tar archive for `files`. Files are read one at a time in bounded chunks, so
- * memory stays flat whatever their size. A file whose content no longer has the requested hash is
- * not sent; the closing report says why. Cancelling the stream stops reading.
+ * Writes the tar archive of `files` to `out`, the raw HTTP response: status and headers, then the
+ * entries, then the report. Up to LOOKAHEAD_FILES files are opened and read (small ones whole)
+ * while earlier ones are sent, so the disk's latency does not add up file by file; memory stays
+ * bounded by LOOKAHEAD_BYTES plus one chunk of a large file. A file whose content no longer has
+ * the requested hash is not sent; the closing report says why. A client that hangs up stops it.
  */
-export function createArchiveStream(
+export async function writeArchive(
   files: readonly ArchiveRequestFile[],
   deps: ArchiveDeps,
-): ReadableStream<Uint8Array> {
+  out: ServerResponse,
+  headers: Record<string, string>,
+): Promise<void> {
   const pack = tar.pack();
   const state = { cancelled: false };
   // A client that hangs up destroys the pack; that is routine, not a crash.
   pack.on('error', (err: Error) => deps.logger.debug({ err }, 'archive stream closed early'));
-  const produce = async (): Promise<void> => {
+  out.once('close', () => {
+    if (!out.writableFinished) {
+      state.cancelled = true;
+      pack.destroy();
+    }
+  });
+  out.writeHead(200, headers);
+  const piped = pipeCoalesced(pack, out);
+  try {
     const report: ArchiveReport = { protocol: PROTOCOL_VERSION, sent: 0, skipped: [] };
+    const ahead = new Lookahead(files, (file) => prepareFile(file, deps));
     for (const file of files) {
-      if (state.cancelled) return;
-      const skipped = await sendFile(pack, file, deps, state);
+      const prepared = await ahead.next();
+      if (state.cancelled) {
+        await ahead.close();
+        return;
+      }
+      const skipped = await sendPrepared(pack, prepared, state);
       if (skipped) report.skipped.push({ path: file.path, ...skipped });
       else report.sent++;
     }
     await writeEntry(pack, { name: ARCHIVE_REPORT_NAME, mode: 0o644 }, Buffer.from(JSON.stringify(report)));
     pack.finalize();
+    await piped;
     deps.logger.debug({ sent: report.sent, skipped: report.skipped.length }, 'archive done');
-  };
-  produce().catch((err: unknown) => {
+  } catch (err) {
     if (state.cancelled) return;
     deps.logger.error({ err }, 'archive failed');
     pack.destroy(err as Error);
-  });
+    out.destroy(err as Error);
+  }
+}
 
-  const iterator = pack[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = await iterator.next();
-        if (next.done) {
-          controller.close();
-          return;
-        }
-        const chunk = next.value as Buffer;
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      } catch (err) {
-        controller.error(err);
+/** Copies the pack's chunks to the response, a tick's worth per socket write, minding back-pressure. */
+function pipeCoalesced(pack: Pack, out: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      out.uncork();
+    };
+    pack.on('data', (data: unknown) => {
+      const chunk = data as Buffer;
+      if (!corked) {
+        corked = true;
+        out.cork();
+        process.nextTick(uncork);
       }
-    },
-    cancel() {
-      state.cancelled = true;
-      pack.destroy();
-    },
+      if (!out.write(chunk)) {
+        pack.pause();
+        out.once('drain', () => pack.resume());
+      }
+    });
+    pack.once('end', () => {
+      out.end(() => resolve());
+    });
+    pack.once('error', reject);
+    pack.once('close', () => resolve());
   });
 }
 
-/** Sends one file; returns why it was skipped, or undefined once its bytes are in the stream. */
-async function sendFile(
-  pack: Pack,
-  file: ArchiveRequestFile,
-  deps: ArchiveDeps,
-  state: { cancelled: boolean },
-): Promise<{ reason: SkipReason; message: string } | undefined> {
-  const opened = await openInRoot(deps.roots, file.path);
-  if (!opened.ok) return { reason: opened.reason, message: opened.message };
-  const { handle, identity } = opened;
-  try {
-    let xxh64 = deps.cache.get(file.path, identity);
-    if (!xxh64) {
-      // Not hashed by this agent yet (a restart without --state-dir, say): hash before sending.
-      const hashed = await hashHandle(handle, identity.size).catch((err: Error) => err);
-      if (hashed instanceof Error)
-        return { reason: 'unreadable', message: `cannot read it: ${hashed.message}` };
-      if (hashed.bytes !== identity.size) return { reason: 'changed', message: 'the file is being written' };
-      xxh64 = hashed.xxh64;
-      deps.cache.set(file.path, identity, xxh64);
-    }
-    if (xxh64 !== file.xxh64 || identity.size !== file.size) {
-      return { reason: 'changed', message: 'the file has other content than the manifest listed' };
-    }
+/**
+ * Runs `prepare` over the files ahead of the reader, LOOKAHEAD_FILES at most and LOOKAHEAD_BYTES
+ * of small files' bodies at most, and hands the results out in order.
+ */
+class Lookahead {
+  private readonly queue: { promise: Promise<Prepared>; bytes: number }[] = [];
+  private index = 0;
+  private bytesAhead = 0;
 
+  constructor(
+    private readonly files: readonly ArchiveRequestFile[],
+    private readonly prepare: (file: ArchiveRequestFile) => Promise<Prepared>,
+  ) {
+    this.fill();
+  }
+
+  async next(): Promise<Prepared> {
+    const head = this.queue.shift()!;
+    const prepared = await head.promise;
+    this.bytesAhead -= head.bytes;
+    this.fill();
+    return prepared;
+  }
+
+  /** Closes what was opened ahead and never sent. */
+  async close(): Promise<void> {
+    for (const { promise } of this.queue.splice(0)) {
+      const prepared = await promise.catch(() => undefined);
+      if (prepared?.kind === 'large') await prepared.handle.close().catch(() => undefined);
+    }
+  }
+
+  private fill(): void {
+    while (this.index < this.files.length && this.queue.length < LOOKAHEAD_FILES) {
+      const file = this.files[this.index]!;
+      const bytes = file.size <= SMALL_FILE_BYTES ? file.size : 0;
+      // Always one in flight, however large; otherwise within the byte budget.
+      if (this.queue.length > 0 && this.bytesAhead + bytes > LOOKAHEAD_BYTES) return;
+      this.index++;
+      this.bytesAhead += bytes;
+      const promise = this.prepare(file);
+      promise.catch(() => undefined); // awaited in order by next(); this only keeps it from going unhandled
+      this.queue.push({ promise, bytes });
+    }
+  }
+}
+
+/** Opens one file and checks it against the request; small files are read whole and checked by their bytes. */
+async function prepareFile(file: ArchiveRequestFile, deps: ArchiveDeps): Promise<Prepared> {
+  const opened = await openInRoot(deps.roots, file.path);
+  if (!opened.ok) return { kind: 'skip', skip: { reason: opened.reason, message: opened.message } };
+  const { handle, identity } = opened;
+  let keepOpen = false;
+  try {
+    if (identity.size !== file.size) return { kind: 'skip', skip: CHANGED };
     const header: EntryHeader = {
       name: file.path,
       size: identity.size,
       mode: 0o644,
       mtime: new Date(identity.mtimeMs),
       type: 'file',
-      pax: { [PAX_XXH64]: xxh64 },
+      pax: { [PAX_XXH64]: file.xxh64 },
     };
+    if (identity.size <= SMALL_FILE_BYTES) {
+      const body = await readWhole(handle, identity.size).catch((err: Error) => err);
+      if (body instanceof Error) return { kind: 'skip', skip: unreadable(body) };
+      const after = await handle.stat();
+      const xxh64 = await hashBuffer(body);
+      if (body.length !== identity.size || !sameObservation(identity, after)) {
+        return { kind: 'skip', skip: { reason: 'changed', message: 'the file is being written' } };
+      }
+      if (xxh64 !== file.xxh64) return { kind: 'skip', skip: CHANGED };
+      // Bytes that match the requested hash are what the manifest listed, whatever the cache knew.
+      deps.cache.set(file.path, identity, xxh64);
+      return { kind: 'small', header, body };
+    }
+    let xxh64 = deps.cache.get(file.path, identity);
+    if (!xxh64) {
+      // Not hashed by this agent yet (a restart without --state-dir, say): hash before sending.
+      const hashed = await hashHandle(handle, identity.size).catch((err: Error) => err);
+      if (hashed instanceof Error) return { kind: 'skip', skip: unreadable(hashed) };
+      if (hashed.bytes !== identity.size) {
+        return { kind: 'skip', skip: { reason: 'changed', message: 'the file is being written' } };
+      }
+      xxh64 = hashed.xxh64;
+      deps.cache.set(file.path, identity, xxh64);
+    }
+    if (xxh64 !== file.xxh64) return { kind: 'skip', skip: CHANGED };
+    keepOpen = true;
+    return { kind: 'large', header, handle, identity, xxh64 };
+  } finally {
+    if (!keepOpen) await handle.close();
+  }
+}
+
+const CHANGED: Skip = { reason: 'changed', message: 'the file has other content than the manifest listed' };
+
+function unreadable(err: Error): Skip {
+  return { reason: 'unreadable', message: `cannot read it: ${err.message}` };
+}
+
+async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === size ? buffer : buffer.subarray(0, filled);
+}
+
+async function hashBuffer(body: Buffer): Promise<string> {
+  const hasher = await createXxh64();
+  hasher.update(body);
+  return hasher.hex();
+}
+
+/** Puts one prepared file in the stream; returns why it was skipped, or undefined once it is in. */
+async function sendPrepared(
+  pack: Pack,
+  prepared: Prepared,
+  state: { cancelled: boolean },
+): Promise<Skip | undefined> {
+  if (prepared.kind === 'skip') return prepared.skip;
+  if (prepared.kind === 'small') {
+    await writeEntry(pack, prepared.header, prepared.body);
+    return undefined;
+  }
+  const { header, handle, identity, xxh64 } = prepared;
+  try {
     const entry = pack.entry(header);
     const done = finished(entry);
     done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled

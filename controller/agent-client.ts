@@ -1,8 +1,8 @@
 // Talking to one agent over HTTP: info, the NDJSON manifest and archive streams.
-import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import type { IncomingMessage } from 'node:http';
 import { AppError } from '../common/errors.js';
-import { watchIdle } from '../lib/idle-watch.js';
+import { ChunkReader } from '../lib/chunk-reader.js';
+import { HttpConnectError, httpRequest, readBody } from '../lib/http-client.js';
 import {
   ARCHIVE_CONTENT_TYPE,
   type ArchiveRequestFile,
@@ -25,8 +25,8 @@ export interface AgentClient {
   info(signal?: AbortSignal): Promise<InfoResponse>;
   /** The manifest's lines as they arrive; throws E_PROTOCOL if it ends without its `end` line. */
   manifest(signal?: AbortSignal): AsyncIterable<ManifestLine>;
-  /** The tar stream for these files. */
-  archive(files: readonly ArchiveRequestFile[], signal?: AbortSignal): Promise<Readable>;
+  /** The tar stream for these files, chunk by chunk. */
+  archive(files: readonly ArchiveRequestFile[], signal?: AbortSignal): Promise<ChunkReader>;
   /** Asks the agent to delete these files; it checks each again and says what it did. */
   purge(request: PurgeRequest, signal?: AbortSignal): Promise<PurgeResponse>;
 }
@@ -34,6 +34,10 @@ export interface AgentClient {
 const CONNECT_TIMEOUT_MS = 15_000;
 /** A manifest sends scan progress every half second and an archive streams files: 60 s of silence means a dead peer. */
 const IDLE_TIMEOUT_MS = 60_000;
+/** The longest manifest line taken: a real one is a few hundred bytes; a line without end is an attack or a bug. */
+export const MAX_MANIFEST_LINE_BYTES = 64 << 10;
+/** Small JSON answers (info, errors, purge results) are read whole, up to this. */
+const MAX_JSON_BYTES = 32 << 20;
 
 export class HttpAgentClient implements AgentClient {
   constructor(
@@ -42,8 +46,8 @@ export class HttpAgentClient implements AgentClient {
   ) {}
 
   async info(signal?: AbortSignal): Promise<InfoResponse> {
-    const response = await this.request(Routes.info, { signal: withTimeout(signal) });
-    const info = (await response.json()) as InfoResponse;
+    const response = await this.request(Routes.info, { signal, headersTimeoutMs: CONNECT_TIMEOUT_MS });
+    const info = (await this.json(response, Routes.info)) as InfoResponse;
     if (info.protocol !== PROTOCOL_VERSION) {
       throw new AppError(
         'E_PROTOCOL_MISMATCH',
@@ -55,27 +59,41 @@ export class HttpAgentClient implements AgentClient {
 
   async *manifest(signal?: AbortSignal): AsyncIterable<ManifestLine> {
     const response = await this.request(Routes.manifest, { signal });
+    const reader = this.bodyReader(response);
     let ended = false;
-    let buffered = '';
-    const decoder = new TextDecoder();
-    const parse = (text: string): ManifestLine => {
+    const parse = (bytes: Buffer): ManifestLine => {
       try {
-        return JSON.parse(text) as ManifestLine;
+        return JSON.parse(bytes.toString('utf8')) as ManifestLine;
       } catch {
         throw new AppError('E_PROTOCOL', `agent ${this.agent.name} sent a manifest line that is not JSON`);
       }
     };
-    for await (const chunk of this.watched(response.body) as AsyncIterable<Buffer>) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const text = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (!text) continue;
-        const line = parse(text);
-        if (line.type === 'end') ended = true;
-        yield line;
+    // Lines are cut out of the received buffers; only a line split across two chunks is copied.
+    let carry: Buffer | undefined;
+    try {
+      for (let chunk = await this.readChunk(reader); chunk; chunk = await this.readChunk(reader)) {
+        let start = 0;
+        for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
+          let text = chunk.subarray(start, newline);
+          if (carry) {
+            text = Buffer.concat([carry, text]);
+            carry = undefined;
+          }
+          start = newline + 1;
+          if (text.length > MAX_MANIFEST_LINE_BYTES) throw this.lineTooLong();
+          if (text.length === 0) continue;
+          const line = parse(text);
+          if (line.type === 'end') ended = true;
+          yield line;
+        }
+        if (start < chunk.length) {
+          const rest = chunk.subarray(start);
+          carry = carry ? Buffer.concat([carry, rest]) : Buffer.from(rest);
+          if (carry.length > MAX_MANIFEST_LINE_BYTES) throw this.lineTooLong();
+        }
       }
+    } finally {
+      reader.destroy();
     }
     if (!ended) {
       throw new AppError(
@@ -85,35 +103,55 @@ export class HttpAgentClient implements AgentClient {
     }
   }
 
-  async archive(files: readonly ArchiveRequestFile[], signal?: AbortSignal): Promise<Readable> {
+  private lineTooLong(): AppError {
+    return new AppError(
+      'E_PROTOCOL',
+      `agent ${this.agent.name} sent a manifest line longer than ${MAX_MANIFEST_LINE_BYTES} bytes; the manifest is refused`,
+    );
+  }
+
+  /** The next body chunk; a dropped connection becomes E_AGENT_UNREACHABLE, a silent one too. */
+  private async readChunk(reader: ChunkReader): Promise<Buffer | null> {
+    try {
+      return await reader.next();
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError(
+        'E_AGENT_UNREACHABLE',
+        `the connection to agent ${this.agent.name} broke (${(err as Error).message}); the sync is retried next pass`,
+        { cause: err },
+      );
+    }
+  }
+
+  async archive(files: readonly ArchiveRequestFile[], signal?: AbortSignal): Promise<ChunkReader> {
     const response = await this.request(Routes.archive, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ files }),
       signal,
     });
-    const type = response.headers.get('content-type') ?? '';
-    if (!type.startsWith(ARCHIVE_CONTENT_TYPE) || !response.body) {
+    const type = response.headers['content-type'] ?? '';
+    if (!type.startsWith(ARCHIVE_CONTENT_TYPE)) {
+      response.destroy();
       throw new AppError(
         'E_PROTOCOL',
         `agent ${this.agent.name} answered an archive request with "${type}", not a tar stream`,
       );
     }
-    return this.watched(response.body);
+    return this.bodyReader(response);
   }
 
-  /** The body as a Node stream that fails when the agent stops sending (it died without closing). */
-  private watched(body: ReadableStream<Uint8Array> | null): Readable {
-    const stream = Readable.fromWeb(body as unknown as NodeReadableStream<Uint8Array>);
-    return watchIdle(
-      stream,
-      IDLE_TIMEOUT_MS,
-      () =>
+  /** The body, read chunk by chunk, failing when the agent stops sending (it died without closing). */
+  private bodyReader(response: IncomingMessage): ChunkReader {
+    return new ChunkReader(response, {
+      ms: IDLE_TIMEOUT_MS,
+      error: () =>
         new AppError(
           'E_AGENT_UNREACHABLE',
           `agent ${this.agent.name} sent nothing for ${IDLE_TIMEOUT_MS / 1000} s; the connection is given up and the sync retried next pass`,
         ),
-    );
+    });
   }
 
   async purge(request: PurgeRequest, signal?: AbortSignal): Promise<PurgeResponse> {
@@ -123,62 +161,95 @@ export class HttpAgentClient implements AgentClient {
       body: JSON.stringify(request),
       signal,
     });
-    const body = (await response.json()) as PurgeResponse;
+    const body = (await this.json(response, Routes.purge)) as PurgeResponse;
     if (!Array.isArray(body.results)) {
       throw new AppError('E_PROTOCOL', `agent ${this.agent.name} answered a purge request without results`);
     }
     return body;
   }
 
-  private async request(route: string, init: RequestInit): Promise<Response> {
-    const url = `${this.agent.url}${route}`;
-    const headers = new Headers(init.headers);
-    if (this.token) headers.set('authorization', `Bearer ${this.token}`);
-    let response: Response;
+  private async request(
+    route: string,
+    init: {
+      method?: 'GET' | 'POST';
+      headers?: Record<string, string>;
+      body?: string;
+      signal?: AbortSignal;
+      headersTimeoutMs?: number;
+    },
+  ): Promise<IncomingMessage> {
+    const headers: Record<string, string> = { 'accept-encoding': 'identity', ...init.headers };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let response: IncomingMessage;
     try {
-      response = await fetch(url, { ...init, headers });
+      response = await httpRequest({ url: `${this.agent.url}${route}`, ...init, headers });
     } catch (err) {
-      if (
-        (err as Error).name === 'AbortError' &&
-        init.signal?.aborted &&
-        !(init.signal.reason instanceof TimeoutError)
-      )
-        throw err;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      if (!(err instanceof HttpConnectError)) throw err; // aborted by the caller
       throw new AppError(
         'E_AGENT_UNREACHABLE',
-        `agent ${this.agent.name} at ${this.agent.url} is unreachable (${why}); is it running?`,
+        `agent ${this.agent.name} at ${this.agent.url} is unreachable (${err.code === 'ETIMEDOUT' ? err.message : err.code}); is it running?`,
         { cause: err },
       );
     }
-    const protocol = response.headers.get(PROTOCOL_HEADER);
-    if (protocol !== null && protocol !== String(PROTOCOL_VERSION)) {
-      await response.body?.cancel();
+    const protocol = header(response, PROTOCOL_HEADER);
+    if (protocol !== undefined && protocol !== String(PROTOCOL_VERSION)) {
+      response.destroy();
       throw new AppError(
         'E_PROTOCOL_MISMATCH',
         `agent ${this.agent.name} speaks protocol ${protocol}; this controller speaks ${PROTOCOL_VERSION}: run the same forge-sync version on both`,
       );
     }
-    if (response.ok) {
-      if (protocol !== null) return response;
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status < 300) {
       // Every agent response carries the header: a 200 without it is some other server (the WebUI's port?).
-      await response.body?.cancel();
-      throw this.notAnAgent(response.status);
+      if (protocol === undefined) {
+        response.destroy();
+        throw this.notAnAgent(status);
+      }
+      const encoding = header(response, 'content-encoding');
+      if (encoding !== undefined && encoding !== 'identity') {
+        response.destroy();
+        throw new AppError(
+          'E_PROTOCOL',
+          `agent ${this.agent.name} answered ${route} with content-encoding "${encoding}", which the protocol does not use`,
+        );
+      }
+      return response;
     }
-    const body = (await response.json().catch(() => null)) as ErrorBody | null;
-    const detail = body?.error?.message ?? response.statusText;
-    if (response.status === 401) {
+    const body = (await readBody(response, 1 << 20)
+      .then((bytes) => JSON.parse(bytes.toString('utf8')) as unknown)
+      .catch(() => null)) as ErrorBody | null;
+    const detail = body?.error?.message ?? response.statusMessage ?? String(status);
+    if (status === 401) {
       throw new AppError(
         'E_AUTH',
         `agent ${this.agent.name} rejected the token (${detail}); check FORGE_SYNC_TOKEN or --token-file`,
       );
     }
-    if (protocol === null) throw this.notAnAgent(response.status);
-    throw new AppError(
-      'E_AGENT_HTTP',
-      `agent ${this.agent.name} answered ${response.status} to ${route}: ${detail}`,
-    );
+    if (protocol === undefined) throw this.notAnAgent(status);
+    throw new AppError('E_AGENT_HTTP', `agent ${this.agent.name} answered ${status} to ${route}: ${detail}`);
+  }
+
+  /** A small JSON answer, read whole within MAX_JSON_BYTES. */
+  private async json(response: IncomingMessage, route: string): Promise<unknown> {
+    let bytes: Buffer;
+    try {
+      bytes = await readBody(response, MAX_JSON_BYTES);
+    } catch (err) {
+      throw new AppError(
+        'E_PROTOCOL',
+        `agent ${this.agent.name} sent a bad answer to ${route} (${(err as Error).message})`,
+        { cause: err },
+      );
+    }
+    try {
+      return JSON.parse(bytes.toString('utf8')) as unknown;
+    } catch {
+      throw new AppError(
+        'E_PROTOCOL',
+        `agent ${this.agent.name} answered ${route} with something that is not JSON`,
+      );
+    }
   }
 
   private notAnAgent(status: number): AppError {
@@ -189,17 +260,7 @@ export class HttpAgentClient implements AgentClient {
   }
 }
 
-class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
-
-function withTimeout(signal: AbortSignal | undefined): AbortSignal {
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new TimeoutError(`no answer within ${CONNECT_TIMEOUT_MS} ms`)),
-    CONNECT_TIMEOUT_MS,
-  );
-  timer.unref();
-  signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-  return controller.signal;
+function header(response: IncomingMessage, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }

@@ -2,15 +2,19 @@
 import { randomUUID } from 'node:crypto';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import { AppError, type Problem } from '../common/errors.js';
 import type { ManifestEntry } from '../common/manifest.js';
 import { unsafePathReason } from '../common/path-safety.js';
 import { ARCHIVE_REPORT_NAME, type ArchiveReport, PAX_XXH64 } from '../common/protocol.js';
-import { createXxh64 } from '../common/xxh64.js';
-import type { DirtyDirs } from './durable.js';
+import { type Xxh64, createXxh64 } from '../common/xxh64.js';
+import type { ChunkReader } from '../lib/chunk-reader.js';
 import { TaskGroup } from '../lib/pool.js';
+import { type TarHeader, TarFormatError, TarReader } from '../lib/tar-reader.js';
+import type { DirtyDirs } from './durable.js';
+import { readMetadataWithin } from './ingest.js';
+import { handleSource } from './metadata/byte-source.js';
+import { type GenerationMetadata, extractFromSource } from './metadata/extract.js';
+import { RetainedBytes } from './metadata/retained.js';
 import type { Placer } from './place.js';
 
 export interface StoredFile {
@@ -18,6 +22,8 @@ export interface StoredFile {
   storedPath: string;
   /** False when an identical copy was already there (adopted, not written). */
   fresh: boolean;
+  /** Read from the verified bytes as they arrived. */
+  metadata: GenerationMetadata;
 }
 
 export interface ExtractResult {
@@ -44,40 +50,37 @@ export interface ExtractContext {
 const MAX_REPORT_BYTES = 16 << 20;
 /** Verified files being fsynced and placed at once, per archive stream. */
 const FINISH_CONCURRENCY = 16;
-
-type Entry = AsyncIterable<Buffer> & { header: tar.Header };
+/** Received bytes gathered per write. */
+const WRITE_BYTES = 1 << 20;
 
 /**
  * Consumes the tar stream. Nothing is written but temp files under tmpDir and placed files under
  * the destination; an entry that was not requested, has an unsafe name, is not a regular file, or
  * does not match the requested size and hash is drained and reported as a problem.
  */
-export async function extractArchive(source: Readable, ctx: ExtractContext): Promise<ExtractResult> {
+export async function extractArchive(source: ChunkReader, ctx: ExtractContext): Promise<ExtractResult> {
   const result: ExtractResult = { stored: [], problems: [], skipped: [] };
   const seen = new Set<string>();
   let report: ArchiveReport | undefined;
   const finishing = new TaskGroup(FINISH_CONCURRENCY);
-  const extract = tar.extract();
-  source.on('error', (err) => extract.destroy(err));
-  source.pipe(extract as unknown as NodeJS.WritableStream);
+  const tar = new TarReader(source);
   try {
-    for await (const raw of extract as AsyncIterable<unknown>) {
-      const entry = raw as Entry;
-      const name = entry.header.name;
+    for (let header = await tar.nextEntry(); header; header = await tar.nextEntry()) {
+      const name = header.name;
       if (name === ARCHIVE_REPORT_NAME) {
-        report = parseReport(await readSmall(entry, MAX_REPORT_BYTES));
+        report = parseReport(await readSmall(tar, MAX_REPORT_BYTES));
         continue;
       }
-      const refusal = refuse(entry.header, ctx.requested, seen);
+      const refusal = refuse(header, ctx.requested, seen);
       // Seen even when refused: a requested file that came wrong is one problem, not also a missing one.
       seen.add(name);
       if (refusal) {
         result.problems.push({ code: refusal.code, path: name, message: refusal.message });
-        await drain(entry);
+        await tar.skipBody();
         continue;
       }
       const expected = ctx.requested.get(name)!;
-      const received = await receive(entry, expected, ctx);
+      const received = await receive(tar, expected, ctx);
       if ('problem' in received) {
         result.problems.push(received.problem);
         continue;
@@ -140,7 +143,7 @@ export async function extractArchive(source: Readable, ctx: ExtractContext): Pro
 }
 
 function refuse(
-  header: tar.Header,
+  header: TarHeader,
   requested: ReadonlyMap<string, ManifestEntry>,
   seen: ReadonlySet<string>,
 ): { code: Problem['code']; message: string } | undefined {
@@ -161,7 +164,7 @@ function refuse(
       message: `rejected: ${header.size} bytes sent, ${expected.size} expected`,
     };
   }
-  const claimed = (header.pax as Record<string, string> | null | undefined)?.[PAX_XXH64];
+  const claimed = header.pax[PAX_XXH64];
   if (claimed !== undefined && claimed !== expected.xxh64) {
     return {
       code: 'E_HASH_MISMATCH',
@@ -171,66 +174,154 @@ function refuse(
   return undefined;
 }
 
-interface Received {
-  tempPath: string;
-  handle: FileHandle;
-  xxh64: string;
-  bytes: number;
-}
+/** A verified entry: in memory (small files), or already in its temp file (large ones). */
+type Received =
+  | { kind: 'memory'; xxh64: string; bytes: number; body: Buffer; retained: RetainedBytes }
+  | {
+      kind: 'file';
+      xxh64: string;
+      bytes: number;
+      tempPath: string;
+      handle: FileHandle;
+      /** Where the metadata is read from: the bytes kept as they passed, else the temp file. */
+      retained: RetainedBytes;
+    };
 
-/** Streams one entry into a temp file while hashing it; keeps the file only if size and hash match. */
+/**
+ * Receives one entry while hashing it and keeps it only if size and hash match. A small file is
+ * gathered in memory and written to disk later, beside the next entries; a large one streams into
+ * its temp file as it arrives.
+ */
 async function receive(
-  entry: Entry,
+  tar: TarReader,
   expected: ManifestEntry,
   ctx: ExtractContext,
 ): Promise<Received | { problem: Problem }> {
+  const hasher = await createXxh64();
+  const retained = new RetainedBytes(expected.size);
+  if (retained.whole) {
+    const bytes = await pump(tar, hasher, retained, ctx);
+    const problem = verify(expected, bytes, hasher.hex());
+    if (problem) return { problem };
+    return { kind: 'memory', xxh64: expected.xxh64, bytes, body: retained.head, retained };
+  }
   const tempPath = join(ctx.tmpDir, `${randomUUID()}.part`);
   const handle = await open(tempPath, 'wx', 0o644);
   let kept = false;
   try {
-    const hasher = await createXxh64();
-    let bytes = 0;
-    for await (const chunk of entry) {
-      hasher.update(chunk);
-      bytes += chunk.length;
-      await handle.write(chunk);
-      ctx.onBytes?.(chunk.length);
-    }
-    const xxh64 = hasher.hex();
-    if (bytes !== expected.size) {
-      return {
-        problem: {
-          code: 'E_SIZE_MISMATCH',
-          path: expected.path,
-          message: `received ${bytes} bytes, ${expected.size} expected`,
-        },
-      };
-    }
-    if (xxh64 !== expected.xxh64) {
-      return {
-        problem: {
-          code: 'E_HASH_MISMATCH',
-          path: expected.path,
-          message: `received content hashes to ${xxh64}, ${expected.xxh64} expected`,
-        },
-      };
-    }
+    // Body chunks are gathered into one writev of up to WRITE_BYTES: few syscalls, no copies.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      const chunks = pending;
+      pending = [];
+      pendingBytes = 0;
+      let written = 0;
+      for (const chunk of chunks) written += chunk.length;
+      const { bytesWritten } = await handle.writev(chunks);
+      if (bytesWritten !== written) await writeRest(handle, chunks, bytesWritten);
+    };
+    const bytes = await pump(tar, hasher, retained, ctx, async (chunk) => {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_BYTES) await flush();
+    });
+    if (pendingBytes > 0) await flush();
+    const problem = verify(expected, bytes, hasher.hex());
+    if (problem) return { problem };
     kept = true;
-    return { tempPath, handle, xxh64, bytes };
+    return { kind: 'file', tempPath, handle, xxh64: expected.xxh64, bytes, retained };
   } finally {
     if (!kept) await discard(handle, tempPath);
   }
 }
 
-/** fsyncs a verified temp file and gives it its final name. The temp file is gone afterwards. */
+/** Reads the entry's body through the hasher and the retained bytes, handing each chunk to `sink`. */
+async function pump(
+  tar: TarReader,
+  hasher: Xxh64,
+  retained: RetainedBytes,
+  ctx: ExtractContext,
+  sink?: (chunk: Buffer) => Promise<void>,
+): Promise<number> {
+  let bytes = 0;
+  try {
+    for await (const chunk of tar.body()) {
+      hasher.update(chunk);
+      bytes += chunk.length;
+      if (bytes <= retained.size) retained.add(chunk);
+      if (sink) await sink(chunk);
+      ctx.onBytes?.(chunk.length);
+    }
+  } catch (err) {
+    // A cut stream: nothing of this file is kept; the stream's failure is the one reported.
+    throw err instanceof TarFormatError ? new AppError('E_PROTOCOL', err.message, { cause: err }) : err;
+  }
+  return bytes;
+}
+
+function verify(expected: ManifestEntry, bytes: number, xxh64: string): Problem | undefined {
+  if (bytes !== expected.size) {
+    return {
+      code: 'E_SIZE_MISMATCH',
+      path: expected.path,
+      message: `received ${bytes} bytes, ${expected.size} expected`,
+    };
+  }
+  if (xxh64 !== expected.xxh64) {
+    return {
+      code: 'E_HASH_MISMATCH',
+      path: expected.path,
+      message: `received content hashes to ${xxh64}, ${expected.xxh64} expected`,
+    };
+  }
+  return undefined;
+}
+
+/** A short writev (rare: a full disk, a signal) is finished chunk by chunk from where it stopped. */
+async function writeRest(handle: FileHandle, chunks: readonly Buffer[], done: number): Promise<void> {
+  let skip = done;
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    let rest = chunk.subarray(skip);
+    skip = 0;
+    while (rest.length > 0) {
+      const { bytesWritten } = await handle.write(rest);
+      if (bytesWritten === 0) throw new AppError('E_IO', 'the disk accepted no more bytes');
+      rest = rest.subarray(bytesWritten);
+    }
+  }
+}
+
+/** Writes (if in memory) and fsyncs a verified file, reads its metadata, and gives it its final name. */
 async function finish(
   received: Received,
   expected: ManifestEntry,
   ctx: ExtractContext,
 ): Promise<{ stored: StoredFile } | { problem: Problem }> {
-  const { tempPath, handle, xxh64, bytes } = received;
+  const { xxh64, bytes, retained } = received;
+  let tempPath: string;
+  let handle: FileHandle;
+  if (received.kind === 'memory') {
+    tempPath = join(ctx.tmpDir, `${randomUUID()}.part`);
+    handle = await open(tempPath, 'wx', 0o644);
+    try {
+      await writeRest(handle, [received.body], 0);
+    } catch (err) {
+      await discard(handle, tempPath);
+      throw err;
+    }
+  } else {
+    ({ tempPath, handle } = received);
+  }
+  let metadata: GenerationMetadata;
   try {
-    await handle.sync();
+    // The metadata is read from the verified bytes (the file only where they were not kept) while the disk syncs.
+    const source = retained.source(handleSource(handle, bytes));
+    [metadata] = await Promise.all([readMetadataWithin(() => extractFromSource(source)), handle.sync()]);
     await handle.close();
   } catch (err) {
     await discard(handle, tempPath);
@@ -241,7 +332,7 @@ async function finish(
     ctx.dirty,
   );
   if (!outcome.ok) return { problem: outcome.problem };
-  return { stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh } };
+  return { stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh, metadata } };
 }
 
 async function discard(handle: FileHandle, tempPath: string): Promise<void> {
@@ -249,16 +340,10 @@ async function discard(handle: FileHandle, tempPath: string): Promise<void> {
   await unlink(tempPath).catch(() => undefined);
 }
 
-async function drain(entry: Entry): Promise<void> {
-  for await (const _chunk of entry) {
-    // discard
-  }
-}
-
-async function readSmall(entry: Entry, limit: number): Promise<Buffer> {
+async function readSmall(tar: TarReader, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of entry) {
+  for await (const chunk of tar.body()) {
     size += chunk.length;
     if (size > limit) throw new AppError('E_PROTOCOL', 'the archive report is too large');
     chunks.push(chunk);

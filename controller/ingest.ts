@@ -25,15 +25,14 @@ const PARSE_TIMEOUT_MS = 20_000;
  * (VideoHelperSuite), from the same batch or the catalog.
  */
 export async function buildRecords(
-  stored: readonly { entry: ManifestEntry; storedPath: string }[],
+  stored: readonly { entry: ManifestEntry; storedPath: string; metadata?: GenerationMetadata }[],
   ctx: IngestContext,
 ): Promise<StoredFileRecord[]> {
   const metadata = new Map<string, GenerationMetadata>();
-  await forEachLimit(stored, PARSE_CONCURRENCY, async ({ entry, storedPath }) => {
-    metadata.set(
-      entry.path,
-      await readWithin(join(ctx.destRoot, ...storedPath.split('/')), PARSE_TIMEOUT_MS),
-    );
+  await forEachLimit(stored, PARSE_CONCURRENCY, async (file) => {
+    // Read as the file streamed in, usually; otherwise from the stored copy.
+    const path = join(ctx.destRoot, ...file.storedPath.split('/'));
+    metadata.set(file.entry.path, file.metadata ?? (await readMetadataWithin(() => extractMetadata(path))));
   });
   const records: StoredFileRecord[] = [];
   for (const { entry, storedPath } of stored) {
@@ -64,7 +63,14 @@ export async function buildRecords(
   return records;
 }
 
-async function readWithin(path: string, timeoutMs: number): Promise<GenerationMetadata> {
+/**
+ * Runs a metadata read, giving up after PARSE_TIMEOUT_MS: a file whose metadata is that slow to
+ * read is recorded with the reason instead.
+ */
+export async function readMetadataWithin(
+  read: () => Promise<GenerationMetadata>,
+  timeoutMs = PARSE_TIMEOUT_MS,
+): Promise<GenerationMetadata> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<GenerationMetadata>((resolve) => {
     timer = setTimeout(
@@ -73,7 +79,7 @@ async function readWithin(path: string, timeoutMs: number): Promise<GenerationMe
     );
   });
   try {
-    return await Promise.race([extractMetadata(path), timeout]);
+    return await Promise.race([read(), timeout]);
   } finally {
     clearTimeout(timer);
   }

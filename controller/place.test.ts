@@ -26,9 +26,14 @@ class MemoryCatalog implements PlacerCatalog {
   readonly byStoredPath = new Map<string, StoredPathInfo>();
   lookups: string[] = [];
 
-  async findByStoredPath(storedPath: string): Promise<StoredPathInfo | null> {
-    this.lookups.push(storedPath);
-    return this.byStoredPath.get(storedPath) ?? null;
+  async findByStoredPaths(storedPaths: readonly string[]): Promise<Map<string, StoredPathInfo>> {
+    this.lookups.push(...storedPaths);
+    const found = new Map<string, StoredPathInfo>();
+    for (const path of storedPaths) {
+      const info = this.byStoredPath.get(path);
+      if (info) found.set(path, info);
+    }
+    return found;
   }
 }
 
@@ -158,6 +163,22 @@ describe('Placer.place', () => {
     const outcome = await placer.place(req, new DirtyDirs());
     expect(outcome).toEqual({ ok: true, storedPath: versionedPath(PRIMARY, req.xxh64), fresh: true });
     expect(catalog.lookups).toEqual([PRIMARY, versionedPath(PRIMARY, req.xxh64)]);
+  });
+
+  it('asks the catalog once per batch when prepared, and still honours what it said', async () => {
+    const req = await request(NEW);
+    catalog.byStoredPath.set(PRIMARY, {
+      agent: AGENT,
+      containerPath: CONTAINER_PATH,
+      xxh64: 'ffffffffffffffff',
+      size: NEW.length,
+    });
+    const others = ['output/b.png', 'output/c.png'].map((path) => ({ path, xxh64: req.xxh64 }));
+    await placer.prepare(AGENT, [{ path: CONTAINER_PATH, xxh64: req.xxh64 }, ...others]);
+    expect(catalog.lookups).toHaveLength(6); // two names per file, in one query
+    const outcome = await placer.place(req, new DirtyDirs());
+    expect(outcome).toEqual({ ok: true, storedPath: versionedPath(PRIMARY, req.xxh64), fresh: true });
+    expect(catalog.lookups).toHaveLength(6); // placing asked nothing more
   });
 
   it('never gives a catalogued name to other content, even when its file was deleted from the host', async () => {

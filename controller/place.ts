@@ -18,7 +18,7 @@ export interface PlaceRequest {
 }
 
 /** The one question Placer asks the catalog. */
-export type PlacerCatalog = Pick<Catalog, 'findByStoredPath'>;
+export type PlacerCatalog = Pick<Catalog, 'findByStoredPaths'>;
 
 export type PlaceOutcome = { ok: true; storedPath: string; fresh: boolean } | { ok: false; problem: Problem };
 
@@ -29,6 +29,8 @@ export type PlaceOutcome = { ok: true; storedPath: string; fresh: boolean } | { 
 export class Placer {
   private readonly safeDirs = new Set<string>();
   private readonly createdFrom = new Map<string, string>();
+  /** The catalog's word on the names of files about to arrive: looked up a batch at a time. */
+  private readonly known = new Map<string, StoredPathInfo | null>();
 
   constructor(
     private readonly destRoot: string,
@@ -41,12 +43,23 @@ export class Placer {
    * the copy already made. A name holding the same content is adopted, not written twice.
    * `link()` fails when the name exists, so nothing is ever overwritten, even in a race.
    */
+  /**
+   * Asks the catalog, in one query, about every name these files could take, so placing them asks
+   * nothing more. What it learns is kept until each file is placed.
+   */
+  async prepare(agent: string, files: readonly { path: string; xxh64: string }[]): Promise<void> {
+    const names = files.flatMap((file) => candidateNames(agent, file.path, file.xxh64));
+    const found = await this.catalog.findByStoredPaths(names);
+    for (const name of names) this.known.set(name, found.get(name) ?? null);
+  }
+
   async place(request: PlaceRequest, dirty: DirtyDirs): Promise<PlaceOutcome> {
-    const primary = `${request.agent}/${request.containerPath}`;
+    const names = candidateNames(request.agent, request.containerPath, request.xxh64);
+    const primary = names[0];
     try {
-      for (const storedPath of [primary, versionedPath(primary, request.xxh64)]) {
+      for (const storedPath of names) {
         // A name the catalog gives to other content stays theirs, even if its file was deleted.
-        const known = await this.catalog.findByStoredPath(storedPath);
+        const known = await this.lookup(storedPath);
         if (known && (known.xxh64 !== request.xxh64 || known.size !== request.size)) continue;
         const finalPath = join(this.destRoot, ...storedPath.split('/'));
         const createdFrom = await this.ensureDir(dirname(finalPath));
@@ -67,8 +80,15 @@ export class Placer {
         },
       };
     } finally {
+      for (const name of names) this.known.delete(name);
       await unlink(request.tempPath).catch(() => undefined);
     }
+  }
+
+  private async lookup(storedPath: string): Promise<StoredPathInfo | null> {
+    const known = this.known.get(storedPath);
+    if (known !== undefined) return known;
+    return (await this.catalog.findByStoredPaths([storedPath])).get(storedPath) ?? null;
   }
 
   /**
@@ -115,6 +135,12 @@ export class Placer {
       await handle.close();
     }
   }
+}
+
+/** The names a file may be stored under, in order: its own, then the one its content names. */
+function candidateNames(agent: string, containerPath: string, xxh64: string): [string, string] {
+  const primary = `${agent}/${containerPath}`;
+  return [primary, versionedPath(primary, xxh64)];
 }
 
 /** `dir` itself or its nearest ancestor that exists. */

@@ -139,6 +139,7 @@ async function transferBatch(
   const dirty = new DirtyDirs();
   let extracted;
   try {
+    await deps.placer.prepare(agent.name, batch);
     const source = await deps.client.archive(
       batch.map(({ path, xxh64, size }) => ({ path, xxh64, size })),
       deps.signal,

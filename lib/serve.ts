@@ -5,6 +5,9 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { AppError } from '../common/errors.js';
 
+/** How long an idle keep-alive connection is kept by the servers. */
+export const SERVER_KEEP_ALIVE_MS = 65_000;
+
 export interface Listening {
   server: Server;
   port: number;
@@ -14,6 +17,10 @@ export interface Listening {
 
 export function listen(app: Hono, host: string, port: number): Promise<Listening> {
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  // Idle keep-alive connections stay open far longer than clients reuse them (lib/http-client.ts),
+  // so a client never writes a request onto a socket this side is closing.
+  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
+  server.headersTimeout = SERVER_KEEP_ALIVE_MS + 1_000;
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(

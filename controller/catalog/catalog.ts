@@ -105,6 +105,8 @@ export interface Catalog {
   storedIndex(agent: string): Promise<Map<string, Set<string>>>;
   /** What is stored at a path under --dest, if the catalog knows it. */
   findByStoredPath(storedPath: string): Promise<StoredPathInfo | null>;
+  /** findByStoredPath for many paths in one query: the paths the catalog knows, and what is there. */
+  findByStoredPaths(storedPaths: readonly string[]): Promise<Map<string, StoredPathInfo>>;
   /** Records durable copies in one transaction. A (agent, container path, hash) already present is left as it is. */
   recordStored(records: readonly StoredFileRecord[]): Promise<void>;
   /** For one agent: container path → content hash → stored copy (path under --dest and size). */

@@ -156,16 +156,31 @@ export class SqlCatalog implements Catalog {
   }
 
   async findByStoredPath(storedPath: string): Promise<StoredPathInfo | null> {
+    return (await this.findByStoredPaths([storedPath])).get(storedPath) ?? null;
+  }
+
+  async findByStoredPaths(storedPaths: readonly string[]): Promise<Map<string, StoredPathInfo>> {
+    const found = new Map<string, StoredPathInfo>();
+    if (storedPaths.length === 0) return found;
     const { rows } = await this.db.query<{
       agent: string;
       container_path: string;
+      stored_path: string;
       xxh64: string;
       size: string | number;
-    }>('SELECT agent, container_path, xxh64, size FROM files WHERE stored_path = $1', [storedPath]);
-    const row = rows[0];
-    return row
-      ? { agent: row.agent, containerPath: row.container_path, xxh64: row.xxh64, size: Number(row.size) }
-      : null;
+    }>(
+      'SELECT agent, container_path, stored_path, xxh64, size FROM files WHERE stored_path = ANY($1::text[])',
+      [storedPaths],
+    );
+    for (const row of rows) {
+      found.set(row.stored_path, {
+        agent: row.agent,
+        containerPath: row.container_path,
+        xxh64: row.xxh64,
+        size: Number(row.size),
+      });
+    }
+    return found;
   }
 
   async recordStored(records: readonly StoredFileRecord[]): Promise<void> {

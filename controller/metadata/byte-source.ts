@@ -1,5 +1,5 @@
 // Random access to a file's bytes in bounded reads, so metadata parsers can seek past pixel data.
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 
 /**
  * Positioned reads from one file. A read past the end returns fewer bytes (or none), never throws
@@ -19,26 +19,30 @@ export async function openFileSource(path: string): Promise<FileByteSource> {
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
-    return {
-      size,
-      async read(position, length) {
-        const wanted = Math.max(0, Math.min(length, size - position));
-        if (wanted === 0) return Buffer.alloc(0);
-        const buffer = Buffer.allocUnsafe(wanted);
-        let filled = 0;
-        while (filled < wanted) {
-          const { bytesRead } = await handle.read(buffer, filled, wanted - filled, position + filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-        return filled === wanted ? buffer : buffer.subarray(0, filled);
-      },
-      close: () => handle.close(),
-    };
+    return { ...handleSource(handle, size), close: () => handle.close() };
   } catch (err) {
     await handle.close();
     throw err;
   }
+}
+
+/** A ByteSource over a file the caller keeps open (and closes), whose size it knows. */
+export function handleSource(handle: FileHandle, size: number): ByteSource {
+  return {
+    size,
+    async read(position, length) {
+      const wanted = Math.max(0, Math.min(length, size - position));
+      if (wanted === 0) return Buffer.alloc(0);
+      const buffer = Buffer.allocUnsafe(wanted);
+      let filled = 0;
+      while (filled < wanted) {
+        const { bytesRead } = await handle.read(buffer, filled, wanted - filled, position + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === wanted ? buffer : buffer.subarray(0, filled);
+    },
+  };
 }
 
 /** A ByteSource over bytes already in memory, for tests and for nested containers. */

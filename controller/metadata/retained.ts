@@ -1,0 +1,60 @@
+// The bytes of a file as they stream past, kept where metadata lives, so it is read without reopening the file.
+import type { ByteSource } from './byte-source.js';
+
+/** Files up to this size are kept whole while they are received. */
+export const RETAIN_WHOLE_BYTES = 1 << 20;
+/** Of a larger file, its first and last bytes: where PNG text, EXIF, RIFF chunks and MP4 `moov` sit. */
+export const RETAIN_EDGE_BYTES = 256 << 10;
+
+/**
+ * Collects a file's bytes as they arrive, in order: all of a small file, the head and the tail of
+ * a large one (copied, so the network buffers are not held). `source` then serves reads from
+ * what was kept and sends any other read to `fallback`, the file itself.
+ */
+export class RetainedBytes {
+  /** The whole file when `whole`, else its first RETAIN_EDGE_BYTES. */
+  readonly head: Buffer;
+  /** Whether the whole file is kept. */
+  readonly whole: boolean;
+  private readonly tail: Buffer;
+  private readonly tailStart: number;
+  private position = 0;
+
+  constructor(readonly size: number) {
+    const whole = size <= RETAIN_WHOLE_BYTES;
+    this.whole = whole;
+    this.head = Buffer.allocUnsafe(whole ? size : RETAIN_EDGE_BYTES);
+    this.tailStart = whole ? size : size - RETAIN_EDGE_BYTES;
+    this.tail = Buffer.allocUnsafe(size - this.tailStart);
+  }
+
+  /** The next bytes of the file, in order. */
+  add(chunk: Buffer): void {
+    const start = this.position;
+    const end = start + chunk.length;
+    this.position = end;
+    if (start < this.head.length) {
+      chunk.copy(this.head, start, 0, Math.min(chunk.length, this.head.length - start));
+    }
+    if (end > this.tailStart && this.tail.length > 0) {
+      const from = Math.max(start, this.tailStart);
+      chunk.copy(this.tail, from - this.tailStart, from - start, Math.min(end, this.size) - start);
+    }
+  }
+
+  /** Reads served from the kept bytes where they cover them, else from `fallback`. */
+  source(fallback: ByteSource): ByteSource {
+    const { size, head, tail, tailStart } = this;
+    return {
+      size,
+      read: async (position, length) => {
+        const start = Math.max(0, position);
+        const end = Math.min(size, position + Math.max(0, length));
+        if (end <= start) return Buffer.alloc(0);
+        if (end <= head.length) return head.subarray(start, end);
+        if (start >= tailStart && tail.length > 0) return tail.subarray(start - tailStart, end - tailStart);
+        return fallback.read(position, length);
+      },
+    };
+  }
+}
