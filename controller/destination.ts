@@ -5,6 +5,7 @@ import { access, mkdir, readFile, readdir, realpath, rm, stat, utimes, writeFile
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AppError } from '../common/errors.js';
+import { type DurabilityMode, probeDurability } from './durable.js';
 
 export const STATE_DIR = '.forge-sync';
 
@@ -15,6 +16,8 @@ export interface Destination {
   tmpDir: string;
   /** The embedded catalog's data folder. */
   catalogDir: string;
+  /** How batches are made durable here: one filesystem sync per batch, or an fsync per file. */
+  durability: DurabilityMode;
   /** Releases the lock. */
   release(): Promise<void>;
 }
@@ -59,6 +62,7 @@ export async function openDestination(dest: string): Promise<Destination> {
     root,
     tmpDir,
     catalogDir: join(state, 'catalog'),
+    durability: await probeDurability(root),
     release,
   };
 }

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DirtyDirs } from './durable.js';
+import { BatchDurability, DirtyDirs, probeDurability } from './durable.js';
 
 /** The folders marked so far; `dirs` is private, and reading it is the only way to see what add() did. */
 function marked(dirty: DirtyDirs): string[] {
@@ -73,5 +73,48 @@ describe('DirtyDirs.flush', () => {
     const dirty = new DirtyDirs();
     dirty.add(join(tmpdir(), 'durable-test-missing-folder', 'f.png'));
     await expect(dirty.flush()).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('BatchDurability', () => {
+  it('finds `sync -f` here and commits a batch with one filesystem sync', async () => {
+    const root = await realpath(await mkdtemp(join(tmpdir(), 'durable-test-')));
+    try {
+      expect(await probeDurability(root)).toBe('syncfs');
+      const file = join(root, 'f.png');
+      await writeFile(file, 'x');
+      const dirty = new DirtyDirs();
+      dirty.add(file);
+      const durability = new BatchDurability('syncfs', root);
+      expect(durability.fsyncEachFile).toBe(false);
+      await durability.commit(dirty, [file]);
+      expect(marked(dirty)).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('falls back to fsync per file and folder where no sync command runs, for this batch and the next', async () => {
+    const root = await realpath(await mkdtemp(join(tmpdir(), 'durable-test-')));
+    const path = process.env.PATH;
+    try {
+      process.env.PATH = join(root, 'no-such-bin');
+      expect(await probeDurability(root)).toBe('fsync');
+      const file = join(root, 'f.png');
+      await writeFile(file, 'x');
+      const durability = new BatchDurability('syncfs', root);
+      const dirty = new DirtyDirs();
+      dirty.add(file);
+      await durability.commit(dirty, [file]);
+      expect(durability.fsyncEachFile).toBe(true);
+      expect(marked(dirty)).toEqual([]);
+      // In fsync mode a folder that cannot be synced fails the batch: nothing of it is catalogued.
+      const missing = new DirtyDirs();
+      missing.add(join(root, 'gone', 'f.png'));
+      await expect(durability.commit(missing, [])).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      process.env.PATH = path;
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,8 @@
 // fsync helpers: a copy counts as stored only once its bytes and its folder entry are on disk.
+import { execFile } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { forEachLimit } from '../lib/pool.js';
 
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -28,9 +30,82 @@ export class DirtyDirs {
     }
   }
 
+  /** Forgets the marked folders: something else made them durable. */
+  clear(): void {
+    this.dirs.clear();
+  }
+
   async flush(): Promise<void> {
     const dirs = [...this.dirs];
     this.dirs.clear();
     for (const dir of dirs) await fsyncDir(dir);
+  }
+}
+
+/**
+ * How a batch becomes durable before it is catalogued. `syncfs`: files are written without an
+ * fsync each, and one syncfs(2) of the destination's filesystem (coreutils' or busybox's
+ * `sync -f`) commits the whole batch: the journal commits once per batch, not once per file.
+ * `fsync`: every file and every changed folder is fsynced, where no `sync` command runs (a
+ * distroless image). Either way a record is written only after its copy is on disk.
+ */
+export type DurabilityMode = 'syncfs' | 'fsync';
+
+const SYNC_TIMEOUT_MS = 600_000;
+
+/** syncfs(2) of the filesystem holding `path`: every dirty page and inode on it reaches the disk. */
+export function syncFilesystem(path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('sync', ['-f', path], { timeout: SYNC_TIMEOUT_MS }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`sync -f ${path} failed: ${stderr.trim() || err.message}`));
+      else resolve();
+    });
+  });
+}
+
+/** `syncfs` when a `sync -f` of `root` works here, else `fsync`. */
+export async function probeDurability(root: string): Promise<DurabilityMode> {
+  return syncFilesystem(root).then(
+    () => 'syncfs' as const,
+    () => 'fsync' as const,
+  );
+}
+
+/**
+ * Makes a batch of placed files durable. In `syncfs` mode one filesystem sync covers them; should
+ * it fail, the batch falls back to fsyncing each file and folder, and later batches do so too.
+ */
+export class BatchDurability {
+  constructor(
+    private mode: DurabilityMode,
+    private readonly root: string,
+  ) {}
+
+  /** Whether each file must be fsynced as it is written. */
+  get fsyncEachFile(): boolean {
+    return this.mode === 'fsync';
+  }
+
+  async commit(dirty: DirtyDirs, files: readonly string[]): Promise<void> {
+    if (this.mode === 'syncfs') {
+      try {
+        await syncFilesystem(this.root);
+        dirty.clear();
+        return;
+      } catch {
+        this.mode = 'fsync';
+        await forEachLimit(files, 16, fsyncFile);
+      }
+    }
+    await dirty.flush();
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

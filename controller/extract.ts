@@ -1,4 +1,4 @@
-// Reads an agent's tar stream: each requested entry is written to a temp file, hashed, checked, fsynced, placed.
+// Reads an agent's tar stream: each requested entry is received, hashed, checked, written and placed.
 import { randomUUID } from 'node:crypto';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -41,6 +41,8 @@ export interface ExtractContext {
   requested: ReadonlyMap<string, ManifestEntry>;
   placer: Placer;
   dirty: DirtyDirs;
+  /** fsync each file as it lands; otherwise the batch is made durable as a whole (BatchDurability). */
+  fsyncEachFile: boolean;
   /** Called once per stored file, as it lands. */
   onStored?: (file: StoredFile) => void;
   /** Called with each chunk's size as accepted entries arrive, for progress. */
@@ -321,7 +323,10 @@ async function finish(
   try {
     // The metadata is read from the verified bytes (the file only where they were not kept) while the disk syncs.
     const source = retained.source(handleSource(handle, bytes));
-    [metadata] = await Promise.all([readMetadataWithin(() => extractFromSource(source)), handle.sync()]);
+    [metadata] = await Promise.all([
+      readMetadataWithin(() => extractFromSource(source)),
+      ctx.fsyncEachFile ? handle.sync() : undefined,
+    ]);
     await handle.close();
   } catch (err) {
     await discard(handle, tempPath);

@@ -9,7 +9,7 @@ import { forEachLimit } from '../lib/pool.js';
 import type { AgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog, Provenance } from './catalog/catalog.js';
-import { DirtyDirs } from './durable.js';
+import { type BatchDurability, DirtyDirs } from './durable.js';
 import { extractArchive } from './extract.js';
 import { buildRecords } from './ingest.js';
 import { INGEST_EVENT_VERSION, type IngestSink } from './ingest-sink.js';
@@ -27,6 +27,8 @@ export interface SyncAgentDeps {
   client: AgentClient;
   catalog: Catalog;
   placer: Placer;
+  /** Makes each batch durable before it is catalogued. */
+  durability: BatchDurability;
   tmpDir: string;
   destRoot: string;
   /** What every record of this agent says about where its files came from. */
@@ -150,6 +152,7 @@ async function transferBatch(
       requested,
       placer: deps.placer,
       dirty,
+      fsyncEachFile: deps.durability.fsyncEachFile,
       onBytes: (bytes) => tracker.add(0, bytes),
       onStored: () => tracker.add(1, 0),
     });
@@ -157,7 +160,10 @@ async function transferBatch(
     return err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
   }
   // Durable first, catalogued second: a record always names a complete copy.
-  await dirty.flush();
+  await deps.durability.commit(
+    dirty,
+    extracted.stored.map((file) => join(deps.destRoot, ...file.storedPath.split('/'))),
+  );
   const records = await buildRecords(extracted.stored, {
     agent: agent.name,
     runId: deps.runId,

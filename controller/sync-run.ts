@@ -8,6 +8,7 @@ import { noSink } from './ingest-sink.js';
 import { noProgress } from './progress-hub.js';
 import { type RunContext, clientFactory } from './run-context.js';
 import type { Destination } from './destination.js';
+import { BatchDurability } from './durable.js';
 import { Placer } from './place.js';
 import { type SyncLimits, syncAgent } from './sync-agent.js';
 
@@ -31,9 +32,13 @@ export async function runSync(
   runId = newRunId(),
 ): Promise<SyncSummary> {
   const placer = new Placer(deps.destination.root, deps.catalog);
+  const durability = new BatchDurability(deps.destination.durability, deps.destination.root);
   const results: AgentSyncResult[] = new Array(agents.length);
   const clientFor = clientFactory(deps);
-  deps.logger.info({ runId, agents: agents.map((agent) => agent.name) }, 'sync run started');
+  deps.logger.info(
+    { runId, agents: agents.map((agent) => agent.name), durability: deps.destination.durability },
+    'sync run started',
+  );
   const exclusive = deps.exclusive ?? ((_agent, work) => work());
   await forEachLimit(agents, deps.concurrency, async (agent, index) => {
     const logger = deps.logger.child({ agent: agent.name, runId });
@@ -42,6 +47,7 @@ export async function runSync(
         client: clientFor(agent),
         catalog: deps.catalog,
         placer,
+        durability,
         tmpDir: deps.destination.tmpDir,
         destRoot: deps.destination.root,
         provenance: { host: hostname(), ...agent.provenance },

@@ -45,6 +45,7 @@ describe('sync end to end', () => {
   it('copies every file byte for byte on a cold sync', async () => {
     const result = await syncJson(dest, { gpu1: agent.url }, ['--log-level', 'trace']);
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('"durability":"syncfs"');
     expect(result.summary!.totals).toMatchObject({ filesTransferred: 5, errors: 0, filesUnchanged: 0 });
     expect(result.stderr).toContain('"runId"');
     expect(result.stderr, 'the token must never be logged').not.toContain(TOKEN);
@@ -52,6 +53,18 @@ describe('sync end to end', () => {
     const source = await treeDigest(out);
     const stored = await treeDigest(join(dest, 'gpu1', 'output'));
     expect(stored).toEqual(source);
+  });
+
+  it('makes each file durable by itself where no `sync` command runs, with the same result', async () => {
+    // A distroless image has no `sync -f`; the controller then fsyncs every file and folder.
+    const bare = join(work.path, 'synced-fsync');
+    const result = await syncJson(bare, { gpu1: agent.url }, ['--log-level', 'info'], {
+      PATH: join(work.path, 'no-bin'),
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('"durability":"fsync"');
+    expect(result.summary!.totals).toMatchObject({ filesTransferred: 5, errors: 0 });
+    expect(await treeDigest(join(bare, 'gpu1', 'output'))).toEqual(await treeDigest(out));
   });
 
   it('transfers nothing on a second pass', async () => {
