@@ -41,6 +41,8 @@ await cp(join(REPO, 'controller/dashboard'), join(OUT, 'app/dashboard'), {
   recursive: true,
   filter: (source) => !source.endsWith('tsconfig.json'),
 });
+// The embedded catalog's seed data folder, found beside the bundle as beside its module in a checkout.
+await cp(join(REPO, 'controller/catalog/pglite-seed'), join(OUT, 'app/pglite-seed'), { recursive: true });
 await writeFile(
   join(OUT, 'app/package.json'),
   `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`,
