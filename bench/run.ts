@@ -1,9 +1,14 @@
-// `npm run bench`: throughput and memory of a real agent and a real sync over a generated tree, against cp -r.
+// `npm run bench`: this tool against `tar | tar` + sync and rsync, side by side in one run, on the same corpora and disk.
+//
+// Corpus (a): media-sized PNG-shaped files; corpus (b): many small ones. For each: cold sync, a pass
+// with nothing to do, and a pass after 1% of the files changed, timed as whole processes, with peak
+// memory of the agent and the sync. Ratios against the baselines of the same run are what count:
+// these machines are noisy. Writes bench/results/latest.json, one record per (scenario, tool).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, open, readFile, rm, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, open, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -12,64 +17,83 @@ import { benchSearch } from './search-bench.js';
 const REPO = resolve(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin/forge-sync.js');
 const TOKEN = 'bench-token';
+const DAY_MS = 86_400_000;
 
 const { values } = parseArgs({
   options: {
-    files: { type: 'string', default: '2000' },
-    'file-kib': { type: 'string', default: '1400' },
-    'small-files': { type: 'string', default: '20000' },
+    'a-files': { type: 'string', default: '600' },
+    'a-kib': { type: 'string', default: '1536' },
+    'b-files': { type: 'string', default: '20000' },
+    'b-kib': { type: 'string', default: '20' },
     'search-records': { type: 'string', default: '200000' },
+    only: { type: 'string', default: 'a,b,search' },
+    out: { type: 'string', default: join(REPO, 'bench/results/latest.json') },
   },
 });
-const FILES = Number(values.files);
-const FILE_BYTES = Number(values['file-kib']) * 1024;
-const SMALL_FILES = Number(values['small-files']);
-const SEARCH_RECORDS = Number(values['search-records']);
+const ONLY = new Set(values.only.split(','));
+
+interface BenchRecord {
+  corpus: string;
+  scenario: 'cold' | 'no-change' | 'changed-1pct' | 'start-up' | 'search';
+  tool: 'forge-sync' | 'tar|tar+sync' | 'rsync';
+  files: number;
+  bytes: number;
+  wallMs: number;
+  mibPerS?: number;
+  filesPerS?: number;
+  peakRssMiB?: number;
+  agentPeakRssMiB?: number;
+  note?: string;
+}
+
+const records: BenchRecord[] = [];
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
 
-async function makeTree(root: string, count: number, bytes: number): Promise<number> {
-  const old = new Date(Date.now() - 3_600_000);
+function pngPath(root: string, i: number): string {
+  const dir = join(root, 'txt2img-images', `2026-11-${String(1 + (i % 28)).padStart(2, '0')}`);
+  return join(dir, `${String(i).padStart(6, '0')}-${100000 + i}.png`);
+}
+
+/** Structurally complete PNGs (signature, distinct filler, IEND), two days old: what the agent serves. */
+async function makeTree(root: string, count: number, bytes: number, salt = ''): Promise<number> {
+  const old = new Date(Date.now() - 2 * DAY_MS);
   const pool = randomBytes(bytes + 4096);
-  for (let i = 0; i < count; i++) {
-    const dir = join(root, 'txt2img-images', `2026-11-${String(1 + (i % 28)).padStart(2, '0')}`);
-    await mkdir(dir, { recursive: true });
-    const path = join(dir, `${String(i).padStart(5, '0')}-${100000 + i}.png`);
-    const handle = await open(path, 'w');
-    // A structurally complete PNG: signature, distinct filler (a window of the random pool plus the
-    // index), then the IEND chunk. The agent would hold back anything less as unfinished.
-    await handle.write(PNG_SIGNATURE);
-    await handle.write(pool, i % 4096, bytes - PNG_SIGNATURE.length - PNG_IEND.length - 8);
-    await handle.write(Buffer.from(String(i).padStart(8, '0')));
-    await handle.write(PNG_IEND);
-    await handle.close();
-    await utimes(path, old, old);
-  }
+  for (let i = 0; i < count; i++) await writePng(pngPath(root, i), pool, i, bytes, `${salt}${i}`, old);
   return count * bytes;
+}
+
+async function writePng(path: string, pool: Buffer, i: number, bytes: number, tag: string, mtime: Date) {
+  await mkdir(resolve(path, '..'), { recursive: true });
+  const handle = await open(path, 'w');
+  const filler = bytes - PNG_SIGNATURE.length - PNG_IEND.length - 16;
+  await handle.write(PNG_SIGNATURE);
+  await handle.write(pool, i % 4096, filler);
+  await handle.write(Buffer.from(tag.padStart(16, '0').slice(-16)));
+  await handle.write(PNG_IEND);
+  await handle.close();
+  await utimes(path, mtime, mtime);
+}
+
+/** Rewrites 1% of the files with new content (and an mtime an hour older than now, so they are settled). */
+async function changeOnePercent(root: string, count: number, bytes: number): Promise<number> {
+  const pool = randomBytes(bytes + 4096);
+  const mtime = new Date(Date.now() - 3_600_000);
+  const step = 100;
+  let changed = 0;
+  for (let i = 0; i < count; i += step) {
+    await writePng(pngPath(root, i), pool, i, bytes, `changed${i}`, mtime);
+    changed++;
+  }
+  return changed;
 }
 
 async function startAgent(root: string, stateDir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    [
-      BIN,
-      'agent',
-      '--root',
-      root,
-      '--port',
-      '0',
-      '--settle',
-      '0s',
-      '--state-dir',
-      stateDir,
-      '--include',
-      '*',
-    ],
-    {
-      env: { ...process.env, FORGE_SYNC_TOKEN: TOKEN },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+    [BIN, 'agent', '--root', root, '--port', '0', '--settle', '1s', '--state-dir', stateDir],
+    { env: { ...process.env, FORGE_SYNC_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const lines = createInterface({ input: child.stderr! });
   const url = await new Promise<string>((resolveUrl, reject) => {
@@ -81,27 +105,34 @@ async function startAgent(root: string, stateDir: string): Promise<{ child: Chil
   return { child, url };
 }
 
+async function stopAgent(agent: { child: ChildProcess }): Promise<void> {
+  agent.child.kill('SIGTERM');
+  await once(agent.child, 'exit');
+}
+
 /** Peak resident memory of a live process, from /proc. */
 async function peakRssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kib / 1024;
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+/** Runs a command to its end; wall time, and its peak RSS (GNU time is not needed: rusage of the child). */
+async function timeCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const start = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - start, value };
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  const wallMs = performance.now() - start;
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr.slice(-2000)}`);
+  return { wallMs, stdout, stderr };
 }
 
-/** Runs a one-shot sync and reports its wall time and peak memory (GNU time is not needed: /proc is read just before exit). */
-async function runSync(
-  dest: string,
-  url: string,
-  expectTransferred: number,
-): Promise<{ ms: number; peakMiB: number; summary: { totals: Record<string, number> } }> {
-  const start = performance.now();
-  const child = spawn(
+/** A one-shot `forge-sync sync`; its peak RSS is printed by bench/peak-rss.js as it exits. */
+async function forgeSync(dest: string, url: string, expectTransferred: number) {
+  const run = await timeCommand(
     process.execPath,
     [
       '--import',
@@ -116,152 +147,196 @@ async function runSync(
       '--log-level',
       'warn',
     ],
-    { env: { ...process.env, FORGE_SYNC_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { FORGE_SYNC_TOKEN: TOKEN },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number];
-  const ms = performance.now() - start;
-  if (code !== 0) throw new Error(`sync failed (${code}): ${stderr}`);
-  const peak = Number(/peak-rss-mib=([\d.]+)/.exec(stderr)?.[1] ?? NaN);
-  const summary = JSON.parse(stdout) as { totals: Record<string, number> };
+  const peakRssMiB = Number(/peak-rss-mib=([\d.]+)/.exec(run.stderr)?.[1] ?? NaN);
+  const summary = JSON.parse(run.stdout) as { totals: Record<string, number> };
   // A bench that moved nothing measures nothing: insist on the expected work.
-  if (summary.totals.filesTransferred !== expectTransferred) {
+  if (summary.totals.filesTransferred !== expectTransferred || summary.totals.errors !== 0) {
     throw new Error(`expected ${expectTransferred} files transferred, got ${JSON.stringify(summary.totals)}`);
   }
-  return { ms, peakMiB: peak, summary };
+  return { wallMs: run.wallMs, peakRssMiB };
 }
 
-const fmt = (n: number, digits = 1): string => n.toFixed(digits);
+function hasCommand(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function record(entry: Omit<BenchRecord, 'mibPerS' | 'filesPerS'>): void {
+  const seconds = entry.wallMs / 1000;
+  records.push({
+    ...entry,
+    ...(entry.bytes > 0 ? { mibPerS: round(entry.bytes / 2 ** 20 / seconds) } : {}),
+    ...(entry.files > 0 ? { filesPerS: round(entry.files / seconds) } : {}),
+    wallMs: round(entry.wallMs),
+  });
+}
+
+const round = (n: number): number => Math.round(n * 10) / 10;
+
+async function benchCorpus(work: string, name: string, files: number, kib: number): Promise<void> {
+  const bytes = kib * 1024;
+  const src = join(work, `${name}-src`, 'output');
+  console.error(`(${name}) generating ${files} files of ${kib} KiB …`);
+  const total = await makeTree(src, files, bytes);
+  execFileSync('sync');
+  const base = { corpus: `(${name}) ${files} × ${kib} KiB`, files, bytes: total };
+  const rsync = hasCommand('rsync');
+  if (!rsync) console.error('rsync is not installed (apt-get install rsync): its rows are left out');
+
+  // An empty agent under the same name gives the start-up cost alone: CLI, catalog, one round trip.
+  const emptyDir = join(work, `${name}-empty`);
+  await mkdir(emptyDir, { recursive: true });
+  const empty = await startAgent(emptyDir, join(work, `${name}-empty-state`));
+  const agent = await startAgent(src, join(work, `${name}-state`));
+  try {
+    // Let the agent hash the tree once (it does at start), so the cold sync measures the transfer.
+    await fetch(`${agent.url}/v1/manifest`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) =>
+      r.text(),
+    );
+    const dest = join(work, `${name}-dest`);
+
+    // 1. Cold: the copy limit (tar | tar, then sync), rsync, and this tool.
+    const tarDest = join(work, `${name}-tar`);
+    await mkdir(tarDest);
+    const tarRun = await timeCommand('sh', [
+      '-c',
+      `tar -C "${src}" -cf - . | tar -C "${tarDest}" -xf - && sync`,
+    ]);
+    record({ ...base, scenario: 'cold', tool: 'tar|tar+sync', wallMs: tarRun.wallMs });
+    await rm(tarDest, { recursive: true, force: true });
+    const rsyncDest = join(work, `${name}-rsync`);
+    if (rsync) {
+      const cold = await timeCommand('rsync', ['-a', `${src}/`, `${rsyncDest}/`]);
+      record({ ...base, scenario: 'cold', tool: 'rsync', wallMs: cold.wallMs });
+    }
+    execFileSync('sync');
+    const cold = await forgeSync(dest, agent.url, files);
+    record({
+      ...base,
+      scenario: 'cold',
+      tool: 'forge-sync',
+      wallMs: cold.wallMs,
+      peakRssMiB: round(cold.peakRssMiB),
+      agentPeakRssMiB: round(await peakRssMiB(agent.child.pid!)),
+    });
+
+    // 2. Nothing to do.
+    if (rsync) {
+      const still = await timeCommand('rsync', ['-a', `${src}/`, `${rsyncDest}/`]);
+      record({ ...base, scenario: 'no-change', tool: 'rsync', wallMs: still.wallMs, bytes: 0 });
+    }
+    const still = await forgeSync(dest, agent.url, 0);
+    record({
+      ...base,
+      scenario: 'no-change',
+      tool: 'forge-sync',
+      wallMs: still.wallMs,
+      bytes: 0,
+      peakRssMiB: round(still.peakRssMiB),
+    });
+    const startUp = await forgeSync(dest, empty.url, 0);
+    record({
+      ...base,
+      scenario: 'start-up',
+      tool: 'forge-sync',
+      wallMs: startUp.wallMs,
+      files: 0,
+      bytes: 0,
+      note: 'one-shot sync of an agent with no files into the same --dest: CLI, catalog and one round trip',
+    });
+
+    // 3. 1% of the files changed.
+    const changed = await changeOnePercent(src, files, bytes);
+    const changedBase = { ...base, files: changed, bytes: changed * bytes };
+    if (rsync) {
+      const run = await timeCommand('rsync', ['-a', `${src}/`, `${rsyncDest}/`]);
+      record({ ...changedBase, scenario: 'changed-1pct', tool: 'rsync', wallMs: run.wallMs });
+    }
+    const run = await forgeSync(dest, agent.url, changed);
+    record({
+      ...changedBase,
+      scenario: 'changed-1pct',
+      tool: 'forge-sync',
+      wallMs: run.wallMs,
+      peakRssMiB: round(run.peakRssMiB),
+      agentPeakRssMiB: round(await peakRssMiB(agent.child.pid!)),
+    });
+    await rm(rsyncDest, { recursive: true, force: true });
+    await rm(dest, { recursive: true, force: true });
+  } finally {
+    await stopAgent(agent);
+    await stopAgent(empty);
+    await rm(join(work, `${name}-src`), { recursive: true, force: true });
+  }
+}
+
+function find(corpus: string, scenario: BenchRecord['scenario'], tool: BenchRecord['tool']) {
+  return records.find((r) => r.corpus === corpus && r.scenario === scenario && r.tool === tool);
+}
+
+function ratio(a: BenchRecord | undefined, b: BenchRecord | undefined): string {
+  return a && b ? `${(a.wallMs / b.wallMs).toFixed(2)}×` : '—';
+}
+
+function printTables(searchRows: string[][]): void {
+  const fmtS = (r: BenchRecord | undefined): string => (r ? `${(r.wallMs / 1000).toFixed(2)} s` : '—');
+  console.log(`forge-media-sync bench (node ${process.version}, ${cpus().length} cores)\n`);
+  console.log(
+    '| corpus | scenario | forge-sync | tar\\|tar+sync | rsync | forge-sync ÷ tar | forge-sync ÷ rsync | sync peak RSS | agent peak RSS |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  const corpora = [...new Set(records.map((r) => r.corpus))];
+  for (const corpus of corpora) {
+    const startUp = find(corpus, 'start-up', 'forge-sync');
+    for (const scenario of ['cold', 'no-change', 'changed-1pct'] as const) {
+      const ours = find(corpus, scenario, 'forge-sync');
+      const tarRun = find(corpus, scenario, 'tar|tar+sync');
+      const rsync = find(corpus, scenario, 'rsync');
+      console.log(
+        `| ${corpus} | ${scenario} | ${fmtS(ours)} | ${fmtS(tarRun)} | ${fmtS(rsync)} | ${ratio(ours, tarRun)} | ${ratio(ours, rsync)} | ${ours?.peakRssMiB?.toFixed(0) ?? '—'} MiB | ${ours?.agentPeakRssMiB?.toFixed(0) ?? '—'} MiB |`,
+      );
+    }
+    if (startUp) {
+      const still = find(corpus, 'no-change', 'forge-sync');
+      const rsync = find(corpus, 'no-change', 'rsync');
+      const net = still ? still.wallMs - startUp.wallMs : NaN;
+      console.log(
+        `| ${corpus} | no-change less start-up (${fmtS(startUp)}) | ${(net / 1000).toFixed(2)} s | | ${fmtS(rsync)} | | ${rsync ? `${(net / rsync.wallMs).toFixed(2)}×` : '—'} | | |`,
+      );
+    }
+  }
+  if (searchRows.length) {
+    console.log('\n| search case | time | | | memory |\n|---|---|---|---|---|');
+    for (const row of searchRows) console.log(`| ${row.join(' | ')} |`);
+  }
+}
 
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'fms-bench-'));
-  const rows: string[][] = [];
-  const empty: ChildProcess[] = [];
-  // The same agent name as the real one, so the destination's catalog is exactly what the real sync uses.
-  const emptyAgentUrl = async (): Promise<string> => {
-    const dir = await mkdtemp(join(work, 'empty-'));
-    const agent = await startAgent(dir, join(dir, '.state'));
-    empty.push(agent.child);
-    return agent.url;
-  };
+  let searchRows: string[][] = [];
   try {
-    // 1. Media-sized files: cold sync throughput, against cp -r of the same tree.
-    const big = join(work, 'big');
-    console.error(`generating ${FILES} files of ${FILE_BYTES / 1024} KiB …`);
-    const bytes = await makeTree(big, FILES, FILE_BYTES);
-    const agent = await startAgent(big, join(work, 'state-big'));
-    try {
-      // Create the destination's catalog first (PGlite's initdb, a one-time cost), so the cold sync
-      // below measures the transfer itself.
-      const created = await runSync(join(work, 'dest-big'), await emptyAgentUrl(), 0);
-      rows.push([
-        `first sync into a new --dest (creates the catalog)`,
-        `${fmt(created.ms / 1000, 2)} s`,
-        '',
-        '',
-        `sync peak RSS ${fmt(created.peakMiB, 0)} MiB`,
-      ]);
-      const cold = await runSync(join(work, 'dest-big'), agent.url, FILES);
-      const mib = bytes / 2 ** 20;
-      rows.push([
-        `cold sync, ${FILES} × ${FILE_BYTES / 1024} KiB (${fmt(mib / 1024, 2)} GiB)`,
-        `${fmt(cold.ms / 1000, 2)} s`,
-        `${fmt(mib / (cold.ms / 1000))} MiB/s`,
-        `${fmt(FILES / (cold.ms / 1000), 0)} files/s`,
-        `sync peak RSS ${fmt(cold.peakMiB, 0)} MiB`,
-      ]);
-      const warm = await runSync(join(work, 'dest-big'), agent.url, 0);
-      rows.push([
-        `second sync, nothing new`,
-        `${fmt(warm.ms / 1000, 2)} s`,
-        '',
-        `${warm.summary.totals.filesUnchanged} unchanged`,
-        `sync peak RSS ${fmt(warm.peakMiB, 0)} MiB`,
-      ]);
-      rows.push([
-        `agent after both`,
-        '',
-        '',
-        '',
-        `agent peak RSS ${fmt(await peakRssMiB(agent.child.pid!), 0)} MiB`,
-      ]);
-      const cp = await timed(async () => execFileSync('cp', ['-r', big, join(work, 'cp-copy')]));
-      execFileSync('sync');
-      rows.push([
-        `baseline: cp -r of the same tree (no hashing, no fsync)`,
-        `${fmt(cp.ms / 1000, 2)} s`,
-        `${fmt(mib / (cp.ms / 1000))} MiB/s`,
-        '',
-        '',
-      ]);
-    } finally {
-      agent.child.kill('SIGTERM');
-      await once(agent.child, 'exit');
+    if (ONLY.has('a')) await benchCorpus(work, 'a', Number(values['a-files']), Number(values['a-kib']));
+    if (ONLY.has('b')) await benchCorpus(work, 'b', Number(values['b-files']), Number(values['b-kib']));
+    if (ONLY.has('search')) {
+      console.error(`filling a catalog with ${values['search-records']} records …`);
+      searchRows = await benchSearch(Number(values['search-records']));
     }
-    await rm(join(work, 'cp-copy'), { recursive: true, force: true });
-    await rm(join(work, 'dest-big'), { recursive: true, force: true });
-
-    // 2. Many small files: scan cost cold (hashing) and warm (cache only), and a restart with --state-dir.
-    const small = join(work, 'small');
-    console.error(`generating ${SMALL_FILES} small files …`);
-    await makeTree(small, SMALL_FILES, 256);
-    const state = join(work, 'state-small');
-    let smallAgent = await startAgent(small, state);
-    const manifest = async (url: string): Promise<void> => {
-      const response = await fetch(`${url}/v1/manifest`, { headers: { authorization: `Bearer ${TOKEN}` } });
-      await response.text();
-    };
-    // The agent warms its cache at start; time a fresh scan of a cold tree through the manifest route.
-    const first = await timed(() => manifest(smallAgent.url));
-    const second = await timed(() => manifest(smallAgent.url));
-    rows.push([`manifest of ${SMALL_FILES} files, first request`, `${fmt(first.ms)} ms`, '', '', '']);
-    rows.push([
-      `manifest of ${SMALL_FILES} files, unchanged (cache hits)`,
-      `${fmt(second.ms)} ms`,
-      '',
-      `${fmt(SMALL_FILES / (second.ms / 1000), 0)} files/s`,
-      `agent peak RSS ${fmt(await peakRssMiB(smallAgent.child.pid!), 0)} MiB`,
-    ]);
-    smallAgent.child.kill('SIGTERM');
-    await once(smallAgent.child, 'exit');
-    smallAgent = await startAgent(small, state);
-    const restarted = await timed(() => manifest(smallAgent.url));
-    const info = (await (
-      await fetch(`${smallAgent.url}/v1/info`, { headers: { authorization: `Bearer ${TOKEN}` } })
-    ).json()) as { stats: { filesHashed: number } };
-    rows.push([
-      `manifest after an agent restart with --state-dir`,
-      `${fmt(restarted.ms)} ms`,
-      '',
-      `${info.stats.filesHashed} files re-hashed`,
-      '',
-    ]);
-    await runSync(join(work, 'dest-small'), await emptyAgentUrl(), 0);
-    const smallSync = await runSync(join(work, 'dest-small'), smallAgent.url, SMALL_FILES);
-    rows.push([
-      `cold sync of ${SMALL_FILES} × 256 B files`,
-      `${fmt(smallSync.ms / 1000, 2)} s`,
-      '',
-      `${fmt(SMALL_FILES / (smallSync.ms / 1000), 0)} files/s`,
-      `sync peak RSS ${fmt(smallSync.peakMiB, 0)} MiB`,
-    ]);
-    smallAgent.child.kill('SIGTERM');
-    await once(smallAgent.child, 'exit');
-    // 3. The catalog: search latency over many records.
-    console.error(`filling a catalog with ${SEARCH_RECORDS} records …`);
-    rows.push(...(await benchSearch(SEARCH_RECORDS)));
   } finally {
-    for (const child of empty) child.kill('SIGTERM');
     await rm(work, { recursive: true, force: true });
   }
-  console.log(
-    `forge-media-sync bench (node ${process.version}, ${(await import('node:os')).cpus().length} cores)\n`,
+  await mkdir(resolve(values.out, '..'), { recursive: true });
+  await writeFile(
+    values.out,
+    `${JSON.stringify({ node: process.version, cores: cpus().length, at: new Date().toISOString(), records }, null, 2)}\n`,
   );
-  console.log('| case | time | throughput | files | memory |\n|---|---|---|---|---|');
-  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  printTables(searchRows);
+  console.error(`\nrecords written to ${values.out}`);
 }
 
 await main();

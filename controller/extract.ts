@@ -1,7 +1,9 @@
 // Reads an agent's tar stream: each requested entry is received, hashed, checked, written and placed.
 import { randomUUID } from 'node:crypto';
+import { closeSync, constants, fsync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { AppError, type Problem } from '../common/errors.js';
 import type { ManifestEntry } from '../common/manifest.js';
 import { unsafePathReason } from '../common/path-safety.js';
@@ -306,31 +308,25 @@ async function finish(
 ): Promise<{ stored: StoredFile } | { problem: Problem }> {
   const { xxh64, bytes, retained } = received;
   let tempPath: string;
-  let handle: FileHandle;
+  let metadata: GenerationMetadata;
   if (received.kind === 'memory') {
     tempPath = join(ctx.tmpDir, `${randomUUID()}.part`);
-    handle = await open(tempPath, 'wx', 0o644);
+    metadata = await writeSmallFile(tempPath, received.body, retained, ctx.fsyncEachFile);
+  } else {
+    ({ tempPath } = received);
+    const { handle } = received;
     try {
-      await writeRest(handle, [received.body], 0);
+      // The metadata is read from the verified bytes (the file only where they were not kept) while the disk syncs.
+      const source = retained.source(handleSource(handle, bytes));
+      [metadata] = await Promise.all([
+        readMetadataWithin(() => extractFromSource(source)),
+        ctx.fsyncEachFile ? handle.sync() : undefined,
+      ]);
+      await handle.close();
     } catch (err) {
       await discard(handle, tempPath);
       throw err;
     }
-  } else {
-    ({ tempPath, handle } = received);
-  }
-  let metadata: GenerationMetadata;
-  try {
-    // The metadata is read from the verified bytes (the file only where they were not kept) while the disk syncs.
-    const source = retained.source(handleSource(handle, bytes));
-    [metadata] = await Promise.all([
-      readMetadataWithin(() => extractFromSource(source)),
-      ctx.fsyncEachFile ? handle.sync() : undefined,
-    ]);
-    await handle.close();
-  } catch (err) {
-    await discard(handle, tempPath);
-    throw err;
   }
   const outcome = await ctx.placer.place(
     { agent: ctx.agent, containerPath: expected.path, xxh64, size: bytes, tempPath },
@@ -338,6 +334,57 @@ async function finish(
   );
   if (!outcome.ok) return { problem: outcome.problem };
   return { stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh, metadata } };
+}
+
+/**
+ * Writes a small verified file to its temp name. The open, write and close are synchronous: for
+ * files this small (at most RETAIN_WHOLE_BYTES, in the page cache) a round trip through libuv's
+ * thread pool costs more than the call, and concurrent creates in one folder contend in the
+ * kernel (20,000 files of 20 KB: 3.5-7 s of system time serially, 10-18 s through the pool).
+ * Only the fsync, which waits for the disk, goes to the pool.
+ */
+async function writeSmallFile(
+  tempPath: string,
+  body: Buffer,
+  retained: RetainedBytes,
+  fsyncEachFile: boolean,
+): Promise<GenerationMetadata> {
+  const fd = openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+  try {
+    for (let written = 0; written < body.length;) {
+      const n = writeSync(fd, body, written, body.length - written);
+      if (n === 0) throw new AppError('E_IO', 'the disk accepted no more bytes');
+      written += n;
+    }
+    const [metadata] = await Promise.all([
+      readMetadataWithin(() => extractFromSource(retained.source())),
+      fsyncEachFile ? fsyncAsync(fd) : undefined,
+    ]);
+    closeSync(fd);
+    return metadata;
+  } catch (err) {
+    closeQuietly(fd);
+    rmQuietly(tempPath);
+    throw err;
+  }
+}
+
+const fsyncAsync = promisify(fsync);
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
+function rmQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }
 
 async function discard(handle: FileHandle, tempPath: string): Promise<void> {

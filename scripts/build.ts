@@ -1,4 +1,5 @@
-// `npm run build`: bundles the CLI with esbuild into dist/app, for the container images (no dev dependencies inside).
+// `npm run build` (run by `npm ci` too): bundles the CLI with esbuild into dist/app, which bin/forge-sync.js
+// starts while it is fresh; `--images` also lays out PGlite for the container images (no dev dependencies inside).
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -47,10 +48,13 @@ await writeFile(
   join(OUT, 'app/package.json'),
   `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`,
 );
-await mkdir(join(OUT, 'controller-modules/@electric-sql'), { recursive: true });
-await cp(
-  join(REPO, 'node_modules/@electric-sql/pglite'),
-  join(OUT, 'controller-modules/@electric-sql/pglite'),
-  { recursive: true },
-);
+// The controller image gets PGlite as a package beside the bundle; in a checkout, node_modules has it.
+if (process.argv.includes('--images')) {
+  await mkdir(join(OUT, 'controller-modules/@electric-sql'), { recursive: true });
+  await cp(
+    join(REPO, 'node_modules/@electric-sql/pglite'),
+    join(OUT, 'controller-modules/@electric-sql/pglite'),
+    { recursive: true },
+  );
+}
 console.log(`built ${join(OUT, 'app')}`);

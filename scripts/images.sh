@@ -3,7 +3,7 @@
 # NODE_IMAGE (a Node base image) is passed through when set; the Dockerfiles default to node:20-slim.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npm run --silent build
+npm run --silent build -- --images
 args=(--build-arg "VERSION=$(node -p "require('./package.json').version")")
 if [ -n "${NODE_IMAGE:-}" ]; then args+=(--build-arg "NODE_IMAGE=$NODE_IMAGE"); fi
 # The classic builder: these hosts have no buildx, and the Dockerfiles need nothing newer.

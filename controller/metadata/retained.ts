@@ -42,8 +42,11 @@ export class RetainedBytes {
     }
   }
 
-  /** Reads served from the kept bytes where they cover them, else from `fallback`. */
-  source(fallback: ByteSource): ByteSource {
+  /**
+   * Reads served from the kept bytes where they cover them, else from `fallback`. A file kept
+   * whole needs none.
+   */
+  source(fallback: ByteSource = NO_FALLBACK): ByteSource {
     const { size, head, tail, tailStart } = this;
     return {
       size,
@@ -58,3 +61,8 @@ export class RetainedBytes {
     };
   }
 }
+
+const NO_FALLBACK: ByteSource = {
+  size: 0,
+  read: () => Promise.reject(new Error('these bytes were not kept')),
+};
