@@ -11,7 +11,7 @@ import {
   PROTOCOL_VERSION,
   type SkipReason,
 } from '../common/protocol.js';
-import { createXxh64 } from '../common/xxh64.js';
+import { createXxh64, xxh64Of } from '../common/xxh64.js';
 import { hashHandle, readChunks } from '../lib/file-chunks.js';
 import type { FileIdentity, HashCache } from './hash-cache.js';
 import type { Root } from './roots.js';
@@ -72,13 +72,13 @@ export async function writeArchive(
   });
   out.writeHead(200, headers);
   const piped = pipeCoalesced(pack, out);
+  const ahead = new Lookahead(files, (file) => prepareFile(file, deps));
   try {
     const report: ArchiveReport = { protocol: PROTOCOL_VERSION, sent: 0, skipped: [] };
-    const ahead = new Lookahead(files, (file) => prepareFile(file, deps));
     for (const file of files) {
       const prepared = await ahead.next();
       if (state.cancelled) {
-        await ahead.close();
+        if (prepared.kind === 'large') await prepared.handle.close();
         return;
       }
       const skipped = await sendPrepared(pack, prepared, state);
@@ -94,6 +94,9 @@ export async function writeArchive(
     deps.logger.error({ err }, 'archive failed');
     pack.destroy(err as Error);
     out.destroy(err as Error);
+  } finally {
+    // Whatever ends the archive early, nothing read ahead stays open.
+    await ahead.close();
   }
 }
 
@@ -192,7 +195,7 @@ async function prepareFile(file: ArchiveRequestFile, deps: ArchiveDeps): Promise
       const body = await readWhole(handle, identity.size).catch((err: Error) => err);
       if (body instanceof Error) return { kind: 'skip', skip: unreadable(body) };
       const after = await handle.stat();
-      const xxh64 = await hashBuffer(body);
+      const xxh64 = await xxh64Of(body);
       if (body.length !== identity.size || !sameObservation(identity, after)) {
         return { kind: 'skip', skip: { reason: 'changed', message: 'the file is being written' } };
       }
@@ -235,12 +238,6 @@ async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
     filled += bytesRead;
   }
   return filled === size ? buffer : buffer.subarray(0, filled);
-}
-
-async function hashBuffer(body: Buffer): Promise<string> {
-  const hasher = await createXxh64();
-  hasher.update(body);
-  return hasher.hex();
 }
 
 /** Puts one prepared file in the stream; returns why it was skipped, or undefined once it is in. */

@@ -28,6 +28,13 @@ export async function createXxh64(): Promise<Xxh64> {
   };
 }
 
+/** The xxh64 of bytes already in memory. */
+export async function xxh64Of(bytes: Uint8Array): Promise<string> {
+  const hasher = await createXxh64();
+  hasher.update(bytes);
+  return hasher.hex();
+}
+
 /** Hashes a stream of chunks without holding more than one chunk at a time. */
 export async function hashChunks(
   chunks: AsyncIterable<Uint8Array>,

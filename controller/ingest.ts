@@ -1,39 +1,31 @@
 // Turning stored files into catalog records: provenance, and the generation metadata read from each stored copy.
-import { join } from 'node:path';
 import type { ManifestEntry } from '../common/manifest.js';
-import { forEachLimit } from '../lib/pool.js';
 import type { Catalog, Provenance, StoredFileRecord } from './catalog/catalog.js';
 import { companionImageFor } from './metadata/companion.js';
-import { type GenerationMetadata, extractMetadata } from './metadata/extract.js';
+import type { GenerationMetadata } from './metadata/extract.js';
 
 export interface IngestContext {
   agent: string;
   runId: string;
-  destRoot: string;
   syncedAt: Date;
   provenance: Provenance;
   catalog: Pick<Catalog, 'findMetadata'>;
 }
 
-const PARSE_CONCURRENCY = 4;
 const PARSE_TIMEOUT_MS = 20_000;
 
 /**
- * Builds the records of a batch of durable files. Metadata is read from the stored copy; a file
+ * Builds the records of a batch of durable files, with the metadata read as each arrived; a file
  * without it, or whose metadata is broken or slow to read, is recorded all the same, with what went
  * wrong in `metadata.error`. A video without metadata of its own borrows its first-frame image's
  * (VideoHelperSuite), from the same batch or the catalog.
  */
 export async function buildRecords(
-  stored: readonly { entry: ManifestEntry; storedPath: string; metadata?: GenerationMetadata }[],
+  stored: readonly { entry: ManifestEntry; storedPath: string; metadata: GenerationMetadata }[],
   ctx: IngestContext,
 ): Promise<StoredFileRecord[]> {
-  const metadata = new Map<string, GenerationMetadata>();
-  await forEachLimit(stored, PARSE_CONCURRENCY, async (file) => {
-    // Read as the file streamed in, usually; otherwise from the stored copy.
-    const path = join(ctx.destRoot, ...file.storedPath.split('/'));
-    metadata.set(file.entry.path, file.metadata ?? (await readMetadataWithin(() => extractMetadata(path))));
-  });
+  // Read from the verified bytes as they arrived (extract.ts); here only looked up by path.
+  const metadata = new Map(stored.map((file) => [file.entry.path, file.metadata]));
   const records: StoredFileRecord[] = [];
   for (const { entry, storedPath } of stored) {
     let meta = metadata.get(entry.path)!;

@@ -74,6 +74,16 @@ beforeEach(async () => {
   placer = new Placer(dest, catalog);
 });
 
+/** The catalog says another version (another hash) of the file is stored under its primary name. */
+function catalogueOtherVersion(size: number): void {
+  catalog.byStoredPath.set(PRIMARY, {
+    agent: AGENT,
+    containerPath: CONTAINER_PATH,
+    xxh64: 'ffffffffffffffff',
+    size,
+  });
+}
+
 afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
@@ -154,12 +164,7 @@ describe('Placer.place', () => {
     // Same bytes on disk, but the catalog says another version lives there; the catalog wins.
     await putStored(PRIMARY, NEW);
     const req = await request(NEW);
-    catalog.byStoredPath.set(PRIMARY, {
-      agent: AGENT,
-      containerPath: CONTAINER_PATH,
-      xxh64: 'ffffffffffffffff',
-      size: NEW.length,
-    });
+    catalogueOtherVersion(NEW.length);
     const outcome = await placer.place(req, new DirtyDirs());
     expect(outcome).toEqual({ ok: true, storedPath: versionedPath(PRIMARY, req.xxh64), fresh: true });
     expect(catalog.lookups).toEqual([PRIMARY, versionedPath(PRIMARY, req.xxh64)]);
@@ -167,12 +172,7 @@ describe('Placer.place', () => {
 
   it('asks the catalog once per batch when prepared, and still honours what it said', async () => {
     const req = await request(NEW);
-    catalog.byStoredPath.set(PRIMARY, {
-      agent: AGENT,
-      containerPath: CONTAINER_PATH,
-      xxh64: 'ffffffffffffffff',
-      size: NEW.length,
-    });
+    catalogueOtherVersion(NEW.length);
     const others = ['output/b.png', 'output/c.png'].map((path) => ({ path, xxh64: req.xxh64 }));
     await placer.prepare(AGENT, [{ path: CONTAINER_PATH, xxh64: req.xxh64 }, ...others]);
     expect(catalog.lookups).toHaveLength(6); // two names per file, in one query
@@ -183,12 +183,7 @@ describe('Placer.place', () => {
 
   it('never gives a catalogued name to other content, even when its file was deleted from the host', async () => {
     const req = await request(NEW);
-    catalog.byStoredPath.set(PRIMARY, {
-      agent: AGENT,
-      containerPath: CONTAINER_PATH,
-      xxh64: 'ffffffffffffffff',
-      size: 7,
-    });
+    catalogueOtherVersion(7);
     const outcome = await placer.place(req, new DirtyDirs());
     expect(outcome).toEqual({ ok: true, storedPath: versionedPath(PRIMARY, req.xxh64), fresh: true });
     await expect(readFile(atDest(PRIMARY))).rejects.toThrow();

@@ -167,7 +167,6 @@ async function transferBatch(
   const records = await buildRecords(extracted.stored, {
     agent: agent.name,
     runId: deps.runId,
-    destRoot: deps.destRoot,
     syncedAt: new Date(deps.clock.now()),
     provenance: deps.provenance,
     catalog: deps.catalog,

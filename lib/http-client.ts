@@ -130,8 +130,3 @@ export async function readBody(response: IncomingMessage, limit: number): Promis
   }
   return Buffer.concat(chunks);
 }
-
-/** Drops a response's body without reading it; the socket is not reused. */
-export function discardBody(response: IncomingMessage): void {
-  response.destroy();
-}
