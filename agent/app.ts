@@ -10,10 +10,12 @@ import {
   ARCHIVE_CONTENT_TYPE,
   type ArchiveRequestFile,
   Capabilities,
+  type ChangesResponse,
   type HealthResponse,
   type InfoResponse,
   MANIFEST_CONTENT_TYPE,
   MAX_ARCHIVE_FILES,
+  MAX_CHANGES_WAIT_MS,
   MAX_PURGE_FILES,
   type PurgeRequest,
   type PurgeRequestFile,
@@ -26,9 +28,10 @@ import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
 import { writeArchive } from './archive.js';
 import { manifestStream } from './manifest-stream.js';
 import { executePurge, type PurgeDeps } from './purge.js';
-import type { HashCache } from './hash-cache.js';
+import type { FileIndex } from './file-index.js';
 import type { Root } from './roots.js';
 import type { Scanner } from './scanner.js';
+import type { FolderWatcher } from './watcher.js';
 
 export interface AgentAppDeps {
   /** null turns auth off (--insecure). */
@@ -37,9 +40,11 @@ export interface AgentAppDeps {
   settleMs: number;
   roots: readonly Root[];
   scanner: Scanner;
-  cache: HashCache;
+  index: FileIndex;
+  /** Keeps the index current between scans; while it is not active, each manifest scans first. */
+  watcher: Pick<FolderWatcher, 'active' | 'drain'>;
   logger: Logger;
-  purge: Omit<PurgeDeps, 'roots' | 'cache' | 'logger'>;
+  purge: Omit<PurgeDeps, 'roots' | 'index' | 'logger'>;
 }
 
 export function createAgentApp(deps: AgentAppDeps): Hono {
@@ -64,6 +69,8 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
         Capabilities.archiveTar,
         Capabilities.xxh64,
         Capabilities.purge,
+        Capabilities.manifestSince,
+        Capabilities.changes,
       ],
       settleMs: deps.settleMs,
       stats: deps.scanner.stats,
@@ -71,13 +78,36 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
   );
 
   app.get(Routes.manifest, async (c) => {
-    if (c.req.query('since') !== undefined) {
-      throw new AppError(
-        'E_BAD_REQUEST',
-        'this agent serves full manifests only (no "manifest-since" capability)',
-      );
+    const since = parsePosition(c.req.query('since'), c.req.query('epoch'), 'since');
+    // A full manifest is a fresh look at the disk; an incremental one trusts the watch when it runs.
+    const rescan = !since || !deps.watcher.active;
+    // Changes the watch saw but has not handed on yet (it gathers them for a moment) go in first.
+    if (!rescan) await deps.watcher.drain();
+    return new Response(manifestStream(deps.scanner, { rescan, since }), {
+      headers: { 'content-type': MANIFEST_CONTENT_TYPE },
+    });
+  });
+
+  // The push channel: a long poll that answers as soon as the index moves past the client's position.
+  app.get(Routes.changes, async (c) => {
+    const after = parsePosition(c.req.query('after'), c.req.query('epoch'), 'after');
+    const waitMs = parseWait(c.req.query('wait'));
+    if (!deps.watcher.active) await deps.scanner.scan();
+    await deps.scanner.settled();
+    const { index } = deps;
+    index.commit();
+    if (after && after.epoch === index.epoch && after.generation === index.generation && waitMs > 0) {
+      await index.waitForChange(waitMs, c.req.raw.signal);
+      await deps.scanner.settled();
+      index.commit();
     }
-    return new Response(manifestStream(deps.scanner), { headers: { 'content-type': MANIFEST_CONTENT_TYPE } });
+    return c.json({
+      protocol: PROTOCOL_VERSION,
+      epoch: index.epoch,
+      generation: index.generation,
+      files: index.size,
+      pending: deps.scanner.stats.pendingFiles,
+    } satisfies ChangesResponse);
   });
 
   app.post(
@@ -125,17 +155,42 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
       });
       const request = parsePurgeRequest(body);
       const run = purging.then(() =>
-        executePurge(request, { ...deps.purge, roots: deps.roots, cache: deps.cache, logger: deps.logger }),
+        executePurge(request, { ...deps.purge, roots: deps.roots, index: deps.index, logger: deps.logger }),
       );
       purging = run.catch(() => undefined);
       const results = await run;
-      await deps.cache
+      deps.index.commit();
+      await deps.index
         .save()
-        .catch((err: unknown) => deps.logger.warn({ err }, 'could not save the hash cache'));
+        .catch((err: unknown) => deps.logger.warn({ err }, 'could not save the file index'));
       return c.json({ protocol: PROTOCOL_VERSION, results } satisfies PurgeResponse);
     },
   );
   return app;
+}
+
+/** `?since=G&epoch=E` (or `after=`): a position in the agent's history; both or neither. */
+function parsePosition(
+  generation: string | undefined,
+  epoch: string | undefined,
+  name: string,
+): { epoch: string; generation: number } | undefined {
+  if (generation === undefined && epoch === undefined) return undefined;
+  const value = Number(generation);
+  if (generation === undefined || !/^\d{1,15}$/.test(generation) || !epoch || epoch.length > 64) {
+    throw new AppError(
+      'E_BAD_REQUEST',
+      `${name}= needs a generation (a whole number) and epoch= the epoch it counts in`,
+    );
+  }
+  return { epoch, generation: value };
+}
+
+function parseWait(wait: string | undefined): number {
+  if (wait === undefined) return 0;
+  if (!/^\d{1,9}$/.test(wait))
+    throw new AppError('E_BAD_REQUEST', 'wait= needs a whole number of milliseconds');
+  return Math.min(Number(wait), MAX_CHANGES_WAIT_MS);
 }
 
 export function parsePurgeRequest(body: unknown): PurgeRequest {

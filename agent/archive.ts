@@ -13,14 +13,14 @@ import {
 } from '../common/protocol.js';
 import { createXxh64, xxh64Of } from '../common/xxh64.js';
 import { hashHandle, readChunks } from '../lib/file-chunks.js';
-import type { FileIdentity, HashCache } from './hash-cache.js';
+import type { FileIdentity, FileIndex } from './file-index.js';
 import type { Root } from './roots.js';
 import { sameObservation } from './settle.js';
 import { openInRoot } from './safe-open.js';
 
 export interface ArchiveDeps {
   roots: readonly Root[];
-  cache: HashCache;
+  index: FileIndex;
   logger: Logger;
 }
 
@@ -200,11 +200,11 @@ async function prepareFile(file: ArchiveRequestFile, deps: ArchiveDeps): Promise
         return { kind: 'skip', skip: { reason: 'changed', message: 'the file is being written' } };
       }
       if (xxh64 !== file.xxh64) return { kind: 'skip', skip: CHANGED };
-      // Bytes that match the requested hash are what the manifest listed, whatever the cache knew.
-      deps.cache.set(file.path, identity, xxh64);
+      // Bytes that match the requested hash are what the manifest listed, whatever the index knew.
+      deps.index.set(file.path, identity, xxh64);
       return { kind: 'small', header, body };
     }
-    let xxh64 = deps.cache.get(file.path, identity);
+    let xxh64 = deps.index.get(file.path, identity);
     if (!xxh64) {
       // Not hashed by this agent yet (a restart without --state-dir, say): hash before sending.
       const hashed = await hashHandle(handle, identity.size).catch((err: Error) => err);
@@ -213,7 +213,9 @@ async function prepareFile(file: ArchiveRequestFile, deps: ArchiveDeps): Promise
         return { kind: 'skip', skip: { reason: 'changed', message: 'the file is being written' } };
       }
       xxh64 = hashed.xxh64;
-      deps.cache.set(file.path, identity, xxh64);
+      if (xxh64 !== file.xxh64) return { kind: 'skip', skip: CHANGED };
+      // Only bytes the manifest listed go into the index: other bytes have not settled there.
+      deps.index.set(file.path, identity, xxh64);
     }
     if (xxh64 !== file.xxh64) return { kind: 'skip', skip: CHANGED };
     keepOpen = true;

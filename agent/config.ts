@@ -39,7 +39,19 @@ export const AGENT_COMMAND: CommandSpec = {
       default: '10s',
       help: 'a file must be unchanged this long before it is offered',
     },
-    { name: 'state-dir', type: 'string', value: 'DIR', help: 'keep the hash cache here across restarts' },
+    {
+      name: 'state-dir',
+      type: 'string',
+      value: 'DIR',
+      help: 'keep the file index (hashes and change journal) here across restarts',
+    },
+    {
+      name: 'rescan',
+      type: 'string',
+      value: 'D',
+      default: '10m',
+      help: 'walk the roots again this often, besides watching them, to catch what a watch missed',
+    },
     {
       name: 'include',
       type: 'list',
@@ -70,6 +82,7 @@ export interface AgentConfig {
   host: string;
   port: number;
   settleMs: number;
+  rescanMs: number;
   minPurgeAgeMs: number;
   stateDir: string | undefined;
   include: string[];
@@ -93,11 +106,15 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
       'no token: set FORGE_SYNC_TOKEN or pass --token-file FILE (or --insecure to run without auth)',
     );
   }
+  const rescanMs = durationValue(values, 'rescan')!;
+  if (rescanMs < 1000)
+    throw new AppError('E_USAGE', `--rescan: must be at least 1s, got ${stringValue(values, 'rescan')}`);
   return {
     roots,
     host: stringValue(values, 'host')!,
     port: intValue(values, 'port', 0, 65535)!,
     settleMs: durationValue(values, 'settle')!,
+    rescanMs,
     minPurgeAgeMs: durationValue(values, 'min-purge-age')!,
     stateDir: stringValue(values, 'state-dir'),
     include: listValue(values, 'include'),

@@ -1,38 +1,47 @@
-// Entry point of `forge-sync agent`: config, logger, scanner, app, listen, shutdown.
+// Entry point of `forge-sync agent`: config, logger, index, scanner and watcher, app, listen, shutdown.
 import { systemClock } from '../common/clock.js';
 import { createLogger } from '../lib/logger.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
 import { createAgentApp } from './app.js';
 import { loadAgentConfig } from './config.js';
+import { FileIndex } from './file-index.js';
 import { createFilter } from './filters.js';
-import { HashCache } from './hash-cache.js';
 import { resolveRoots } from './roots.js';
 import { recoverQuarantine } from './purge.js';
 import { Scanner } from './scanner.js';
+import { FolderWatcher } from './watcher.js';
+
+/** How long after a refresh the index is written to the state folder, at most. */
+const SAVE_EVERY_MS = 60_000;
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   const config = loadAgentConfig(env, argv);
   const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'agent' });
   const roots = await resolveRoots(config.roots);
   await recoverQuarantine(roots, logger);
-  const cache = new HashCache(config.stateDir);
-  await cache.load();
+  const index = new FileIndex(config.stateDir);
+  await index.load();
+  const watcher = new FolderWatcher(systemClock, logger);
   const scanner = new Scanner({
     roots,
     filter: createFilter(config.include, config.exclude),
     settleMs: config.settleMs,
-    cache,
+    index,
     clock: systemClock,
     logger,
+    onFolder: (root, rel) => watcher.watchFolder(root, rel),
+    onUnsettled: (retry) => watcher.retryAt(retry.root, retry.rel, retry.atMs),
   });
+  watcher.attach(scanner);
   const app = createAgentApp({
     token: config.token,
     version: VERSION,
     settleMs: config.settleMs,
     roots,
     scanner,
-    cache,
+    index,
+    watcher,
     logger,
     purge: { clock: systemClock, minPurgeAgeMs: config.minPurgeAgeMs },
   });
@@ -43,13 +52,25 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       url: server.url,
       port: server.port,
       roots: roots.map((r) => `${r.name}=${r.dir}`),
-      cachedHashes: cache.size,
+      cachedHashes: index.size,
+      epoch: index.epoch,
+      generation: index.generation,
       version: VERSION,
     },
     'agent listening',
   );
-  // Warm the hash cache now, so the first manifest request does not pay for it.
-  scanner.scan().catch((err: unknown) => logger.error({ err }, 'initial scan failed'));
+  // Scan now (it also sets up the folder watches), then again every --rescan as the safety net.
+  const rescan = (): void => {
+    scanner
+      .scan()
+      .then(() => logger.debug({ folders: watcher.folders, watching: watcher.active }, 'watching folders'))
+      .catch((err: unknown) => logger.error({ err }, 'scan failed'));
+  };
+  rescan();
+  const rescanTimer = setInterval(rescan, config.rescanMs);
+  const saveTimer = setInterval(() => {
+    index.save().catch((err: unknown) => logger.warn({ err }, 'could not save the file index'));
+  }, SAVE_EVERY_MS);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -59,6 +80,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  clearInterval(rescanTimer);
+  clearInterval(saveTimer);
+  watcher.close();
   await server.close();
-  await cache.save().catch((err: unknown) => logger.warn({ err }, 'could not save the hash cache'));
+  await index.close().catch((err: unknown) => logger.warn({ err }, 'could not save the file index'));
 }

@@ -1,6 +1,8 @@
-// The NDJSON manifest as a stream: scan progress while the scan runs, then header, files and end.
+// The NDJSON manifest as a stream: scan progress while a scan runs, then header, files (and, for an
+// incremental manifest, removals) and end.
 import { type ManifestLine, PROTOCOL_VERSION } from '../common/protocol.js';
-import type { Scanner, ScanSnapshot } from './scanner.js';
+import type { IndexedFile } from './file-index.js';
+import type { Scanner } from './scanner.js';
 
 const LINES_PER_CHUNK = 1000;
 /** How often a running scan reports on the open manifest request. */
@@ -9,27 +11,35 @@ export const SCAN_PROGRESS_MS = 500;
 const encoder = new TextEncoder();
 const line = (value: ManifestLine): Uint8Array => encoder.encode(`${JSON.stringify(value)}\n`);
 
+export interface ManifestRequest {
+  /** Scan the roots before answering (a full manifest, or an index no watch keeps current). */
+  rescan: boolean;
+  /** The client's position: answer with what changed after it, when the index can say. */
+  since?: { epoch: string; generation: number };
+}
+
 /**
- * Starts (or joins) a scan and streams its manifest. While it runs, a `scan` line goes out every
- * SCAN_PROGRESS_MS so the controller can show hashing progress; entries are produced as the client
- * reads, so 200k files never sit in one buffer.
+ * Waits for the scan or refreshes it needs, sending a `scan` line every SCAN_PROGRESS_MS meanwhile so
+ * the controller can show hashing progress. Then lists the index as it is: in full, or the changes
+ * after the client's position. Lines are produced as the client reads, so 200k files never sit in
+ * one buffer.
  */
-export function manifestStream(scanner: Scanner): ReadableStream<Uint8Array> {
-  const scan = scanner.scan();
-  let snapshot: ScanSnapshot | null = null;
-  void scan.then(
-    (done) => (snapshot = done),
+export function manifestStream(scanner: Scanner, request: ManifestRequest): ReadableStream<Uint8Array> {
+  const ready = request.rescan ? scanner.scan().then(() => undefined) : scanner.settled();
+  let done = false;
+  void ready.then(
+    () => (done = true),
     () => undefined,
   );
-  let index = -1;
+  let body: Iterator<Uint8Array> | undefined;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (!snapshot) {
+      if (!done) {
         let timer: NodeJS.Timeout | undefined;
         const tick = new Promise<'tick'>(
           (resolve) => (timer = setTimeout(() => resolve('tick'), SCAN_PROGRESS_MS)),
         );
-        const outcome = await Promise.race([scan, tick]).finally(() => clearTimeout(timer));
+        const outcome = await Promise.race([ready, tick]).finally(() => clearTimeout(timer));
         if (outcome === 'tick') {
           const live = scanner.progress;
           if (live) {
@@ -40,37 +50,52 @@ export function manifestStream(scanner: Scanner): ReadableStream<Uint8Array> {
           }
           return;
         }
-        snapshot = outcome;
+        done = true;
       }
-      if (index === -1) {
-        index = 0;
-        controller.enqueue(
-          line({ type: 'header', protocol: PROTOCOL_VERSION, generation: snapshot.generation, since: null }),
-        );
-        return;
-      }
-      const { entries } = snapshot;
-      if (index >= entries.length) {
-        controller.enqueue(
-          line({
-            type: 'end',
-            generation: snapshot.generation,
-            files: entries.length,
-            pending: snapshot.pending,
-            hashed: snapshot.hashed,
-            cacheHits: snapshot.cacheHits,
-          }),
-        );
-        controller.close();
-        return;
-      }
-      const parts: Uint8Array[] = [];
-      const stop = Math.min(entries.length, index + LINES_PER_CHUNK);
-      for (; index < stop; index++) {
-        const { path, size, mtimeMs, xxh64, ino } = entries[index]!;
-        parts.push(line({ type: 'file', path, size, mtimeMs, xxh64, ino }));
-      }
-      controller.enqueue(Buffer.concat(parts));
+      body ??= manifestBody(scanner, request.since);
+      const next = body.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
     },
+  });
+}
+
+/** The manifest of the index as it is now, in chunks of lines. */
+function* manifestBody(scanner: Scanner, since: ManifestRequest['since']): Generator<Uint8Array> {
+  const { index } = scanner;
+  index.commit();
+  const changes = since ? index.changesSince(since.epoch, since.generation) : null;
+  const { epoch, generation } = index;
+  yield line({
+    type: 'header',
+    protocol: PROTOCOL_VERSION,
+    generation,
+    since: changes ? since!.generation : null,
+    epoch,
+  });
+  // A copy of the list, so refreshes while the client reads do not shift it.
+  const files: [string, IndexedFile][] = changes ? changes.files : [...index.listed()];
+  for (let at = 0; at < files.length; at += LINES_PER_CHUNK) {
+    const parts: Uint8Array[] = [];
+    for (const [path, file] of files.slice(at, at + LINES_PER_CHUNK)) {
+      const { size, mtimeMs, xxh64, ino } = file;
+      parts.push(line({ type: 'file', path, size, mtimeMs, xxh64, ino }));
+    }
+    yield Buffer.concat(parts);
+  }
+  const removed = changes?.removed ?? [];
+  for (let at = 0; at < removed.length; at += LINES_PER_CHUNK) {
+    yield Buffer.concat(
+      removed.slice(at, at + LINES_PER_CHUNK).map((path) => line({ type: 'removed', path })),
+    );
+  }
+  const snapshot = scanner.latest;
+  yield line({
+    type: 'end',
+    generation,
+    files: index.size,
+    pending: scanner.stats.pendingFiles,
+    hashed: snapshot?.hashed ?? 0,
+    cacheHits: snapshot?.cacheHits ?? 0,
   });
 }

@@ -8,7 +8,7 @@ import type { Clock } from '../common/clock.js';
 import { versionedPath } from '../common/path-safety.js';
 import type { PurgeFileResult, PurgeRequest, PurgeRequestFile } from '../common/protocol.js';
 import { hashHandle } from '../lib/file-chunks.js';
-import type { FileIdentity, HashCache } from './hash-cache.js';
+import type { FileIdentity, FileIndex } from './file-index.js';
 import { locate, type Root } from './roots.js';
 import { sameObservation } from './settle.js';
 
@@ -17,7 +17,7 @@ export const QUARANTINE_PREFIX = '.forge-sync-purge.';
 
 export interface PurgeDeps {
   roots: readonly Root[];
-  cache: HashCache;
+  index: FileIndex;
   clock: Clock;
   /** The agent's own floor: nothing younger is deleted, whatever the controller says. */
   minPurgeAgeMs: number;
@@ -72,7 +72,7 @@ async function purgeOne(
   const identity: FileIdentity = { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino };
   if (!sameObservation(identity, confirmed))
     return keep('changed', 'replaced or modified since it was confirmed');
-  if (!(await hasContent(abs, file, identity, deps.cache)))
+  if (!(await hasContent(abs, file, identity, deps.index)))
     return keep('changed', 'its content is not the stored one');
   const age = deps.clock.now() - identity.mtimeMs;
   if (age < deps.minPurgeAgeMs) {
@@ -96,7 +96,7 @@ async function purgeOne(
     return keep('changed', 'replaced while it was being purged; restored');
   }
   await unlink(quarantine);
-  deps.cache.delete(file.path);
+  deps.index.delete(file.path);
   emptied.set(dirname(abs), root);
   return { outcome: 'purged' };
 }
@@ -105,14 +105,14 @@ function keep(reason: Keep['reason'], message: string): Keep {
   return { outcome: 'kept', reason, message };
 }
 
-/** Whether the file at `abs` has the confirmed hash: from the cache for this identity, else by reading it. */
+/** Whether the file at `abs` has the confirmed hash: from the index for this identity, else by reading it. */
 async function hasContent(
   abs: string,
   file: PurgeRequestFile,
   identity: FileIdentity,
-  cache: HashCache,
+  index: FileIndex,
 ): Promise<boolean> {
-  const cached = cache.get(file.path, identity);
+  const cached = index.get(file.path, identity);
   if (cached) return cached === file.xxh64;
   const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
@@ -121,8 +121,10 @@ async function hasContent(
       return false;
     const { xxh64, bytes } = await hashHandle(handle, identity.size);
     if (bytes !== identity.size) return false;
-    cache.set(file.path, identity, xxh64);
-    return xxh64 === file.xxh64;
+    if (xxh64 !== file.xxh64) return false;
+    // Only bytes the manifest listed go into the index: other bytes have not settled there.
+    index.set(file.path, identity, xxh64);
+    return true;
   } finally {
     await handle.close();
   }

@@ -1,7 +1,7 @@
 // Opening a file named by a manifest path so that no symlink, anywhere on the way, is followed.
 import { constants, existsSync } from 'node:fs';
 import { type FileHandle, open, readlink, realpath } from 'node:fs/promises';
-import type { FileIdentity } from './hash-cache.js';
+import type { FileIdentity } from './file-index.js';
 import { locate, type Root } from './roots.js';
 
 export type OpenRefusal = 'vanished' | 'not-regular' | 'unsafe' | 'unknown-root';

@@ -1,54 +1,45 @@
-// Walks the roots and builds the manifest: settled regular files, hashed once and then cached.
-import { constants } from 'node:fs';
-import { lstat, open, opendir } from 'node:fs/promises';
-import { join } from 'node:path';
+// Keeps the file index true to the roots: full scans (at start, on request, every --rescan) and
+// refreshes of the paths a watch saw change. Settled regular files only, each hashed once.
+import { opendir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import type { ManifestEntry } from '../common/manifest.js';
 import type { AgentStats } from '../common/protocol.js';
-import { hashChunks } from '../common/xxh64.js';
-import { readChunks } from '../lib/file-chunks.js';
 import { forEachLimit } from '../lib/pool.js';
-import { isStructurallyComplete } from './completeness.js';
+import type { FileIdentity, FileIndex } from './file-index.js';
+import { hashSettledFile, identify, lookAt } from './hash-file.js';
 import type { PathFilter } from './filters.js';
-import type { FileIdentity, HashCache } from './hash-cache.js';
 import type { Root } from './roots.js';
 import { type FirstSeen, isIgnoredName, sameObservation, settleVerdict } from './settle.js';
-
-export interface ScanSnapshot {
-  generation: number;
-  /** Sorted by path. */
-  entries: ManifestEntry[];
-  /** Files that will be offered once they settle: growing, too new, or structurally unfinished. */
-  pending: number;
-  /** Files hashed by this scan, and files whose cached hash was reused. */
-  hashed: number;
-  cacheHits: number;
-  finishedAtMs: number;
-}
 
 export interface ScannerOptions {
   roots: readonly Root[];
   filter: PathFilter;
   settleMs: number;
-  cache: HashCache;
+  index: FileIndex;
   clock: Clock;
   logger: Logger;
   /** Files hashed at once; reads overlap while one is hashed. */
   hashConcurrency?: number;
+  /** Called for every folder a walk enters, before it is listed (the watcher watches it). */
+  onFolder?: (root: Root, rel: string) => void;
+  /** Called for a file a scan left unsettled, with when it could settle (the watcher looks again then). */
+  onUnsettled?: (retry: Retry) => void;
+}
+
+/** A path under a root, as the watcher reports it: `rel` is '' for the root itself. */
+export interface RootPath {
+  root: Root;
+  rel: string;
 }
 
 interface Candidate {
+  root: Root;
   path: string;
   abs: string;
   name: string;
 }
-
-type Classified =
-  | { kind: 'entry'; entry: ManifestEntry }
-  | { kind: 'hash'; candidate: Candidate; identity: FileIdentity }
-  | { kind: 'pending' }
-  | { kind: 'skip' };
 
 /** What a running scan has done so far, for progress relayed to the controller. */
 export interface ScanProgress {
@@ -61,18 +52,61 @@ export interface ScanProgress {
   startedAtMs: number;
 }
 
+/** The outcome of one full scan; `entries` lists the index as it is when read (sorted by path). */
+export class ScanSnapshot {
+  constructor(
+    private readonly index: FileIndex,
+    readonly generation: number,
+    /** Files that will be offered once they settle: growing, too new, or structurally unfinished. */
+    readonly pending: number,
+    readonly hashed: number,
+    readonly cacheHits: number,
+    readonly finishedAtMs: number,
+  ) {}
+
+  get entries(): ManifestEntry[] {
+    return listEntries(this.index);
+  }
+}
+
+/** The index as manifest entries, sorted by path. */
+export function listEntries(index: FileIndex): ManifestEntry[] {
+  const entries = [...index.listed()].map(([path, f]) => ({
+    path,
+    size: f.size,
+    mtimeMs: f.mtimeMs,
+    xxh64: f.xxh64,
+    ino: f.ino,
+  }));
+  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** When a path left pending should be looked at again: once it would settle. */
+export interface Retry extends RootPath {
+  atMs: number;
+}
+
 /**
- * Owns the agent's view of its roots. One scan runs at a time: a call while a scan runs joins it.
- * The latest snapshot is kept for the archive writer and for `info`.
+ * One scan or refresh runs at a time, in order; a scan asked for while one is queued joins it.
+ * Between runs the index is committed, so a reader never sees half a run.
  */
 export class Scanner {
-  private running: Promise<ScanSnapshot> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private nextScan: Promise<ScanSnapshot> | undefined;
   private snapshot: ScanSnapshot | null = null;
   private live: ScanProgress | null = null;
+  /** Unsettled files: when their current size and mtime were first seen. */
   private firstSeen = new Map<string, FirstSeen>();
+  /** Settled files their format says are unfinished, by identity, so they are not re-read each pass. */
+  private incomplete = new Map<string, FileIdentity>();
+  private readonly pendingPaths = new Set<string>();
   private readonly counters = { scans: 0, filesHashed: 0, bytesHashed: 0, cacheHits: 0 };
 
   constructor(private readonly options: ScannerOptions) {}
+
+  get index(): FileIndex {
+    return this.options.index;
+  }
 
   get latest(): ScanSnapshot | null {
     return this.snapshot;
@@ -84,25 +118,43 @@ export class Scanner {
   }
 
   get stats(): AgentStats {
+    const { index } = this.options;
     return {
       ...this.counters,
-      manifestFiles: this.snapshot?.entries.length ?? 0,
-      pendingFiles: this.snapshot?.pending ?? 0,
-      generation: this.snapshot?.generation ?? 0,
+      manifestFiles: index.size,
+      pendingFiles: this.pendingPaths.size,
+      generation: index.generation,
+      epoch: index.epoch,
       lastScanAt: this.snapshot ? new Date(this.snapshot.finishedAtMs).toISOString() : null,
     };
   }
 
+  /** Waits for every queued scan and refresh; what they changed is committed after it. */
+  settled(): Promise<void> {
+    return this.queue.then(() => undefined);
+  }
+
   scan(): Promise<ScanSnapshot> {
-    this.running ??= this.runScan().finally(() => {
-      this.running = undefined;
-      this.live = null;
+    this.nextScan ??= this.enqueue(() => {
+      this.nextScan = undefined;
+      return this.runScan();
     });
-    return this.running;
+    return this.nextScan;
+  }
+
+  /** Looks again at paths that changed; returns the ones to look at once they could have settled. */
+  refresh(paths: readonly RootPath[]): Promise<Retry[]> {
+    return this.enqueue(() => this.runRefresh(paths));
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   private async runScan(): Promise<ScanSnapshot> {
-    const { roots, cache, clock, logger } = this.options;
+    const { roots, index, clock, logger } = this.options;
     const started = clock.now();
     const live: ScanProgress = {
       phase: 'walking',
@@ -114,66 +166,189 @@ export class Scanner {
       startedAtMs: started,
     };
     this.live = live;
-    const candidates: Candidate[] = [];
-    for (const root of roots) await this.walk(root, candidates);
-    live.filesSeen = candidates.length;
-
-    // First every file's identity and the cache (cheap), so the bytes left to hash are known up front.
-    const entries: ManifestEntry[] = [];
-    const nextFirstSeen = new Map<string, FirstSeen>();
-    const toHash: { candidate: Candidate; identity: FileIdentity }[] = [];
-    let pending = 0;
-    live.phase = 'checking';
-    await forEachLimit(candidates, 8, async (candidate) => {
-      const outcome = await this.classify(candidate, nextFirstSeen);
-      if (outcome.kind === 'pending') pending++;
-      else if (outcome.kind === 'entry') entries.push(outcome.entry);
-      else if (outcome.kind === 'hash') {
-        toHash.push(outcome);
-        live.filesToHash++;
-        live.bytesToHash += outcome.identity.size;
-      }
-    });
-    const cacheHits = entries.length;
-
-    live.phase = 'hashing';
-    let hashed = 0;
-    await forEachLimit(toHash, this.options.hashConcurrency ?? 4, async ({ candidate, identity }) => {
-      const entry = await this.hashOne(candidate, identity, live);
-      if (entry) {
-        entries.push(entry);
-        hashed++;
-        this.counters.bytesHashed += entry.size;
-      } else {
-        pending++;
-      }
-      live.filesHashed++;
-    });
-    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    this.firstSeen = nextFirstSeen;
-    cache.retainOnly(new Set(entries.map((entry) => entry.path)));
-    await cache.save().catch((err: unknown) => logger.warn({ err }, 'could not save the hash cache'));
-
-    this.counters.scans++;
-    this.counters.filesHashed += hashed;
-    this.counters.cacheHits += cacheHits;
-    const previous = this.snapshot;
-    const changed = !previous || !sameEntries(previous.entries, entries);
-    const generation = (previous?.generation ?? 0) + (changed ? 1 : 0);
-    this.snapshot = { generation, entries, pending, hashed, cacheHits, finishedAtMs: clock.now() };
-    this.live = null;
-    logger.info(
-      { files: entries.length, pending, hashed, cacheHits, generation, ms: clock.now() - started },
-      'scan done',
-    );
-    return this.snapshot;
+    try {
+      const candidates: Candidate[] = [];
+      for (const root of roots) await this.walk(root, '', candidates);
+      live.filesSeen = candidates.length;
+      const firstSeen = this.firstSeen;
+      const incomplete = this.incomplete;
+      this.firstSeen = new Map();
+      this.incomplete = new Map();
+      this.pendingPaths.clear();
+      const keep = new Set<string>();
+      const toHash: { candidate: Candidate; identity: FileIdentity }[] = [];
+      let cacheHits = 0;
+      live.phase = 'checking';
+      // First every file's identity and the cache (cheap), so the bytes left to hash are known up front.
+      await forEachLimit(candidates, 8, async (candidate) => {
+        const identity = await identify(candidate.abs);
+        if (!identity) return;
+        const verdict = this.classify(candidate, identity, firstSeen, incomplete);
+        if (verdict === 'listed') {
+          keep.add(candidate.path);
+          cacheHits++;
+        } else if (verdict === 'pending') {
+          const retry = this.retryOf(candidate, identity);
+          if (retry) this.options.onUnsettled?.(retry);
+        } else if (verdict === 'hash') {
+          toHash.push({ candidate, identity });
+          live.filesToHash++;
+          live.bytesToHash += identity.size;
+        }
+      });
+      live.phase = 'hashing';
+      let hashed = 0;
+      await forEachLimit(toHash, this.options.hashConcurrency ?? 4, async ({ candidate, identity }) => {
+        if (await this.hash(candidate, identity, (bytes) => (live.bytesHashed += bytes))) {
+          keep.add(candidate.path);
+          hashed++;
+        }
+        live.filesHashed++;
+      });
+      index.retainOnly(keep);
+      index.commit();
+      await index.save().catch((err: unknown) => logger.warn({ err }, 'could not save the file index'));
+      this.counters.scans++;
+      this.counters.filesHashed += hashed;
+      this.counters.cacheHits += cacheHits;
+      const pending = this.pendingPaths.size;
+      this.snapshot = new ScanSnapshot(index, index.generation, pending, hashed, cacheHits, clock.now());
+      logger.info(
+        {
+          files: index.size,
+          pending,
+          hashed,
+          cacheHits,
+          generation: index.generation,
+          ms: clock.now() - started,
+        },
+        'scan done',
+      );
+      return this.snapshot;
+    } finally {
+      this.live = null;
+    }
   }
 
-  /** Collects candidate files without following symlinks; hidden folders and names are skipped. */
-  private async walk(root: Root, out: Candidate[]): Promise<void> {
-    const stack: { abs: string; rel: string }[] = [{ abs: root.dir, rel: '' }];
+  private async runRefresh(paths: readonly RootPath[]): Promise<Retry[]> {
+    const { index, filter } = this.options;
+    const retries: Retry[] = [];
+    for (const { root, rel } of paths) {
+      if (rel.split('/').some(isIgnoredName)) continue;
+      const path = rel ? `${root.name}/${rel}` : root.name;
+      const abs = rel ? join(root.dir, rel) : root.dir;
+      const seen = await lookAt(abs);
+      if (seen.kind === 'gone') {
+        index.delete(path);
+        index.deleteUnder(path);
+        this.forget(path);
+        continue;
+      }
+      const candidates: Candidate[] = [];
+      if (seen.kind === 'folder') await this.walk(root, rel, candidates);
+      else if (rel && !isIgnoredName(basename(rel)) && filter(rel)) {
+        candidates.push({ root, path, abs, name: basename(rel) });
+      }
+      for (const candidate of candidates) {
+        const identity = await identify(candidate.abs);
+        if (!identity) continue;
+        const verdict = this.classify(candidate, identity, this.firstSeen, this.incomplete);
+        if (verdict === 'hash') await this.hash(candidate, identity, () => undefined);
+        const retry = verdict === 'pending' ? this.retryOf(candidate, identity) : undefined;
+        if (retry) retries.push(retry);
+      }
+    }
+    index.commit();
+    return retries;
+  }
+
+  /** When an unsettled file could have settled: once its mtime, or its first sighting in this state, is settleMs old. */
+  private retryOf(candidate: Candidate, identity: FileIdentity): Retry | undefined {
+    const seenAt = this.firstSeen.get(candidate.path);
+    if (!seenAt) return undefined; // unfinished by its format: it is looked at again when it changes
+    const atMs = Math.min(identity.mtimeMs, seenAt.seenAtMs) + this.options.settleMs;
+    const { root } = candidate;
+    return { root, rel: candidate.path.slice(root.name.length + 1), atMs };
+  }
+
+  /** Drops what is remembered about a path (and, for a folder, everything below it). */
+  private forget(path: string): void {
+    const prefix = `${path}/`;
+    for (const map of [this.firstSeen, this.incomplete]) {
+      for (const key of [...map.keys()]) if (key === path || key.startsWith(prefix)) map.delete(key);
+    }
+    for (const key of [...this.pendingPaths])
+      if (key === path || key.startsWith(prefix)) this.pendingPaths.delete(key);
+  }
+
+  /**
+   * Decides from metadata alone: listed already with this identity, left pending (not settled, or
+   * known unfinished at this identity), to be hashed, or nothing to offer (empty). Unlisted
+   * outcomes take the file out of the index.
+   */
+  private classify(
+    candidate: Candidate,
+    identity: FileIdentity,
+    firstSeen: ReadonlyMap<string, FirstSeen>,
+    incomplete: ReadonlyMap<string, FileIdentity>,
+  ): 'listed' | 'pending' | 'hash' | 'skip' {
+    const { index, clock, settleMs } = this.options;
+    const { path } = candidate;
+    this.pendingPaths.delete(path);
+    if (index.get(path, identity)) return 'listed';
+    index.delete(path);
+    const known = incomplete.get(path);
+    if (known && sameObservation(known, identity)) {
+      this.incomplete.set(path, known);
+      this.pendingPaths.add(path);
+      return 'pending';
+    }
+    const now = clock.now();
+    const seen = firstSeen.get(path);
+    const verdict = settleVerdict(identity, now, settleMs, seen);
+    if (verdict === 'empty') return 'skip';
+    if (verdict === 'unsettled') {
+      this.firstSeen.set(
+        path,
+        seen && sameObservation(seen, identity) ? seen : { ...identity, seenAtMs: now },
+      );
+      this.pendingPaths.add(path);
+      return 'pending';
+    }
+    this.firstSeen.delete(path);
+    return 'hash';
+  }
+
+  /** Hashes a settled file into the index; false (and pending) when it is unfinished or changes. */
+  private async hash(
+    candidate: Candidate,
+    identity: FileIdentity,
+    onBytes: (bytes: number) => void,
+  ): Promise<boolean> {
+    const outcome = await hashSettledFile(
+      candidate.abs,
+      candidate.name,
+      identity,
+      this.options.logger,
+      onBytes,
+    );
+    if (typeof outcome === 'object') {
+      this.options.index.set(candidate.path, identity, outcome.xxh64);
+      this.counters.bytesHashed += identity.size;
+      this.incomplete.delete(candidate.path);
+      return true;
+    }
+    if (outcome === 'incomplete') this.incomplete.set(candidate.path, identity);
+    this.pendingPaths.add(candidate.path);
+    return false;
+  }
+
+  /** Collects candidate files below `rel` without following symlinks; hidden folders and names are skipped. */
+  private async walk(root: Root, rel: string, out: Candidate[]): Promise<void> {
+    const stack: { abs: string; rel: string }[] = [{ abs: rel ? join(root.dir, rel) : root.dir, rel }];
     while (stack.length > 0) {
       const dir = stack.pop()!;
+      this.options.onFolder?.(root, dir.rel);
       let handle;
       try {
         handle = await opendir(dir.abs);
@@ -184,11 +359,11 @@ export class Scanner {
       try {
         for await (const dirent of handle) {
           if (isIgnoredName(dirent.name)) continue;
-          const rel = dir.rel ? `${dir.rel}/${dirent.name}` : dirent.name;
+          const childRel = dir.rel ? `${dir.rel}/${dirent.name}` : dirent.name;
           const abs = join(dir.abs, dirent.name);
-          if (dirent.isDirectory()) stack.push({ abs, rel });
-          else if (dirent.isFile() && this.options.filter(rel))
-            out.push({ path: `${root.name}/${rel}`, abs, name: dirent.name });
+          if (dirent.isDirectory()) stack.push({ abs, rel: childRel });
+          else if (dirent.isFile() && this.options.filter(childRel))
+            out.push({ root, path: `${root.name}/${childRel}`, abs, name: dirent.name });
         }
       } catch (err) {
         // A folder that vanishes or fails while it is read: what was listed stays, the rest waits a scan.
@@ -199,100 +374,4 @@ export class Scanner {
       }
     }
   }
-
-  /** Decides from metadata alone: a cached hash, not settled yet, to be hashed, or not a candidate. */
-  private async classify(candidate: Candidate, nextFirstSeen: Map<string, FirstSeen>): Promise<Classified> {
-    const { cache, clock, settleMs } = this.options;
-    const identity = await identify(candidate.abs);
-    if (!identity) return { kind: 'skip' };
-    const cached = cache.get(candidate.path, identity);
-    if (cached) return { kind: 'entry', entry: entryOf(candidate, identity, cached) };
-
-    const now = clock.now();
-    const verdict = settleVerdict(identity, now, settleMs, this.firstSeen.get(candidate.path));
-    if (verdict === 'empty') return { kind: 'skip' };
-    if (verdict === 'unsettled') {
-      const seen = this.firstSeen.get(candidate.path);
-      const keep = seen && sameObservation(seen, identity) ? seen : { ...identity, seenAtMs: now };
-      nextFirstSeen.set(candidate.path, keep);
-      return { kind: 'pending' };
-    }
-    return { kind: 'hash', candidate, identity };
-  }
-
-  /** Hashes a settled file; null when it turns out unfinished or changes while it is read. */
-  private async hashOne(
-    candidate: Candidate,
-    identity: FileIdentity,
-    live: ScanProgress,
-  ): Promise<ManifestEntry | null> {
-    let handle;
-    try {
-      handle = await open(candidate.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch {
-      return null;
-    }
-    try {
-      const before = await handle.stat();
-      if (
-        !before.isFile() ||
-        !sameObservation(identity, { size: before.size, mtimeMs: before.mtimeMs, ino: before.ino })
-      ) {
-        return null;
-      }
-      if (!(await isStructurallyComplete(handle, candidate.name, identity.size))) return null;
-      const hashed = await hashChunks(countBytes(readChunks(handle, identity.size), live)).catch(
-        (err: unknown) => {
-          this.options.logger.warn(
-            { err, file: candidate.path },
-            'cannot read file; it is offered once it can be',
-          );
-          return null;
-        },
-      );
-      if (!hashed) return null;
-      const { xxh64, bytes } = hashed;
-      const after = await handle.stat();
-      const onDisk = await identify(candidate.abs);
-      const untouched =
-        bytes === identity.size &&
-        sameObservation(identity, { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino }) &&
-        onDisk !== null &&
-        sameObservation(identity, onDisk);
-      if (!untouched) return null;
-      this.options.cache.set(candidate.path, identity, xxh64);
-      return entryOf(candidate, identity, xxh64);
-    } finally {
-      await handle.close();
-    }
-  }
-}
-
-function entryOf(candidate: Candidate, identity: FileIdentity, xxh64: string): ManifestEntry {
-  return { path: candidate.path, size: identity.size, mtimeMs: identity.mtimeMs, xxh64, ino: identity.ino };
-}
-
-/** Passes chunks through, adding their sizes to the scan's live counter. */
-async function* countBytes(chunks: AsyncIterable<Buffer>, live: ScanProgress): AsyncGenerator<Buffer> {
-  for await (const chunk of chunks) {
-    live.bytesHashed += chunk.length;
-    yield chunk;
-  }
-}
-
-/** Size, mtime and inode of a regular file, without following a symlink; null for anything else. */
-export async function identify(abs: string): Promise<FileIdentity | null> {
-  try {
-    const stats = await lstat(abs);
-    return stats.isFile() ? { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino } : null;
-  } catch {
-    return null;
-  }
-}
-
-function sameEntries(a: readonly ManifestEntry[], b: readonly ManifestEntry[]): boolean {
-  if (a.length !== b.length) return false;
-  return a.every(
-    (entry, i) => entry.path === b[i]!.path && entry.xxh64 === b[i]!.xxh64 && entry.mtimeMs === b[i]!.mtimeMs,
-  );
 }

@@ -16,6 +16,7 @@ export const Routes = {
   status: '/v1/status',
   sync: '/v1/sync',
   files: '/v1/files',
+  changes: '/v1/changes',
 } as const;
 
 export const Capabilities = {
@@ -23,7 +24,14 @@ export const Capabilities = {
   archiveTar: 'archive-tar',
   xxh64: 'xxh64',
   purge: 'purge',
+  /** `GET /v1/manifest?since=G&epoch=E` answers with what changed after generation G. */
+  manifestSince: 'manifest-since',
+  /** `GET /v1/changes?epoch=E&after=G&wait=MS` holds the request until the index moves past G. */
+  changes: 'changes',
 } as const;
+
+/** The longest a `/v1/changes` request is held open. */
+export const MAX_CHANGES_WAIT_MS = 60_000;
 
 export const MANIFEST_CONTENT_TYPE = 'application/x-ndjson';
 export const ARCHIVE_CONTENT_TYPE = 'application/x-tar';
@@ -58,7 +66,18 @@ export interface AgentStats {
   manifestFiles: number;
   pendingFiles: number;
   generation: number;
+  /** Names the history `generation` counts in; a restart after a crash starts a new one. */
+  epoch?: string;
   lastScanAt: string | null;
+}
+
+/** The answer to `GET /v1/changes`: where the agent's index is now. */
+export interface ChangesResponse {
+  protocol: number;
+  epoch: string;
+  generation: number;
+  files: number;
+  pending: number;
 }
 
 export interface InfoResponse {
@@ -82,6 +101,8 @@ export type ManifestLine =
       generation: number;
       /** null for a full manifest; the base generation for an incremental one. */
       since: number | null;
+      /** The history `generation` counts in: pass it back with `since`. */
+      epoch?: string;
     }
   | { type: 'file'; path: string; size: number; mtimeMs: number; xxh64: string; ino?: number }
   | {
@@ -98,6 +119,7 @@ export type ManifestLine =
   | {
       type: 'end';
       generation: number;
+      /** How many files the agent lists in all (in an incremental manifest too). */
       files: number;
       /** Files seen but not offered yet: still being written, or not settled. */
       pending: number;
@@ -215,6 +237,8 @@ export interface AgentSyncResult extends AgentSyncCounters {
   error?: { code: ErrorCode; message: string };
   /** Set when this pass left the agent alone, and why (another controller held it). */
   skipped?: string;
+  /** What the agent listed: every file, or only the changes since the last complete pass. */
+  manifest?: 'full' | 'changes';
 }
 
 export interface SyncSummary {

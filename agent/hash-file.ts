@@ -1,0 +1,92 @@
+// Hashing one settled file for the index: only when it is complete and untouched while it is read.
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { hashChunks } from '../common/xxh64.js';
+import { readChunks } from '../lib/file-chunks.js';
+import { isStructurallyComplete } from './completeness.js';
+import type { FileIdentity } from './file-index.js';
+import { sameObservation } from './settle.js';
+
+/** Why a settled file got no hash: still unfinished by its format's rules, or touched or unreadable. */
+export type HashOutcome = { xxh64: string } | 'incomplete' | 'unstable';
+
+/** Size, mtime and inode of a regular file, without following a symlink; null for anything else. */
+export async function identify(abs: string): Promise<FileIdentity | null> {
+  try {
+    const stats = await lstat(abs);
+    return stats.isFile() ? { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What is at a path now: a regular file (with its identity), a folder, or nothing to list. */
+export async function lookAt(
+  abs: string,
+): Promise<{ kind: 'file'; identity: FileIdentity } | { kind: 'folder' } | { kind: 'gone' }> {
+  try {
+    const stats = await lstat(abs);
+    if (stats.isFile())
+      return { kind: 'file', identity: { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino } };
+    return stats.isDirectory() ? { kind: 'folder' } : { kind: 'gone' };
+  } catch {
+    return { kind: 'gone' };
+  }
+}
+
+/**
+ * Hashes the file at `abs` if it still has `identity`, passes its format's completeness check, and
+ * stays untouched while it is read. `onBytes` sees each chunk's size, for progress.
+ */
+export async function hashSettledFile(
+  abs: string,
+  name: string,
+  identity: FileIdentity,
+  logger: Logger,
+  onBytes: (bytes: number) => void,
+): Promise<HashOutcome> {
+  let handle;
+  try {
+    handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return 'unstable';
+  }
+  try {
+    const before = await handle.stat();
+    if (
+      !before.isFile() ||
+      !sameObservation(identity, { size: before.size, mtimeMs: before.mtimeMs, ino: before.ino })
+    ) {
+      return 'unstable';
+    }
+    if (!(await isStructurallyComplete(handle, name, identity.size))) return 'incomplete';
+    const hashed = await hashChunks(counted(readChunks(handle, identity.size), onBytes)).catch(
+      (err: unknown) => {
+        logger.warn({ err, file: abs }, 'cannot read file; it is offered once it can be');
+        return null;
+      },
+    );
+    if (!hashed) return 'unstable';
+    const after = await handle.stat();
+    const onDisk = await identify(abs);
+    const untouched =
+      hashed.bytes === identity.size &&
+      sameObservation(identity, { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino }) &&
+      onDisk !== null &&
+      sameObservation(identity, onDisk);
+    return untouched ? { xxh64: hashed.xxh64 } : 'unstable';
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* counted(
+  chunks: AsyncIterable<Buffer>,
+  onBytes: (bytes: number) => void,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    onBytes(chunk.length);
+    yield chunk;
+  }
+}
