@@ -6,6 +6,7 @@ import { HttpConnectError, httpRequest, readBody } from '../lib/http-client.js';
 import {
   ARCHIVE_CONTENT_TYPE,
   type ArchiveRequestFile,
+  type ChangesResponse,
   type ErrorBody,
   type InfoResponse,
   type ManifestLine,
@@ -16,6 +17,7 @@ import {
   Routes,
 } from '../common/protocol.js';
 import type { AgentRef } from './agent-source.js';
+import type { AgentPosition } from './catalog/catalog.js';
 
 /**
  * The controller's view of one agent. One client belongs to one agent; calls may run concurrently
@@ -23,8 +25,16 @@ import type { AgentRef } from './agent-source.js';
  */
 export interface AgentClient {
   info(signal?: AbortSignal): Promise<InfoResponse>;
-  /** The manifest's lines as they arrive; throws E_PROTOCOL if it ends without its `end` line. */
-  manifest(signal?: AbortSignal): AsyncIterable<ManifestLine>;
+  /**
+   * The manifest's lines as they arrive; throws E_PROTOCOL if it ends without its `end` line. With
+   * `since`, the agent may answer with only what changed after that position (its header says).
+   */
+  manifest(signal?: AbortSignal, since?: AgentPosition): AsyncIterable<ManifestLine>;
+  /**
+   * Where the agent's index is now. With `after`, the agent holds the answer up to `waitMs` until
+   * its index moves past that position: the push channel for new files.
+   */
+  changes(after: AgentPosition | null, waitMs: number, signal?: AbortSignal): Promise<ChangesResponse>;
   /** The tar stream for these files, chunk by chunk. */
   archive(files: readonly ArchiveRequestFile[], signal?: AbortSignal): Promise<ChunkReader>;
   /** Asks the agent to delete these files; it checks each again and says what it did. */
@@ -57,8 +67,11 @@ export class HttpAgentClient implements AgentClient {
     return info;
   }
 
-  async *manifest(signal?: AbortSignal): AsyncIterable<ManifestLine> {
-    const response = await this.request(Routes.manifest, { signal });
+  async *manifest(signal?: AbortSignal, since?: AgentPosition): AsyncIterable<ManifestLine> {
+    const query = since
+      ? `?${new URLSearchParams({ since: String(since.generation), epoch: since.epoch })}`
+      : '';
+    const response = await this.request(`${Routes.manifest}${query}`, { signal });
     const reader = this.bodyReader(response);
     let ended = false;
     const parse = (bytes: Buffer): ManifestLine => {
@@ -152,6 +165,24 @@ export class HttpAgentClient implements AgentClient {
           `agent ${this.agent.name} sent nothing for ${IDLE_TIMEOUT_MS / 1000} s; the connection is given up and the sync retried next pass`,
         ),
     });
+  }
+
+  async changes(after: AgentPosition | null, waitMs: number, signal?: AbortSignal): Promise<ChangesResponse> {
+    const query = after
+      ? `?${new URLSearchParams({ epoch: after.epoch, after: String(after.generation), wait: String(waitMs) })}`
+      : '';
+    const response = await this.request(`${Routes.changes}${query}`, {
+      signal,
+      headersTimeoutMs: waitMs + CONNECT_TIMEOUT_MS,
+    });
+    const body = (await this.json(response, Routes.changes)) as Partial<ChangesResponse>;
+    if (!isPosition(body)) {
+      throw new AppError(
+        'E_PROTOCOL',
+        `agent ${this.agent.name} answered ${Routes.changes} without a position`,
+      );
+    }
+    return body as ChangesResponse;
   }
 
   async purge(request: PurgeRequest, signal?: AbortSignal): Promise<PurgeResponse> {
@@ -263,4 +294,16 @@ export class HttpAgentClient implements AgentClient {
 function header(response: IncomingMessage, name: string): string | undefined {
   const value = response.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** An epoch (a short name) and a generation (a whole number): a position the controller may keep. */
+export function isPosition(value: unknown): value is AgentPosition {
+  const { epoch, generation } = (value ?? {}) as Partial<AgentPosition>;
+  return (
+    typeof epoch === 'string' &&
+    epoch.length > 0 &&
+    epoch.length <= 64 &&
+    Number.isSafeInteger(generation) &&
+    generation! >= 0
+  );
 }

@@ -135,12 +135,17 @@ export const PURGE_COMMAND: CommandSpec = {
 export const CONTROLLER_COMMAND: CommandSpec = {
   command: 'controller',
   summary:
-    'The daemon: syncs at start and then every --interval, purges on its own schedule when --purge-after is set,\n' +
-    'and serves /v1/status and /v1/sync (bearer auth).',
+    'The daemon: syncs at start, as soon as an agent lists new files, and every --interval; purges on its own\n' +
+    'schedule when --purge-after is set; serves /v1/status and /v1/sync (bearer auth).',
   flags: [
     ...TARGET_FLAGS,
     ...TRANSFER_FLAGS,
     { name: 'interval', type: 'string', value: 'D', default: '5m', help: 'time between sync passes' },
+    {
+      name: 'no-push',
+      type: 'boolean',
+      help: "sync on the interval and on request only, not when an agent's change channel says it has new files",
+    },
     { name: 'host', type: 'string', value: 'H', default: '127.0.0.1', help: 'address of the HTTP API' },
     {
       name: 'port',
@@ -199,6 +204,8 @@ export interface PurgeConfig extends TargetConfig {
 
 export interface ControllerConfig extends SyncConfig {
   intervalMs: number;
+  /** Follow each agent's change channel and sync when it lists new files. */
+  push: boolean;
   host: string;
   port: number;
   token: string;
@@ -334,6 +341,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv, argv: readonly stri
     token: target.token,
     limits: loadLimits(values),
     intervalMs,
+    push: !booleanValue(values, 'no-push'),
     host: stringValue(values, 'host')!,
     port: intValue(values, 'port', 0, 65535)!,
     purge:

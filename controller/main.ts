@@ -19,7 +19,8 @@ import { attachProgressSocket } from './progress-socket.js';
 import { ControllerService } from './service.js';
 import { loadSearchConfig, toSearchQuery } from './search.js';
 import { type Store, openCatalog, openStore } from './store.js';
-import type { RunContext } from './run-context.js';
+import { type RunContext, clientFactory } from './run-context.js';
+import { ChangeFeed } from './change-feed.js';
 import { runSync } from './sync-run.js';
 
 interface OneShotConfig {
@@ -145,12 +146,13 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   const metrics = new Metrics();
   hub.subscribe(metrics);
   // The service needs the agents and the agents' changes need the service: tie the knot late.
-  const late: { service?: ControllerService } = {};
+  const late: { service?: ControllerService; feed?: ChangeFeed } = {};
   const agents = await openAgents(config, logger, {
     follow: true,
     // A container that appears mid-run is announced at once and synced without waiting for the interval.
     onChange: (list) => {
       hub.setAgents(list);
+      late.feed?.setAgents(list);
       late.service?.requestSync();
     },
   }).catch(async (err: unknown) => {
@@ -183,6 +185,13 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     logger,
   });
   late.service = service;
+  // New files are pushed: each agent's change channel asks for a pass as soon as it lists one.
+  const feed = new ChangeFeed({
+    clientFor: clientFactory(context),
+    onChange: (agent, position) => service.noteChange(agent, position),
+    logger,
+  });
+  if (config.push) late.feed = feed;
   let server;
   try {
     server = await listen(
@@ -220,6 +229,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     logger,
   });
   service.start();
+  if (config.push) feed.setAgents(agents.source.list());
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -233,6 +243,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   await server.close();
   // A pass cut short keeps what it stored; its temp files are removed, and the next start resumes.
   abort.abort();
+  feed.close();
   agents.close();
   await service.stop();
   hub.close();

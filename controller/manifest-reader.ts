@@ -1,28 +1,54 @@
 // Reading an agent's manifest on the controller side: every line checked before it is trusted.
-import type { Problem } from '../common/errors.js';
+import { AppError, type Problem } from '../common/errors.js';
 import { type ManifestEntry, isXxh64 } from '../common/manifest.js';
 import { unsafePathReason } from '../common/path-safety.js';
 import type { ManifestLine } from '../common/protocol.js';
 import type { Clock } from '../common/clock.js';
-import type { AgentClient } from './agent-client.js';
+import { type AgentClient, isPosition } from './agent-client.js';
+import type { AgentPosition } from './catalog/catalog.js';
 import type { ProgressReporter } from './progress-hub.js';
 import { PhaseTracker } from './progress-tracker.js';
 
-/** Reads and checks the manifest. A malformed file line becomes a problem; the rest still syncs. */
+/** A checked manifest: every file it lists, and whether that is all files or the changes after `since`. */
+export interface Manifest {
+  entries: ManifestEntry[];
+  pending: number;
+  hashed: number;
+  /** How many files the agent lists in all. */
+  files: number;
+  /** Only the changes after the position asked for: files not named are as they were. */
+  incremental: boolean;
+  /** Where the agent's index stood when it answered; null from an agent that keeps no history. */
+  position: AgentPosition | null;
+}
+
+/**
+ * Reads and checks the manifest. A malformed file line becomes a problem; the rest still syncs.
+ * With `since`, an agent that can answers with the changes after it; one that cannot, or no longer
+ * knows that position, answers in full, and the header says which.
+ */
 export async function readManifest(
   client: AgentClient,
   problems: Problem[],
   signal?: AbortSignal,
   onScan?: (line: Extract<ManifestLine, { type: 'scan' }>) => void,
-): Promise<{ entries: ManifestEntry[]; pending: number; hashed: number }> {
-  const entries: ManifestEntry[] = [];
-  let pending = 0;
-  let hashed = 0;
-  for await (const line of client.manifest(signal)) {
+  since?: AgentPosition,
+): Promise<Manifest> {
+  const manifest: Manifest = {
+    entries: [],
+    pending: 0,
+    hashed: 0,
+    files: 0,
+    incremental: false,
+    position: null,
+  };
+  for await (const line of client.manifest(signal, since)) {
     if (line.type === 'scan') onScan?.(line);
+    if (line.type === 'header') readHeader(line, since, manifest);
     if (line.type === 'end') {
-      pending = Number(line.pending) || 0;
-      hashed = Number(line.hashed) || 0;
+      manifest.pending = Number(line.pending) || 0;
+      manifest.hashed = Number(line.hashed) || 0;
+      manifest.files = Number.isSafeInteger(line.files) ? line.files : manifest.entries.length;
     }
     if (line.type !== 'file') continue;
     const reason =
@@ -36,7 +62,7 @@ export async function readManifest(
       });
       continue;
     }
-    entries.push({
+    manifest.entries.push({
       path: line.path,
       size: line.size,
       mtimeMs: Number(line.mtimeMs) || 0,
@@ -44,7 +70,25 @@ export async function readManifest(
       ...(Number.isSafeInteger(line.ino) ? { ino: line.ino } : {}),
     });
   }
-  return { entries, pending, hashed };
+  return manifest;
+}
+
+/** An incremental answer must be the one asked for: any other base would skip changes unseen. */
+function readHeader(
+  header: Extract<ManifestLine, { type: 'header' }>,
+  since: AgentPosition | undefined,
+  manifest: Manifest,
+): void {
+  const position = { epoch: header.epoch, generation: header.generation };
+  manifest.position = isPosition(position) ? position : null;
+  if (header.since === null || header.since === undefined) return;
+  if (!since || header.since !== since.generation || header.epoch !== since.epoch) {
+    throw new AppError(
+      'E_PROTOCOL',
+      `the agent answered with changes after generation ${String(header.since)} of epoch ${String(header.epoch)}, which was not asked for`,
+    );
+  }
+  manifest.incremental = true;
 }
 
 /**
@@ -57,24 +101,30 @@ export async function scanAgent(
   ids: { agent: string; runId: string },
   progress: { reporter: ProgressReporter; clock: Clock },
   signal?: AbortSignal,
-): Promise<{ entries: ManifestEntry[]; pending: number }> {
+  since?: AgentPosition,
+): Promise<Manifest> {
   progress.reporter.publish({ type: 'scan.started', ...ids });
   const tracker = new PhaseTracker(progress.reporter, progress.clock, 'scan', ids, {
     filesTotal: 0,
     bytesTotal: 0,
   });
-  const manifest = await readManifest(client, problems, signal, (line) =>
-    tracker.set({
-      filesDone: line.filesHashed,
-      filesTotal: line.filesToHash,
-      bytesDone: line.bytesHashed,
-      bytesTotal: line.bytesToHash,
-    }),
+  const manifest = await readManifest(
+    client,
+    problems,
+    signal,
+    (line) =>
+      tracker.set({
+        filesDone: line.filesHashed,
+        filesTotal: line.filesToHash,
+        bytesDone: line.bytesHashed,
+        bytesTotal: line.bytesToHash,
+      }),
+    since,
   );
   progress.reporter.publish({
     type: 'scan.done',
     ...ids,
-    files: manifest.entries.length,
+    files: manifest.files,
     pending: manifest.pending,
     hashed: manifest.hashed,
   });

@@ -10,7 +10,8 @@ import {
   type SyncSummary,
 } from '../common/protocol.js';
 import { AgentLocks } from './agent-locks.js';
-import type { AgentSource } from './agent-source.js';
+import type { AgentRef, AgentSource } from './agent-source.js';
+import type { AgentPosition } from './catalog/catalog.js';
 import { type PurgeRunDeps, runPurge } from './purge-run.js';
 import { type SyncRunDeps, newRunId, runSync } from './sync-run.js';
 
@@ -43,6 +44,8 @@ export class ControllerService {
   private stopped = false;
   /** A pass was asked for while one ran: start another as soon as it ends. */
   private rerun = false;
+  /** Positions agents pushed since the running pass started: it may or may not have seen them. */
+  private readonly pushed = new Map<string, AgentPosition>();
 
   constructor(private readonly options: ServiceOptions) {}
 
@@ -74,8 +77,53 @@ export class ControllerService {
     else void this.syncNow();
   }
 
+  /**
+   * An agent's change channel says its index is at `position`. A pass starts when the catalog is
+   * behind it; while a pass runs, the check waits for its end, since that pass may well cover it.
+   */
+  noteChange(agent: AgentRef, position: AgentPosition): void {
+    if (this.stopped) return;
+    this.pushed.set(agent.name, position);
+    if (!this.current && !this.checking) void this.syncIfBehind();
+  }
+
+  private checking = false;
+
+  /** Starts a pass if any pushed position is ahead of what the catalog has stored. */
+  private async syncIfBehind(): Promise<void> {
+    this.checking = true;
+    try {
+      // Positions pushed while the catalog is read are checked in the next round.
+      while (this.pushed.size > 0 && !this.current && !this.stopped) {
+        if (await this.behindPushed()) {
+          this.requestSync();
+          break;
+        }
+      }
+    } catch (err) {
+      this.options.logger.warn({ err }, 'cannot compare pushed changes with the catalog; syncing');
+      this.requestSync();
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Whether some agent pushed a position the catalog has not stored up to; forgets the rest. */
+  private async behindPushed(): Promise<boolean> {
+    for (const [name, position] of [...this.pushed]) {
+      const stored = await this.options.run.catalog.agentPosition(name);
+      const covered =
+        stored !== null && stored.epoch === position.epoch && stored.generation >= position.generation;
+      if (!covered) return true;
+      if (this.pushed.get(name) === position) this.pushed.delete(name);
+    }
+    return false;
+  }
+
   private async syncPass(runId: string): Promise<SyncSummary | null> {
     let summary: SyncSummary | null = null;
+    // This pass reads every agent's changes after now: what was pushed so far is its work.
+    this.pushed.clear();
     try {
       summary = await runSync(
         this.options.source.list(),
@@ -92,6 +140,10 @@ export class ControllerService {
     } catch (err) {
       this.options.logger.error({ err, runId }, 'sync run failed');
     } finally {
+      // Pushed while this pass ran: another pass only if the catalog is still behind.
+      if (!this.rerun && this.pushed.size > 0) {
+        this.rerun = await this.behindPushed().catch(() => true);
+      }
       this.current = undefined;
       if (!this.stopped) {
         const delay = this.rerun ? 0 : this.options.intervalMs;

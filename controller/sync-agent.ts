@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import { AppError, errorMessage } from '../common/errors.js';
 import { type BatchLimits, type ManifestEntry, diffManifest, planBatches } from '../common/manifest.js';
-import type { AgentSyncResult } from '../common/protocol.js';
+import { type AgentSyncResult, Capabilities } from '../common/protocol.js';
 import { forEachLimit } from '../lib/pool.js';
 import type { AgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
@@ -67,22 +67,36 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
   const ids = { agent: agent.name, runId: deps.runId };
   let tracker: PhaseTracker | undefined;
   try {
-    await deps.client.info(deps.signal);
-    const { entries, pending } = await scanAgent(
+    const info = await deps.client.info(deps.signal);
+    // Where the last complete pass left off: the agent then sends only what changed since.
+    const since = info.capabilities.includes(Capabilities.manifestSince)
+      ? ((await deps.catalog.agentPosition(agent.name)) ?? undefined)
+      : undefined;
+    const manifest = await scanAgent(
       deps.client,
       result.problems,
       ids,
       { reporter: deps.progress, clock },
       deps.signal,
+      since,
     );
-    const stored = await deps.catalog.storedIndex(agent.name);
+    const { entries, pending } = manifest;
+    result.manifest = manifest.incremental ? 'changes' : 'full';
+    const stored = manifest.incremental
+      ? await deps.catalog.storedIndexOf(
+          agent.name,
+          entries.map((entry) => entry.path),
+        )
+      : await deps.catalog.storedIndex(agent.name);
     const diff = diffManifest(entries, stored);
-    result.filesUnchanged = diff.unchanged;
+    // Files an incremental manifest leaves out are as stored as they were at the last position.
+    result.filesUnchanged = manifest.incremental ? manifest.files - diff.toPull.length : diff.unchanged;
     result.filesPending = pending;
     const batches = planBatches(diff.toPull, deps.limits);
-    logger.info(
+    logger[manifest.incremental && diff.toPull.length === 0 ? 'debug' : 'info'](
       {
-        files: entries.length,
+        files: manifest.files,
+        incremental: manifest.incremental,
         toPull: diff.toPull.length,
         unchanged: diff.unchanged,
         pending,
@@ -103,6 +117,15 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
       firstError ??= error;
     });
     if (firstError) throw firstError;
+    // Everything listed up to this position is stored: the next pass starts from it. After any
+    // problem the old position stays, so the next pass is offered the same files again.
+    if (manifest.position && result.problems.length === 0) {
+      const moved =
+        !since ||
+        since.epoch !== manifest.position.epoch ||
+        since.generation !== manifest.position.generation;
+      if (moved) await deps.catalog.recordAgentPosition(agent.name, manifest.position, deps.runId);
+    }
   } catch (err) {
     const error =
       err instanceof AppError ? err : new AppError('E_INTERNAL', errorMessage(err), { cause: err });

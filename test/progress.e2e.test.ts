@@ -60,6 +60,8 @@ describe('live progress over /v1/progress', () => {
       `gpu1=${agent.url}`,
       '--interval',
       '1h',
+      // One pass at a time, started by the test: no pass started by an agent's change channel.
+      '--no-push',
     ]);
     await until(async () => {
       const status = (await (

@@ -98,7 +98,7 @@ describe('metadata and search', () => {
       'output/txt2img-images/2026-11-24/00000-235284042.png',
       'output/txt2img-images/2026-11-24/00001-235284042.jpg',
     ]);
-    const png = page.items.find((hit) => hit.containerPath.endsWith('.png'))!;
+    const png = page.items.find((hit) => hit.containerPath.endsWith('/00000-235284042.png'))!;
     expect(png).toMatchObject({
       agent: 'gpu1',
       seed: '235284042',

@@ -78,6 +78,8 @@ describe('forge-sync watch', () => {
       `gpu1=${agent.url}`,
       '--interval',
       '1h',
+      // One pass at a time, started by the test: no pass started by an agent's change channel.
+      '--no-push',
       ...extra,
     ]);
   }

@@ -87,6 +87,15 @@ export interface SyncRecord {
   finishedAt: Date;
 }
 
+/**
+ * A point in an agent's history of changes: every file the agent listed up to `generation` of
+ * `epoch` is stored. The next pass asks the agent only for what changed after it.
+ */
+export interface AgentPosition {
+  epoch: string;
+  generation: number;
+}
+
 export interface StoredPathInfo {
   agent: string;
   containerPath: string;
@@ -103,6 +112,8 @@ export interface StoredPathInfo {
 export interface Catalog {
   /** For one agent: container path to the set of content hashes already stored for it. */
   storedIndex(agent: string): Promise<Map<string, Set<string>>>;
+  /** storedIndex for these container paths only (an incremental manifest's files). */
+  storedIndexOf(agent: string, paths: readonly string[]): Promise<Map<string, Set<string>>>;
   /** What is stored at a path under --dest, if the catalog knows it. */
   findByStoredPath(storedPath: string): Promise<StoredPathInfo | null>;
   /** findByStoredPath for many paths in one query: the paths the catalog knows, and what is there. */
@@ -130,6 +141,10 @@ export interface Catalog {
   /** Remembers how an agent's latest sync ended; a purge refuses an agent whose last sync failed. */
   recordSync(agent: string, record: SyncRecord): Promise<void>;
   lastSync(agent: string): Promise<SyncRecord | null>;
+  /** Where the agent's last complete pass left off; null when the next pass must read everything. */
+  agentPosition(agent: string): Promise<AgentPosition | null>;
+  /** Moves an agent's position on after a pass that stored everything it listed up to it. */
+  recordAgentPosition(agent: string, position: AgentPosition, runId: string): Promise<void>;
   /** The generation metadata catalogued for the newest version of a container file, if any. */
   findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null>;
   /** Finds stored files by prompt words, model, seed, agent and age; newest first, paged. */

@@ -85,6 +85,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX files_synced_at ON files (synced_at);
     `,
   },
+  {
+    version: 4,
+    name: 'agent-positions',
+    sql: `
+      CREATE TABLE agent_positions (
+        agent       TEXT PRIMARY KEY,
+        epoch       TEXT        NOT NULL,
+        generation  BIGINT      NOT NULL CHECK (generation >= 0),
+        run_id      TEXT        NOT NULL,
+        updated_at  TIMESTAMPTZ NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -3,6 +3,7 @@ import { AppError } from '../../common/errors.js';
 import type { StoredCopy } from '../../common/purge-plan.js';
 import type { GenerationMetadata } from '../metadata/extract.js';
 import type {
+  AgentPosition,
   Catalog,
   PurgeOutcome,
   SearchHit,
@@ -146,13 +147,34 @@ export class SqlCatalog implements Catalog {
       'SELECT container_path, xxh64 FROM files WHERE agent = $1',
       [agent],
     );
-    const index = new Map<string, Set<string>>();
-    for (const row of rows) {
-      let hashes = index.get(row.container_path);
-      if (!hashes) index.set(row.container_path, (hashes = new Set()));
-      hashes.add(row.xxh64);
-    }
-    return index;
+    return hashesByPath(rows);
+  }
+
+  async storedIndexOf(agent: string, paths: readonly string[]): Promise<Map<string, Set<string>>> {
+    if (paths.length === 0) return new Map();
+    const { rows } = await this.db.query<{ container_path: string; xxh64: string }>(
+      'SELECT container_path, xxh64 FROM files WHERE agent = $1 AND container_path = ANY($2::text[])',
+      [agent, paths],
+    );
+    return hashesByPath(rows);
+  }
+
+  async agentPosition(agent: string): Promise<AgentPosition | null> {
+    const { rows } = await this.db.query<{ epoch: string; generation: string | number }>(
+      'SELECT epoch, generation FROM agent_positions WHERE agent = $1',
+      [agent],
+    );
+    const row = rows[0];
+    return row ? { epoch: row.epoch, generation: Number(row.generation) } : null;
+  }
+
+  async recordAgentPosition(agent: string, position: AgentPosition, runId: string): Promise<void> {
+    await this.db.query(
+      `INSERT INTO agent_positions (agent, epoch, generation, run_id, updated_at) VALUES ($1, $2, $3, $4, now())
+       ON CONFLICT (agent) DO UPDATE SET epoch = EXCLUDED.epoch, generation = EXCLUDED.generation,
+         run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at`,
+      [agent, position.epoch, position.generation, runId],
+    );
   }
 
   async findByStoredPath(storedPath: string): Promise<StoredPathInfo | null> {
@@ -386,4 +408,14 @@ function parseJson(value: unknown): unknown {
   } catch {
     return value;
   }
+}
+
+function hashesByPath(rows: readonly { container_path: string; xxh64: string }[]): Map<string, Set<string>> {
+  const index = new Map<string, Set<string>>();
+  for (const row of rows) {
+    let hashes = index.get(row.container_path);
+    if (!hashes) index.set(row.container_path, (hashes = new Set()));
+    hashes.add(row.xxh64);
+  }
+  return index;
 }

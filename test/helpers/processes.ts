@@ -145,6 +145,7 @@ export interface SyncJson {
     errors: number;
     problems: { code: string; path: string; message: string }[];
     error?: { code: string; message: string };
+    manifest?: 'full' | 'changes';
   }[];
   totals: {
     filesTransferred: number;
