@@ -1,4 +1,5 @@
 // The agent's archive endpoint: only requested files with their current hash; stale, vanished and unsafe requests are reported.
+import { execFileSync } from 'node:child_process';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -140,6 +141,30 @@ describe('agent archive', () => {
       { path: 'output/folder.png', reason: 'not-regular' },
     ]);
   });
+
+  it('never blocks on a FIFO: refused as not regular, and the agent keeps answering', async () => {
+    execFileSync('mkfifo', [join(out, 'fifo.png')]);
+    // Asked for as a small and as a large file: both paths open it, and neither may wait for a writer.
+    const requests = [6, 64 << 20].map((size) =>
+      archive(agent, [
+        { path: 'output/fifo.png', xxh64: '0000000000000000', size },
+        manifest.get('output/keep.png')!,
+      ]),
+    );
+    for (const { entries, report } of await Promise.all(requests)) {
+      expect(entries.map((entry) => entry.name)).toEqual(['output/keep.png']);
+      expect(report.skipped.map(({ path, reason }) => ({ path, reason }))).toEqual([
+        { path: 'output/fifo.png', reason: 'not-regular' },
+      ]);
+    }
+    const manifestAfter = await fetch(`${agent.url}/v1/manifest`, {
+      headers: auth,
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(manifestAfter.status).toBe(200);
+    await manifestAfter.text();
+    await rm(join(out, 'fifo.png'));
+  }, 20_000);
 
   it('rejects malformed archive requests with E_BAD_REQUEST', async () => {
     for (const body of ['not json', '{}', '{"files":[{"path":"output/keep.png","xxh64":"zz","size":1}]}']) {
