@@ -116,6 +116,13 @@ export class FileIndex {
     for (const path of [...this.files.keys()]) if (path.startsWith(prefix)) this.delete(path);
   }
 
+  /** Unlists every path below `folder` that is not in `keep`: what a fresh walk of it no longer found. */
+  retainUnder(folder: string, keep: ReadonlySet<string>): void {
+    const prefix = `${folder}/`;
+    for (const path of [...this.files.keys()])
+      if (path.startsWith(prefix) && !keep.has(path)) this.delete(path);
+  }
+
   /** Unlists every path not in `keep`: files that are gone. */
   retainOnly(keep: ReadonlySet<string>): void {
     for (const path of [...this.files.keys()]) if (!keep.has(path)) this.delete(path);

@@ -236,6 +236,25 @@ describe('Scanner', () => {
     expect(paths(scanner)).toEqual(['output/top.png']);
   });
 
+  it('refresh of a folder swapped for another unlists what the new one lacks', async () => {
+    const clock = new FakeClock(base);
+    await putAt('set/a.png', png('a'), base - 60_000);
+    await putAt('set/b.png', png('b'), base - 60_000);
+    await putAt('other/c.png', png('c'), base - 60_000);
+    const scanner = scannerFor(clock);
+    const { generation } = await scanner.scan();
+
+    // The folder is replaced whole, as a rename over it does: b.png is gone, c.png is new.
+    await rm(join(out, 'set'), { recursive: true });
+    await putAt('set/a.png', png('a'), base - 60_000);
+    await putAt('set/c.png', png('c2'), base - 60_000);
+    await scanner.refresh([{ root, rel: 'set' }]);
+    expect(paths(scanner)).toEqual(['output/other/c.png', 'output/set/a.png', 'output/set/c.png']);
+    expect(scanner.index.changesSince(scanner.index.epoch, generation)).toMatchObject({
+      removed: ['output/set/b.png'],
+    });
+  });
+
   it('refresh leaves an unsettled file pending and says when to look again', async () => {
     const clock = new FakeClock(base);
     const scanner = scannerFor(clock);

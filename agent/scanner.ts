@@ -245,8 +245,12 @@ export class Scanner {
         continue;
       }
       const candidates: Candidate[] = [];
-      if (seen.kind === 'folder') await this.walk(root, rel, candidates);
-      else if (rel && !isIgnoredName(basename(rel)) && filter(rel)) {
+      if (seen.kind === 'folder') {
+        await this.walk(root, rel, candidates);
+        // A folder swapped for another (renamed over, restored from elsewhere) may lack files the
+        // index still lists: what the walk did not find is gone.
+        index.retainUnder(path, new Set(candidates.map((candidate) => candidate.path)));
+      } else if (rel && !isIgnoredName(basename(rel)) && filter(rel)) {
         candidates.push({ root, path, abs, name: basename(rel) });
       }
       for (const candidate of candidates) {

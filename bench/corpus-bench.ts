@@ -41,6 +41,8 @@ export interface CorpusOptions {
   kib: number;
   rsync: boolean;
   settle: string;
+  /** Cold runs of each tool, interleaved; the median counts. */
+  rounds: number;
   /** Run the daemon's passes after the one-shot ones (group `daemon`). */
   daemon: DaemonOptions | null;
   /** Measure new-file latency through the daemon (group `latency`). */
@@ -69,30 +71,70 @@ export async function benchCorpus(options: CorpusOptions): Promise<void> {
     await warmAgent(agent.url);
     const dest = join(work, `${name}-dest`);
 
-    // 1. Cold: the copy limit (tar | tar, then sync), rsync, and this tool.
-    const tarDest = join(work, `${name}-tar`);
-    await mkdir(tarDest);
-    const tarRun = await timeCommand('sh', [
-      '-c',
-      `tar -C "${src}" -cf - . | tar -C "${tarDest}" -xf - && sync`,
-    ]);
-    record({ ...base, scenario: 'cold', tool: 'tar|tar+sync', wallMs: tarRun.wallMs });
-    await rm(tarDest, { recursive: true, force: true });
+    // 1. Cold: the copy limit (tar | tar, then sync), rsync, and this tool, in interleaved rounds
+    // into fresh folders, each tool's median recorded. This machine's file-creation speed swings
+    // several-fold from minute to minute (a burst of creates after a large delete is slowest), so
+    // no tool's figure comes from one lucky or unlucky moment, and deletes wait until the end.
     const rsyncDest = join(work, `${name}-rsync`);
-    if (options.rsync) {
-      const cold = await timeCommand('rsync', ['-a', `${src}/`, `${rsyncDest}/`]);
-      record({ ...base, scenario: 'cold', tool: 'rsync', wallMs: cold.wallMs });
+    const coldMs: Record<'tar' | 'rsync' | 'forge', number[]> = { tar: [], rsync: [], forge: [] };
+    const leftovers: string[] = [];
+    let forgePeak = 0;
+    for (let round = 0; round < options.rounds; round++) {
+      const last = round === options.rounds - 1;
+      const tarDest = join(work, `${name}-tar-${round}`);
+      await mkdir(tarDest);
+      leftovers.push(tarDest);
+      syncDisks();
+      const tarRun = await timeCommand('sh', [
+        '-c',
+        `tar -C "${src}" -cf - . | tar -C "${tarDest}" -xf - && sync`,
+      ]);
+      coldMs.tar.push(tarRun.wallMs);
+      if (options.rsync) {
+        // The last round's copy is the one the later rsync passes update.
+        const into = last ? rsyncDest : join(work, `${name}-rsync-${round}`);
+        if (!last) leftovers.push(into);
+        syncDisks();
+        coldMs.rsync.push((await timeCommand('rsync', ['-a', `${src}/`, `${into}/`])).wallMs);
+      }
+      const into = last ? dest : join(work, `${name}-dest-${round}`);
+      if (!last) leftovers.push(into);
+      syncDisks();
+      const cold = await forgeSync(into, agent.url, files);
+      coldMs.forge.push(cold.wallMs);
+      forgePeak = Math.max(forgePeak, cold.peakRssMiB);
     }
-    syncDisks();
-    const cold = await forgeSync(dest, agent.url, files);
+    const roundsNote = `median of ${options.rounds} interleaved rounds`;
+    record({
+      ...base,
+      scenario: 'cold',
+      tool: 'tar|tar+sync',
+      wallMs: median(coldMs.tar),
+      passesMs: coldMs.tar,
+      note: roundsNote,
+    });
+    if (options.rsync) {
+      record({
+        ...base,
+        scenario: 'cold',
+        tool: 'rsync',
+        wallMs: median(coldMs.rsync),
+        passesMs: coldMs.rsync,
+        note: roundsNote,
+      });
+    }
     record({
       ...base,
       scenario: 'cold',
       tool: 'forge-sync',
-      wallMs: cold.wallMs,
-      peakRssMiB: cold.peakRssMiB,
+      wallMs: median(coldMs.forge),
+      passesMs: coldMs.forge,
+      note: roundsNote,
+      peakRssMiB: forgePeak,
       agentPeakRssMiB: await peakRssMiB(agent.child.pid!),
     });
+    for (const path of leftovers) await rm(path, { recursive: true, force: true });
+    syncDisks();
 
     // 2. Nothing to do.
     if (options.rsync) {

@@ -17,7 +17,7 @@ export interface BenchRecord {
   filesPerS?: number;
   peakRssMiB?: number;
   agentPeakRssMiB?: number;
-  /** Daemon passes: each one's wall time, of which `wallMs` is the median. */
+  /** Daemon passes or cold rounds: each one's wall time, of which `wallMs` is the median. */
   passesMs?: number[];
   /** New-file latency: written → listed by GET /v1/files, per file; null where it was not seen in time. */
   p50Ms?: number | null;

@@ -43,6 +43,7 @@ needs a Docker engine and the agent image (npm run images), and is skipped, sayi
 Flags (defaults in brackets):
   --a-files N [600] --a-kib N [1536] --b-files N [20000] --b-kib N [20]
   --settle D [1s]               the agents' --settle
+  --rounds N [3]                cold runs of each tool, interleaved, per corpus; the median counts
   --daemon-passes N [5]         no-change daemon passes timed
   --daemon-interval D [10m]     the daemon's --interval (long: only a push brings new files in early)
   --latency-files N [20]        new files written
@@ -63,6 +64,7 @@ const { values } = parseArgs({
     'b-files': { type: 'string', default: '20000' },
     'b-kib': { type: 'string', default: '20' },
     settle: { type: 'string', default: '1s' },
+    rounds: { type: 'string', default: '3' },
     'daemon-passes': { type: 'string', default: '5' },
     'daemon-interval': { type: 'string', default: '10m' },
     'latency-files': { type: 'string', default: '20' },
@@ -106,6 +108,7 @@ for (const group of ONLY) {
 if (values.sweep !== undefined) ONLY.add('sweep');
 
 const settleMs = parseDuration(values.settle, '--settle');
+const rounds = count('rounds');
 const settle = formatDuration(settleMs);
 const latencyTimeoutMs =
   values['latency-timeout'] !== undefined
@@ -146,7 +149,9 @@ async function main(): Promise<void> {
       if (!ONLY.has(name)) continue;
       const files = count(`${name}-files`);
       const kib = count(`${name}-kib`);
-      await runGroup(name, () => benchCorpus({ work, name, files, kib, rsync, settle, daemon, latency }));
+      await runGroup(name, () =>
+        benchCorpus({ work, name, files, kib, rsync, settle, rounds, daemon, latency }),
+      );
     }
     if (ONLY.has('purge')) {
       const files = count('purge-files', values['b-files']);
