@@ -56,9 +56,11 @@ function printCorpus(corpus: string): void {
   const still = find(corpus, 'no-change', 'forge-sync');
   if (startUp && still) {
     const rsync = find(corpus, 'no-change', 'rsync');
-    const net = still.wallMs - startUp.wallMs;
+    // Below zero when the pass over the corpus took no longer than the one over an empty agent.
+    const net = Math.max(0, still.wallMs - startUp.wallMs);
+    const cell = net === 0 ? '≈ 0 s (start-up alone)' : seconds(net);
     console.log(
-      `| no-change less start-up (${seconds(startUp.wallMs)}) | forge-sync | ${seconds(net)} | | ${rsync ? `${times(net, rsync.wallMs)} rsync` : ''} | | |`,
+      `| no-change less start-up (${seconds(startUp.wallMs)}) | forge-sync | ${cell} | | ${rsync ? `${times(net, rsync.wallMs)} rsync` : ''} | | |`,
     );
   }
 }
