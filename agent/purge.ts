@@ -66,6 +66,9 @@ async function purgeOne(
   const stats = await lstat(abs).catch(() => null);
   if (!stats) return keep('vanished', 'the file no longer exists');
   if (!stats.isFile()) return keep('not-regular', 'not a regular file (a symlink or folder)');
+  // Another name for the same bytes (maybe outside the roots, maybe another container's) would
+  // keep them alive or lose them unseen: only a file that is its own only name is deleted.
+  if (stats.nlink > 1) return keep('hard-linked', `it has ${stats.nlink - 1} other hard link(s)`);
   if ((await realpath(dirname(abs)).catch(() => null)) !== dirname(abs)) {
     return keep('unsafe', 'the path goes through a symlinked folder');
   }

@@ -167,7 +167,14 @@ export interface PurgeRequest {
 
 /** Why an agent kept a file it was asked to purge. */
 export type AgentKeepReason =
-  'vanished' | 'changed' | 'not-regular' | 'unsafe' | 'unknown-root' | 'below-floor' | 'failed';
+  | 'vanished'
+  | 'changed'
+  | 'not-regular'
+  | 'hard-linked'
+  | 'unsafe'
+  | 'unknown-root'
+  | 'below-floor'
+  | 'failed';
 
 export interface PurgeFileResult {
   path: string;

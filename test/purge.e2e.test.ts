@@ -1,5 +1,16 @@
 // End to end purge: real agents and real `forge-sync sync`/`purge` processes, backdated files, the catalog audited after.
-import { lstat, mkdir, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  link,
+  lstat,
+  mkdir,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -715,6 +726,20 @@ describe('purge end to end', () => {
       expect((await lstat(join(out, 'link.png'))).isSymbolicLink()).toBe(true);
       expect((await lstat(join(out, 'linked-dir'))).isSymbolicLink()).toBe(true);
       expect(await filesUnder(out)).toEqual(['fresh.png', 'real.png']);
+    });
+
+    it('keeps a file with other hard links: its bytes live on elsewhere, maybe outside the roots', async () => {
+      const outside = join(out, '..', 'outside-twin.png');
+      await writeFile(outside, fakePng(300));
+      await utimes(outside, OLD, OLD);
+      await link(outside, join(out, 'twin.png'));
+      const results = await purgeRequest([{ path: 'output/twin.png', ...(await identity(outside)) }]);
+      expect(results).toEqual([
+        expect.objectContaining({ path: 'output/twin.png', outcome: 'kept', reason: 'hard-linked' }),
+      ]);
+      expect(await exists(join(out, 'twin.png'))).toBe(true);
+      await rm(join(out, 'twin.png'));
+      await rm(outside);
     });
 
     it('deletes a file only when every check passes, and not in a dry run', async () => {
