@@ -16,6 +16,7 @@ export const Routes = {
   status: '/v1/status',
   sync: '/v1/sync',
   files: '/v1/files',
+  session: '/v1/session',
   changes: '/v1/changes',
 } as const;
 

@@ -10,6 +10,7 @@ import type { AgentRef } from './agent-source.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
 import { createControllerApp } from './app.js';
+import { SessionStore } from './session.js';
 import { loadControllerConfig, loadPurgeConfig, loadSyncConfig } from './config.js';
 import { runPurge } from './purge-run.js';
 import { openAgents, requireAgents } from './discovery.js';
@@ -192,6 +193,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     logger,
   });
   if (config.push) late.feed = feed;
+  const sessions = new SessionStore(systemClock);
   let server;
   try {
     server = await listen(
@@ -203,6 +205,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
         metrics,
         clock: systemClock,
         logger,
+        sessions,
       }),
       config.host,
       config.port,
@@ -227,6 +230,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     token: config.token,
     clock: systemClock,
     logger,
+    sessions,
   });
   service.start();
   if (config.push) feed.setAgents(agents.source.list());

@@ -66,6 +66,19 @@ export interface SearchHit {
   height: number | null;
 }
 
+/** One stored file with everything the catalog knows of it: GET /v1/files/:id. */
+export interface FileDetail extends SearchHit {
+  mtimeMs: number;
+  xxh64: string;
+  runId: string;
+  provenance: Provenance;
+  /** Every parsed field, and the raw text or JSON as found (`raw`, `comfyPrompt`, `comfyWorkflow`). */
+  metadata: GenerationMetadata | null;
+  metaFrom: string | null;
+  purgeRunId: string | null;
+  purgeOutcome: string | null;
+}
+
 export interface SearchPage {
   items: SearchHit[];
   /** Pass as `cursor` for the next page; null on the last page. */
@@ -147,6 +160,8 @@ export interface Catalog {
   recordAgentPosition(agent: string, position: AgentPosition, runId: string): Promise<void>;
   /** The generation metadata catalogued for the newest version of a container file, if any. */
   findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null>;
+  /** One stored file by its catalog id, with all its metadata; null when there is none. */
+  getFile(id: number): Promise<FileDetail | null>;
   /** Finds stored files by prompt words, model, seed, agent and age; newest first, paged. */
   search(query: SearchQuery): Promise<SearchPage>;
   /**

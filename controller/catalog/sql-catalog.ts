@@ -3,6 +3,7 @@ import { AppError } from '../../common/errors.js';
 import type { StoredCopy } from '../../common/purge-plan.js';
 import type { GenerationMetadata } from '../metadata/extract.js';
 import type {
+  FileDetail,
   AgentPosition,
   Catalog,
   PurgeOutcome,
@@ -13,6 +14,7 @@ import type {
   StoredPathInfo,
   SyncRecord,
 } from './catalog.js';
+import { readFileDetail } from './file-detail.js';
 import { migrate } from './migrations.js';
 import type { SqlClient } from './sql-client.js';
 
@@ -382,6 +384,10 @@ export class SqlCatalog implements Catalog {
     }));
     const more = rows.length > query.limit;
     return { items, nextCursor: more ? String(items.at(-1)!.id) : null };
+  }
+
+  getFile(id: number): Promise<FileDetail | null> {
+    return readFileDetail(this.db, id);
   }
 
   withAgentLease<T>(agent: string, work: () => Promise<T>): Promise<T | null> {
