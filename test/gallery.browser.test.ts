@@ -221,4 +221,50 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
     await page.waitForSelector('[data-testid=connection][data-state=live]', { timeout: 10_000 });
     expect(await page.isHidden('[data-testid=token-form]')).toBe(true);
   });
+
+  it('status page: "Sync now" starts a pass; an idle card shows no stale rate', async () => {
+    const before = (await (
+      await fetch(`${controller.url}/v1/status`, { headers: auth })
+    ).json()) as ControllerStatus;
+    await page.click('[data-testid=sync-now]');
+    const runId = await until(
+      'the button to report its run',
+      async () => (await page.getAttribute('[data-testid=sync-now]', 'data-run-id')) || undefined,
+    );
+    expect(runId).not.toBe(before.lastRun?.runId);
+    const card = '[data-testid=agent-card][data-agent=gpu1]';
+    await until('the card to show that run, idle', async () =>
+      (await page.getAttribute(card, 'data-last-sync-run-id')) === runId &&
+      (await page.getAttribute(card, 'data-phase')) === 'idle'
+        ? true
+        : undefined,
+    );
+    expect(await page.textContent(`${card} [data-testid=agent-rate]`)).toBe('');
+    expect(await page.textContent(`${card} [data-testid=agent-eta]`)).toBe('');
+  });
+
+  it('status page: an unreachable agent is failed, in red with its error, never a full bar', async () => {
+    const other = await startProcess('controller', [
+      '--dest',
+      join(work.path, 'other'),
+      '--agent',
+      'gone=http://127.0.0.1:9',
+      '--interval',
+      '1h',
+    ]);
+    try {
+      await page.goto(`${other.url}/#token=${TOKEN}`);
+      const card = '[data-testid=agent-card][data-agent=gone]';
+      await page.waitForSelector(`${card}[data-state=failed]`, { timeout: 30_000 });
+      expect(await page.textContent(`${card} .phase`)).toBe('failed');
+      expect(await page.getAttribute(`${card} [data-testid=agent-bar]`, 'data-phase')).toBe('failed');
+      expect(await page.getAttribute(`${card} [data-testid=agent-bar]`, 'data-percent')).toBe('0');
+      expect(await page.textContent(`${card} [data-testid=last-sync]`)).toContain('E_AGENT_UNREACHABLE');
+      // Once: the last-error line does not repeat the last sync's error.
+      expect(await page.textContent(`${card} [data-testid=last-error]`)).toBe('—');
+      await page.screenshot({ path: join(REPO, 'test-results/status-failed-agent.png') });
+    } finally {
+      await other.stop();
+    }
+  });
 });

@@ -254,19 +254,24 @@ function renderAgent(name) {
   if (!state) return;
   const { root, fields } = card(name);
   const progress = state.progress;
-  const percent = percentOf(progress);
   const active = state.phase !== 'idle';
+  // An idle agent whose last pass failed (unreachable, refused) is failed: red, never a full bar.
+  const failed = !active && Boolean(state.lastSync && !state.lastSync.ok);
+  const counted = Boolean(progress && (progress.bytesTotal > 0 || progress.filesTotal > 0));
+  const percent = failed && !counted ? 0 : percentOf(progress);
+  const shown = !state.present ? 'lost' : failed ? 'failed' : state.phase;
   root.dataset.phase = state.phase;
+  root.dataset.state = shown;
   root.dataset.present = String(state.present);
   root.dataset.runId = state.runId ?? '';
   root.dataset.lastSyncRunId = state.lastSync?.runId ?? '';
 
-  fields.phase.textContent = state.present ? state.phase : 'lost';
-  fields.phase.dataset.phase = state.present ? state.phase : 'lost';
+  fields.phase.textContent = shown;
+  fields.phase.dataset.phase = shown;
   fields.url.textContent = state.url;
 
   const bar = fields.bar;
-  bar.dataset.phase = state.phase;
+  bar.dataset.phase = failed ? 'failed' : state.phase;
   bar.dataset.percent = String(progress ? percent : 0);
   bar.dataset.filesDone = String(progress?.filesDone ?? 0);
   bar.dataset.filesTotal = String(progress?.filesTotal ?? 0);
@@ -276,23 +281,30 @@ function renderAgent(name) {
   bar.classList.toggle('active', active);
   fields.fill.style.width = `${progress ? percent : 0}%`;
 
-  if (progress) {
+  if (progress && !(failed && !counted)) {
     const unit = state.phase === 'scanning' ? 'hashed' : 'files';
     fields.files.textContent = `${progress.filesDone.toLocaleString()} / ${progress.filesTotal.toLocaleString()} ${unit}`;
     fields.bytes.textContent = `${formatBytes(progress.bytesDone)} / ${formatBytes(progress.bytesTotal)}`;
     fields.percent.textContent = `${percent.toFixed(1)}%`;
-    // After a phase, its last rate stays: it says how fast that phase ran.
-    fields.rate.textContent = progress.rateBps !== null ? `${formatBytes(progress.rateBps)}/s` : 'rate —';
-    fields.eta.textContent = `ETA ${active ? formatEta(progress.etaSeconds) : '—'}`;
+    // A rate and an ETA describe work under way: an idle card shows neither (its last sync has the totals).
+    fields.rate.textContent = !active
+      ? ''
+      : progress.rateBps !== null
+        ? `${formatBytes(progress.rateBps)}/s`
+        : 'rate —';
+    fields.eta.textContent = active ? `ETA ${formatEta(progress.etaSeconds)}` : '';
   } else {
-    fields.files.textContent = state.phase === 'scanning' ? 'scanning…' : 'idle';
+    fields.files.textContent = failed ? 'failed' : state.phase === 'scanning' ? 'scanning…' : 'idle';
     for (const key of ['bytes', 'percent', 'rate']) fields[key].textContent = '';
     fields.eta.textContent = '';
   }
 
   renderSync(fields.sync, state.lastSync);
   renderPurge(fields.purge, state.lastPurge);
-  const error = state.lastError;
+  // The last sync line already shows its own error: the same one again below would say it twice.
+  const syncError = state.lastSync?.error;
+  const error =
+    state.lastError && !(syncError && syncError.message === state.lastError.message) ? state.lastError : null;
   fields.error.replaceChildren(
     ...(error
       ? [
@@ -576,6 +588,22 @@ function start() {
     void connect();
   });
   byId('forget').addEventListener('click', () => askForToken(null));
+  const syncButton = /** @type {HTMLButtonElement} */ (byId('sync-now'));
+  syncButton.addEventListener('click', async () => {
+    syncButton.disabled = true;
+    try {
+      // POST on the session cookie: api() adds the csrf header that a state change needs.
+      const response = await api('v1/sync', { method: 'POST' });
+      if (response.ok) {
+        /** @type {{ started: boolean; runId: string }} */
+        const answer = await response.json();
+        syncButton.dataset.runId = answer.runId;
+        syncButton.title = answer.started ? `started ${answer.runId}` : `already running: ${answer.runId}`;
+      }
+    } finally {
+      syncButton.disabled = false;
+    }
+  });
   // Back online or back in view: no reason to wait out the backoff.
   const now = () => {
     if (!socket && token && document.visibilityState === 'visible') {
