@@ -16,7 +16,7 @@ import { Thumbnailer } from './thumbnails.js';
 export function createControllerApp(deps: {
   token: string;
   service: ControllerService;
-  catalog: Pick<Catalog, 'search' | 'getFile'>;
+  catalog: Pick<Catalog, 'search' | 'getFile' | 'setStarred'>;
   metrics: Metrics;
   /** Absolute --dest, so search results carry host paths. */
   destRoot: string;
@@ -59,6 +59,7 @@ export function createControllerApp(deps: {
     catalog: deps.catalog,
     destRoot: deps.destRoot,
     thumbnails: deps.thumbnails ?? new Thumbnailer(deps.destRoot),
+    clock: deps.clock,
   });
   return app;
 }

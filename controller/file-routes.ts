@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context, Hono } from 'hono';
+import type { Clock } from '../common/clock.js';
 import { AppError } from '../common/errors.js';
 import type { Catalog, FileDetail } from './catalog/catalog.js';
 import { THUMB_SIZES, type ThumbSize, type Thumbnailer } from './thumbnails.js';
@@ -73,7 +74,12 @@ function fileId(c: Context): number {
 /** Adds the routes to `app`, which has already put auth in front of /v1/*. */
 export function mountFileRoutes(
   app: Hono,
-  deps: { catalog: Pick<Catalog, 'getFile'>; destRoot: string; thumbnails: Thumbnailer },
+  deps: {
+    catalog: Pick<Catalog, 'getFile' | 'setStarred'>;
+    destRoot: string;
+    thumbnails: Thumbnailer;
+    clock: Clock;
+  },
 ): void {
   const root = resolve(deps.destRoot);
   const load = async (c: Context): Promise<FileDetail> => {
@@ -94,6 +100,20 @@ export function mountFileRoutes(
     const file = await load(c);
     return c.json({ ...file, hostPath: hostPath(file) });
   });
+
+  // A star is a favourite kept in the catalog, so every controller sharing it sees the same stars.
+  for (const [method, starred] of [
+    ['put', true],
+    ['delete', false],
+  ] as const) {
+    app[method]('/v1/files/:id/star', async (c) => {
+      const id = fileId(c);
+      if (!(await deps.catalog.setStarred(id, starred, new Date(deps.clock.now())))) {
+        throw new AppError('E_NOT_FOUND', `no stored file with id ${id}`);
+      }
+      return c.body(null, 204);
+    });
+  }
 
   app.get('/v1/files/:id/content', async (c) => {
     const file = await load(c);

@@ -207,6 +207,32 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
     await page.click('[data-testid=detail-close]');
   });
 
+  it('stars a file, keeps the star in the catalog, and finds it by the star filter', async () => {
+    await searchFor({ seed: COMFY_SEED });
+    await page.click('[data-testid=tile]');
+    await page.waitForSelector('[data-testid=detail][open]');
+    await page.click('[data-testid=star]');
+    await page.waitForSelector('[data-testid=star][aria-pressed=true]');
+    await page.click('[data-testid=detail-close]');
+    await searchFor({});
+    await page.check('[data-testid=starred-filter]');
+    await page.waitForSelector('body[data-searching=false]');
+    await until('only the starred tile', async () => {
+      const paths = await tilePaths();
+      return paths.length === 1 ? paths : undefined;
+    });
+    expect(await tilePaths()).toEqual(['output/ComfyUI_00001_.png']);
+    // A reload asks the catalog again: the star was kept there, not in the page.
+    await page.reload();
+    await page.waitForSelector('[data-testid=connection][data-state=live]');
+    await page.check('[data-testid=starred-filter]');
+    await until('the starred tile after a reload', async () => {
+      const paths = await tilePaths();
+      return paths.length === 1 ? paths : undefined;
+    });
+    await page.uncheck('[data-testid=starred-filter]');
+  });
+
   it('never puts the token in a request URL', () => {
     expect(requested.length).toBeGreaterThan(10);
     expect(requested.filter((url) => url.includes(TOKEN) || /[?&]token=/.test(url))).toEqual([]);

@@ -39,6 +39,8 @@ export interface SearchQuery {
   agent?: string;
   /** Only files synced at or after this time. */
   since?: Date;
+  /** Only starred (favourite) files. */
+  starred?: boolean;
   limit: number;
   /** From a previous page's `nextCursor`. */
   cursor?: string;
@@ -77,6 +79,8 @@ export interface FileDetail extends SearchHit {
   metaFrom: string | null;
   purgeRunId: string | null;
   purgeOutcome: string | null;
+  /** When it was starred (a favourite); null when it is not. */
+  starredAt: string | null;
 }
 
 export interface SearchPage {
@@ -162,6 +166,8 @@ export interface Catalog {
   findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null>;
   /** One stored file by its catalog id, with all its metadata; null when there is none. */
   getFile(id: number): Promise<FileDetail | null>;
+  /** Stars (a favourite) or unstars a stored file; false when there is no file with that id. */
+  setStarred(id: number, starred: boolean, at: Date): Promise<boolean>;
   /** Finds stored files by prompt words, model, seed, agent and age; newest first, paged. */
   search(query: SearchQuery): Promise<SearchPage>;
   /**

@@ -47,6 +47,15 @@ function metadataOf(row: Row): GenerationMetadata | null {
   return meta as unknown as GenerationMetadata;
 }
 
+/** Sets or clears the star of the row with this id; false when there is none. */
+export async function writeStarred(db: SqlClient, id: number, starred: boolean, at: Date): Promise<boolean> {
+  const { rows } = await db.query<{ id: unknown }>(
+    'UPDATE files SET starred_at = $2 WHERE id = $1 RETURNING id',
+    [id, starred ? at.toISOString() : null],
+  );
+  return rows.length > 0;
+}
+
 /** The row with this id, every column; null when there is none. */
 export async function readFileDetail(db: SqlClient, id: number): Promise<FileDetail | null> {
   const { rows } = await db.query<Row>('SELECT * FROM files WHERE id = $1', [id]);
@@ -70,6 +79,7 @@ export async function readFileDetail(db: SqlClient, id: number): Promise<FileDet
     purgedAt: iso(row.purged_at),
     purgeRunId: text(row.purge_run_id),
     purgeOutcome: text(row.purge_outcome),
+    starredAt: iso(row.starred_at),
     provenance,
     metaSource: text(row.meta_source),
     metaError: text(row.meta_error),

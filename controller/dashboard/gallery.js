@@ -14,14 +14,14 @@ import { forgetToken, openSession, takeToken, api } from './session.js';
  *   width: number | null; height: number | null }} Hit
  */
 /**
- * @typedef {Hit & { hostPath: string; provenance: { host?: string };
+ * @typedef {Hit & { hostPath: string; starredAt: string | null; provenance: { host?: string };
  *   metadata: { raw?: string; modelHash?: string; loras?: { name: string; strength?: number }[];
  *   comfyPrompt?: unknown } | null }} Detail
  */
 
 const PAGE_SIZE = 60;
 const VIDEO = /\.(mp4|webm|mkv|mov|m4v)$/i;
-const FILTERS = /** @type {const} */ (['q', 'seed', 'model', 'agent', 'since']);
+const FILTERS = /** @type {const} */ (['q', 'seed', 'model', 'agent', 'since', 'starred']);
 
 /** @type {string | null} */
 let token = takeToken();
@@ -237,8 +237,26 @@ async function openDetail(id) {
   /** @type {HTMLButtonElement} */ (byId('copy-prompt')).disabled = !file.prompt;
   /** @type {HTMLButtonElement} */ (byId('copy-infotext')).disabled = !meta?.raw;
   /** @type {HTMLAnchorElement} */ (byId('detail-open')).href = content;
+  showStar(Boolean(file.starredAt));
   const dialog = /** @type {HTMLDialogElement} */ (byId('detail'));
   if (!dialog.open) dialog.showModal();
+}
+
+/** @param {boolean} starred */
+function showStar(starred) {
+  const button = byId('star');
+  button.setAttribute('aria-pressed', String(starred));
+  button.textContent = starred ? '★ Starred' : '☆ Star';
+}
+
+async function toggleStar() {
+  if (!current) return;
+  const starred = byId('star').getAttribute('aria-pressed') !== 'true';
+  const response = await api(`v1/files/${current.id}/star`, { method: starred ? 'PUT' : 'DELETE' });
+  if (response.ok) {
+    current.starredAt = starred ? new Date().toISOString() : null;
+    showStar(starred);
+  }
 }
 
 /** @param {string} text @param {HTMLElement} button */
@@ -291,6 +309,10 @@ function start() {
     // Stop a playing video and let its connection go.
     byId('detail-media').replaceChildren();
     current = null;
+  });
+  byId('star').addEventListener('click', () => void toggleStar());
+  byId('search').addEventListener('change', (event) => {
+    if (/** @type {HTMLInputElement} */ (event.target).name === 'starred') void search();
   });
   const copyPrompt = byId('copy-prompt');
   copyPrompt.addEventListener('click', () => current?.prompt && void copy(current.prompt, copyPrompt));
