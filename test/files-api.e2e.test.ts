@@ -167,4 +167,16 @@ describe('stored files over HTTP', () => {
     expect(closed.status).toBe(204);
     expect((await get(`/v1/files/${id}`, { cookie })).status).toBe(401);
   });
+
+  it('serves a catalog with --serve-only: no agents, no Docker, no syncs (the demo prints this)', async () => {
+    const served = await startProcess('controller', ['--dest', join(work.path, 'served'), '--serve-only']);
+    try {
+      const answer = await fetch(`${served.url}/v1/files`, { headers: auth });
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as { items: unknown[] }).items).toEqual([]);
+      expect((await fetch(`${served.url}/gallery`)).status).toBe(200);
+    } finally {
+      await served.stop();
+    }
+  });
 });
