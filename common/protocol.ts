@@ -124,6 +124,11 @@ export type ManifestLine =
       files: number;
       /** Files seen but not offered yet: still being written, or not settled. */
       pending: number;
+      /**
+       * `pending` by why, from agents that say (for example `settling`, `writing`,
+       * `incomplete-png`, `incomplete-mp4`, `unreadable`); absent from older agents.
+       */
+      pendingReasons?: PendingReasons;
       hashed: number;
       cacheHits: number;
     };
@@ -226,6 +231,9 @@ export interface AgentSyncCounters {
   errors: number;
 }
 
+/** Pending files counted by reason; the reason names are the agent's. */
+export type PendingReasons = Record<string, number>;
+
 export interface AgentSyncResult extends AgentSyncCounters {
   name: string;
   ok: boolean;
@@ -240,6 +248,8 @@ export interface AgentSyncResult extends AgentSyncCounters {
   skipped?: string;
   /** What the agent listed: every file, or only the changes since the last complete pass. */
   manifest?: 'full' | 'changes';
+  /** `filesPending` by reason, when the agent says why. */
+  pendingReasons?: PendingReasons;
 }
 
 export interface SyncSummary {

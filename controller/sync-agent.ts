@@ -92,6 +92,7 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     // Files an incremental manifest leaves out are as stored as they were at the last position.
     result.filesUnchanged = manifest.incremental ? manifest.files - diff.toPull.length : diff.unchanged;
     result.filesPending = pending;
+    if (manifest.pendingReasons) result.pendingReasons = manifest.pendingReasons;
     const batches = planBatches(diff.toPull, deps.limits);
     logger[manifest.incremental && diff.toPull.length === 0 ? 'debug' : 'info'](
       {

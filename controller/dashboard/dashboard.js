@@ -317,6 +317,17 @@ function renderAgent(name) {
   fields.error.classList.toggle('bad', Boolean(error));
 }
 
+/**
+ * `(20 settling, 4 incomplete png)`, from the reasons an agent gives; empty when it gives none.
+ * @param {Record<string, number> | undefined} reasons
+ */
+function pendingWhy(reasons) {
+  const parts = Object.entries(reasons ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, n]) => `${n.toLocaleString()} ${reason.replace(/-/g, ' ')}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
 /** @param {HTMLElement} node @param {AgentState['lastSync']} result */
 function renderSync(node, result) {
   node.classList.toggle('bad', Boolean(result && !result.ok));
@@ -342,7 +353,13 @@ function renderSync(node, result) {
       { 'data-testid': 'last-sync-bytes', title: `${result.bytesTransferred} bytes` },
       formatBytes(result.bytesTransferred),
     ),
-    ` · ${result.filesUnchanged.toLocaleString()} unchanged · ${result.filesPending.toLocaleString()} pending · `,
+    ` · ${result.filesUnchanged.toLocaleString()} unchanged · `,
+    el(
+      'span',
+      { 'data-testid': 'last-sync-pending', title: 'seen, not offered yet' },
+      `${result.filesPending.toLocaleString()} pending${pendingWhy(result.pendingReasons)}`,
+    ),
+    ' · ',
     count(result.errors, 'error'),
     ' ',
     when,
