@@ -240,8 +240,9 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
   });
 
   it('status page: a same-tab /#token=… after "token needed" signs in without a reload', async () => {
-    await page.evaluate('sessionStorage.clear()');
     await page.goto(`${controller.url}/`);
+    await page.evaluate('sessionStorage.clear()');
+    await page.reload();
     await page.waitForSelector('[data-testid=token-form]:not([hidden])');
     await page.evaluate(`location.hash = 'token=${TOKEN}'`);
     await page.waitForSelector('[data-testid=connection][data-state=live]', { timeout: 10_000 });
@@ -249,6 +250,8 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
   });
 
   it('status page: "Sync now" starts a pass; an idle card shows no stale rate', async () => {
+    await page.goto(`${controller.url}/#token=${TOKEN}`);
+    await page.waitForSelector('[data-testid=connection][data-state=live]');
     const before = (await (
       await fetch(`${controller.url}/v1/status`, { headers: auth })
     ).json()) as ControllerStatus;
