@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import sharp from 'sharp';
+import type { Sharp, SharpOptions } from 'sharp';
 import { STATE_DIR } from './destination.js';
 
 /** Widths a client may ask for; others are refused so the cache stays small. */
@@ -35,6 +35,18 @@ class Pool {
       this.waiting.shift()?.();
     }
   }
+}
+
+type SharpFn = (input?: string | Buffer, options?: SharpOptions) => Sharp;
+let sharpModule: Promise<SharpFn> | undefined;
+
+/**
+ * sharp (libvips) is loaded on the first thumbnail, not at start-up: `sync` and `purge` run the
+ * controller's code too and never need it.
+ */
+function loadSharp(): Promise<SharpFn> {
+  sharpModule ??= import('sharp').then((module) => module.default as SharpFn);
+  return sharpModule;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -103,6 +115,7 @@ export class Thumbnailer {
     const hit = await readFile(cached).catch(() => null);
     if (hit) return { body: hit, type: 'image/webp', real: true };
     return this.pool.run(async () => {
+      const sharp = await loadSharp();
       const source = join(this.destRoot, ...storedPath.split('/'));
       const placeholder = async (): Promise<Thumbnail> => ({
         body: await sharp(placeholderSvg(size, VIDEO.test(source)))
