@@ -1,12 +1,13 @@
 // The gallery in real headless Chromium over a real sync of real sample images: thumbnails, search, detail, video, no token in URLs.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, utimes } from 'node:fs/promises';
+import { copyFile, mkdir, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControllerStatus } from '../common/protocol.js';
+import { fakePng } from './helpers/files.js';
 import { REPO, type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -73,6 +74,9 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
     await place('txt2img-images/2026-11-24/00001-235284042.jpg', 'AUTOMATIC1111/automatic1111_cropped.jpg');
     await place('ComfyUI_00001_.png', 'ComfyUI/img2img_cropped.png');
     await place('ComfyUI_00002_.png', 'ComfyUI/night_evening_day_morning_cropped.png');
+    // No metadata at all: the detail view must say so, in the raw box.
+    await writeFile(join(out, 'plain.png'), fakePng(64));
+    await utimes(join(out, 'plain.png'), OLD, OLD);
     await mkdir(join(out, 'video'), { recursive: true });
     // A real, short, playable clip: one second of ffmpeg's test pattern as VP8 WebM.
     const clip = join(out, 'video/ComfyUI_00003_.webm');
@@ -140,8 +144,8 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
     await page.goto(`${controller.url}/gallery#token=${TOKEN}`);
     await page.waitForSelector('[data-testid=connection][data-state=live]');
     expect(page.url()).toBe(`${controller.url}/gallery`);
-    await until('five tiles', async () =>
-      (await page.locator('[data-testid=tile]').count()) === 5 ? true : undefined,
+    await until('six tiles', async () =>
+      (await page.locator('[data-testid=tile]').count()) === 6 ? true : undefined,
     );
     await until('every thumbnail decoded', async () => {
       const widths = await page
@@ -186,6 +190,23 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
       }),
     );
     await page.screenshot({ path: join(REPO, 'test-results/gallery-detail.png') });
+    await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: controller.url });
+    await page.click('[data-testid=copy-prompt]');
+    await page.waitForSelector('[data-testid=copy-prompt][data-copied=true]');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe('photo of a duck');
+    await page.click('[data-testid=copy-infotext]');
+    await page.waitForSelector('[data-testid=copy-infotext][data-copied=true]');
+    expect(await page.evaluate('navigator.clipboard.readText()')).toContain('Seed: 235284042');
+    await page.click('[data-testid=detail-close]');
+  });
+
+  it('shows the raw-metadata box open, saying so, for a file with no metadata', async () => {
+    await searchFor({});
+    await page.click('[data-testid=tile][data-path="output/plain.png"]');
+    await page.waitForSelector('[data-testid=detail][open]');
+    expect(await page.getAttribute('#detail-raw-box', 'open')).not.toBeNull();
+    expect(await page.textContent('[data-testid=detail-raw]')).toBe('No metadata was found in this file.');
+    expect(await page.isDisabled('[data-testid=copy-prompt]')).toBe(true);
     await page.click('[data-testid=detail-close]');
   });
 
