@@ -33,7 +33,7 @@ export default tseslint.config(
   },
   { files: ['cli/**', 'scripts/**', 'bench/**', 'bin/**'], rules: { 'no-console': 'off' } },
   {
-    // The dashboard's script runs in the browser, not in Node.
+    // The status page's and the gallery's scripts run in the browser, not in Node.
     files: ['controller/dashboard/**/*.js'],
     languageOptions: {
       globals: {
@@ -44,6 +44,11 @@ export default tseslint.config(
         sessionStorage: 'readonly',
         WebSocket: 'readonly',
         URLSearchParams: 'readonly',
+        FormData: 'readonly',
+        Headers: 'readonly',
+        navigator: 'readonly',
+        getSelection: 'readonly',
+        IntersectionObserver: 'readonly',
       },
     },
   },

@@ -1,4 +1,5 @@
 // The forge-sync command line: picks the command, prints results, and turns errors into one line and an exit code.
+import { systemClock } from '../common/clock.js';
 import { AppError, errorMessage } from '../common/errors.js';
 import { type CommandSpec, helpText, wantsHelp } from '../lib/args.js';
 import { VERSION } from '../lib/version.js';
@@ -69,7 +70,11 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       return summary.ok ? 0 : 1;
     }
     default: {
-      const { summary, json } = await (await import('../controller/main.js')).sync(rest, env);
+      // On a terminal, a live line per agent while it runs; into a pipe, or with --json, as before.
+      const display = process.stderr.isTTY
+        ? new (await import('./sync-live.js')).SyncLive(process.stderr, systemClock)
+        : undefined;
+      const { summary, json } = await (await import('../controller/main.js')).sync(rest, env, () => display);
       printResult(summary, json, formatSummary);
       return summary.ok ? 0 : 1;
     }

@@ -14,6 +14,12 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
+/** ` (20 settling, 4 incomplete-png)` when the agent said why files are pending. */
+function pendingWhy(agent: AgentSyncResult): string {
+  const parts = Object.entries(agent.pendingReasons ?? {}).map(([reason, n]) => `${n} ${reason}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
 function agentLine(agent: AgentSyncResult): string {
   const state = agent.error
     ? `FAILED ${agent.error.code}: ${agent.error.message}`
@@ -22,7 +28,7 @@ function agentLine(agent: AgentSyncResult): string {
       : `${agent.errors} problem(s)`;
   return (
     `  ${agent.name}: ${agent.filesTransferred} file(s) stored (${formatBytes(agent.bytesTransferred)}), ` +
-    `${agent.filesUnchanged} unchanged, ${agent.filesPending} pending — ${state}\n` +
+    `${agent.filesUnchanged} unchanged, ${agent.filesPending} pending${pendingWhy(agent)} — ${state}\n` +
     agent.problems.map((problem) => `    ${problem.code} ${problem.path}: ${problem.message}\n`).join('')
   );
 }

@@ -16,6 +16,7 @@ export const Routes = {
   status: '/v1/status',
   sync: '/v1/sync',
   files: '/v1/files',
+  session: '/v1/session',
   changes: '/v1/changes',
 } as const;
 
@@ -123,6 +124,11 @@ export type ManifestLine =
       files: number;
       /** Files seen but not offered yet: still being written, or not settled. */
       pending: number;
+      /**
+       * `pending` by why, from agents that say (for example `settling`, `writing`,
+       * `incomplete-png`, `incomplete-mp4`, `unreadable`); absent from older agents.
+       */
+      pendingReasons?: PendingReasons;
       hashed: number;
       cacheHits: number;
     };
@@ -232,6 +238,9 @@ export interface AgentSyncCounters {
   errors: number;
 }
 
+/** Pending files counted by reason; the reason names are the agent's. */
+export type PendingReasons = Record<string, number>;
+
 export interface AgentSyncResult extends AgentSyncCounters {
   name: string;
   ok: boolean;
@@ -246,6 +255,8 @@ export interface AgentSyncResult extends AgentSyncCounters {
   skipped?: string;
   /** What the agent listed: every file, or only the changes since the last complete pass. */
   manifest?: 'full' | 'changes';
+  /** `filesPending` by reason, when the agent says why. */
+  pendingReasons?: PendingReasons;
 }
 
 export interface SyncSummary {

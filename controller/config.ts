@@ -142,6 +142,12 @@ export const CONTROLLER_COMMAND: CommandSpec = {
     ...TRANSFER_FLAGS,
     { name: 'interval', type: 'string', value: 'D', default: '5m', help: 'time between sync passes' },
     {
+      name: 'serve-only',
+      type: 'boolean',
+      env: false,
+      help: "no agents, no Docker: only the API, status page and gallery over --dest's catalog",
+    },
+    {
       name: 'no-push',
       type: 'boolean',
       help: "sync on the interval and on request only, not when an agent's change channel says it has new files",
@@ -236,8 +242,9 @@ function loadTarget(values: FlagValues, env: NodeJS.ProcessEnv, dockerByDefault 
     ...listValue(values, 'agent').map((spec) => parseAgentSpec(spec)),
     ...(configFile ? readAgentsFile(configFile) : []),
   ];
-  const docker = dockerValue(values, env, dockerByDefault);
-  if (agents.length === 0 && !docker) {
+  const serveOnly = booleanValue(values, 'serve-only');
+  const docker = serveOnly ? null : dockerValue(values, env, dockerByDefault);
+  if (agents.length === 0 && !docker && !serveOnly) {
     throw new AppError('E_USAGE', 'no agent given: pass --agent NAME=URL, --config FILE or --docker');
   }
   assertUniqueNames(agents);

@@ -15,6 +15,11 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
   '/dashboard.css': { file: 'dashboard.css', type: 'text/css; charset=utf-8' },
+  '/page-kit.js': { file: 'page-kit.js', type: 'text/javascript; charset=utf-8' },
+  '/session.js': { file: 'session.js', type: 'text/javascript; charset=utf-8' },
+  '/gallery': { file: 'gallery.html', type: 'text/html; charset=utf-8' },
+  '/gallery.js': { file: 'gallery.js', type: 'text/javascript; charset=utf-8' },
+  '/gallery.css': { file: 'gallery.css', type: 'text/css; charset=utf-8' },
 };
 
 // The page talks only to its own origin; 'self' in connect-src covers ws(s):// to it.
@@ -23,6 +28,7 @@ const CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
+  "media-src 'self'",
   "connect-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
@@ -53,7 +59,7 @@ export function mountDashboard(app: Hono, dir: string = DASHBOARD_DIR): void {
         etag,
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',
-        ...(asset.file === 'index.html' ? { 'content-security-policy': CSP } : {}),
+        ...(asset.file.endsWith('.html') ? { 'content-security-policy': CSP } : {}),
       };
       if (c.req.header('if-none-match') === etag) return c.body(null, 304, headers);
       return c.body(new Uint8Array(body), 200, headers);

@@ -10,11 +10,12 @@ import type { AgentRef } from './agent-source.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
 import { createControllerApp } from './app.js';
+import { SessionStore } from './session.js';
 import { loadControllerConfig, loadPurgeConfig, loadSyncConfig } from './config.js';
 import { runPurge } from './purge-run.js';
 import { openAgents, requireAgents } from './discovery.js';
 import { Metrics } from './metrics.js';
-import { ProgressHub } from './progress-hub.js';
+import { ProgressHub, type ProgressReporter } from './progress-hub.js';
 import { attachProgressSocket } from './progress-socket.js';
 import { ControllerService } from './service.js';
 import { loadSearchConfig, toSearchQuery } from './search.js';
@@ -40,14 +41,26 @@ interface OneShotConfig {
  * Sets up a one-shot command: logger, agents (static and discovered), the destination and the events
  * sink; runs it with a signal that Ctrl-C aborts, and closes everything whatever happens.
  */
+/** A terminal's live display for a one-shot command: progress goes to it, and log lines through it. */
+export interface LiveDisplay extends ProgressReporter {
+  logStream(): NodeJS.WritableStream;
+  close(): void;
+}
+
 async function oneShot<T>(
   config: OneShotConfig,
   work: (run: { store: Store; context: RunContext; agents: AgentRef[] }) => Promise<T>,
+  live?: LiveDisplay,
 ): Promise<T> {
   if (config.events === '-' && config.json) {
     throw new AppError('E_USAGE', '--events - and --json would both write to stdout; give --events a file');
   }
-  const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
+  const logger = createLogger({
+    format: config.logFormat,
+    level: config.logLevel,
+    name: 'controller',
+    ...(live ? { destination: live.logStream() } : {}),
+  });
   const found = await openAgents(config, logger, { follow: false });
   const agents = requireAgents(found.source);
   const store = await openStore(config.dest, config.catalogUrl);
@@ -65,9 +78,11 @@ async function oneShot<T>(
       logger,
       events,
       signal: abort.signal,
+      ...(live ? { progress: live } : {}),
     };
     return await work({ store, context, agents });
   } finally {
+    live?.close();
     found.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -80,14 +95,23 @@ async function oneShot<T>(
 export async function sync(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
+  /** Made only when the summary is text (no --json): a terminal's live lines, from the CLI. */
+  liveDisplay?: () => LiveDisplay | undefined,
 ): Promise<{ summary: SyncSummary; json: boolean }> {
   const config = loadSyncConfig(env, argv);
-  const summary = await oneShot(config, ({ store, context, agents }) =>
-    runSync(agents, {
-      ...context,
-      destination: store.destination,
-      limits: config.limits,
-    }),
+  const live = config.json ? undefined : liveDisplay?.();
+  // On a terminal, log lines are for a person: pretty, unless --log-format (or its variable) says.
+  const chosen = argv.some((arg) => arg.startsWith('--log-format')) || env.FORGE_SYNC_LOG_FORMAT;
+  const shown = live && !chosen ? { ...config, logFormat: 'pretty' as const } : config;
+  const summary = await oneShot(
+    shown,
+    ({ store, context, agents }) =>
+      runSync(agents, {
+        ...context,
+        destination: store.destination,
+        limits: config.limits,
+      }),
+    live,
   );
   return { summary, json: config.json };
 }
@@ -192,6 +216,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     logger,
   });
   if (config.push) late.feed = feed;
+  const sessions = new SessionStore(systemClock);
   let server;
   try {
     server = await listen(
@@ -203,6 +228,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
         metrics,
         clock: systemClock,
         logger,
+        sessions,
       }),
       config.host,
       config.port,
@@ -227,6 +253,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     token: config.token,
     clock: systemClock,
     logger,
+    sessions,
   });
   service.start();
   if (config.push) feed.setAgents(agents.source.list());

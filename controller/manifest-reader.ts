@@ -2,7 +2,7 @@
 import { AppError, type Problem } from '../common/errors.js';
 import { type ManifestEntry, isXxh64 } from '../common/manifest.js';
 import { unsafePathReason } from '../common/path-safety.js';
-import type { ManifestLine } from '../common/protocol.js';
+import type { ManifestLine, PendingReasons } from '../common/protocol.js';
 import type { Clock } from '../common/clock.js';
 import { type AgentClient, isPosition } from './agent-client.js';
 import type { AgentPosition } from './catalog/catalog.js';
@@ -13,6 +13,8 @@ import { PhaseTracker } from './progress-tracker.js';
 export interface Manifest {
   entries: ManifestEntry[];
   pending: number;
+  /** `pending` by reason, when the agent says. */
+  pendingReasons?: PendingReasons;
   hashed: number;
   /** How many files the agent lists in all. */
   files: number;
@@ -47,6 +49,8 @@ export async function readManifest(
     if (line.type === 'header') readHeader(line, since, manifest);
     if (line.type === 'end') {
       manifest.pending = Number(line.pending) || 0;
+      const reasons = pendingReasonsOf(line.pendingReasons);
+      if (reasons) manifest.pendingReasons = reasons;
       manifest.hashed = Number(line.hashed) || 0;
       manifest.files = Number.isSafeInteger(line.files) ? line.files : manifest.entries.length;
     }
@@ -129,4 +133,16 @@ export async function scanAgent(
     hashed: manifest.hashed,
   });
   return manifest;
+}
+
+/** Keeps only well-formed counts from an agent's pendingReasons: reason name → whole number. */
+export function pendingReasonsOf(value: unknown): PendingReasons | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const reasons: PendingReasons = {};
+  for (const [reason, count] of Object.entries(value)) {
+    if (/^[a-z0-9-]{1,40}$/.test(reason) && Number.isSafeInteger(count) && (count as number) > 0) {
+      reasons[reason] = count as number;
+    }
+  }
+  return Object.keys(reasons).length ? reasons : undefined;
 }

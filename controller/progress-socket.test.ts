@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import type { ProgressMessage } from '../common/progress.js';
 import { ProgressHub } from './progress-hub.js';
 import { attachProgressSocket } from './progress-socket.js';
+import { SESSION_COOKIE, SessionStore } from './session.js';
 
 const TOKEN = 'socket-test-token';
 const clock = { now: () => Date.now() };
@@ -24,18 +25,21 @@ describe('progress socket', () => {
   let hub: ProgressHub;
   let url: string;
   let socket: { close(): void };
+  let sessions: SessionStore;
 
   beforeEach(async () => {
     server = createServer((_req, res) => res.end());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/v1/progress`;
     hub = new ProgressHub(clock, 0);
+    sessions = new SessionStore(clock);
     socket = attachProgressSocket(server, {
       hub,
       token: TOKEN,
       clock,
       logger: pino({ level: 'silent' }),
       limits: { highWaterBytes: 64 * 1024, maxBacklog: 500, stuckMs: 1_000 },
+      sessions,
     });
   });
 
@@ -46,12 +50,17 @@ describe('progress socket', () => {
   });
 
   function connect(
-    options: { token?: string; query?: boolean } = {},
+    options: { token?: string; query?: boolean; cookie?: string; origin?: string } = {},
   ): Promise<{ ws: WebSocket; messages: ProgressMessage[] }> {
     const token = options.token ?? TOKEN;
     const ws = options.query
       ? new WebSocket(`${url}?token=${token}`)
-      : new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+      : options.cookie !== undefined
+        ? new WebSocket(url, {
+            headers: { cookie: `${SESSION_COOKIE}=${options.cookie}` },
+            ...(options.origin ? { origin: options.origin } : {}),
+          })
+        : new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
     const messages: ProgressMessage[] = [];
     ws.on('message', (data) => messages.push(JSON.parse(String(data)) as ProgressMessage));
     return new Promise((resolve, reject) => {
@@ -61,16 +70,20 @@ describe('progress socket', () => {
     });
   }
 
-  it('refuses a wrong or missing token with 401, and accepts a header or ?token=', async () => {
+  it('accepts a bearer header or a session cookie from its own origin, and never a token in the URL', async () => {
     await expect(connect({ token: 'wrong' })).rejects.toThrow('HTTP 401');
-    await expect(connect({ token: 'wrong', query: true })).rejects.toThrow('HTTP 401');
+    // A token in the URL ends up in proxy access logs: refused even when it is right.
+    await expect(connect({ query: true })).rejects.toThrow('HTTP 401');
+    await expect(connect({ cookie: 'not-a-session' })).rejects.toThrow('HTTP 401');
+    const { id } = sessions.create();
+    await expect(connect({ cookie: id, origin: 'https://evil.example' })).rejects.toThrow('HTTP 401');
     const viaHeader = await connect();
-    const viaQuery = await connect({ query: true });
-    await until(() => viaHeader.messages.length > 0 && viaQuery.messages.length > 0, 'snapshots');
+    const viaCookie = await connect({ cookie: id, origin: new URL(url.replace('ws:', 'http:')).origin });
+    await until(() => viaHeader.messages.length > 0 && viaCookie.messages.length > 0, 'snapshots');
     expect(viaHeader.messages[0]!.type).toBe('snapshot');
-    expect(viaQuery.messages[0]!.type).toBe('snapshot');
+    expect(viaCookie.messages[0]!.type).toBe('snapshot');
     viaHeader.ws.close();
-    viaQuery.ws.close();
+    viaCookie.ws.close();
   });
 
   it('gives a client that reads everything, in order, and drops a client that never reads once its backlog overflows', async () => {

@@ -6,6 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../common/clock.js';
 import { PROGRESS_ROUTE, type ProgressMessage, isCoalescable } from '../common/progress.js';
 import { tokensMatch } from '../lib/http.js';
+import { type SessionStore, sessionIdFromCookieHeader } from './session.js';
 import type { ProgressHub, ProgressListener } from './progress-hub.js';
 
 export interface SocketLimits {
@@ -93,10 +94,28 @@ export class SocketListener implements ProgressListener {
   }
 }
 
-/** Accepts WebSocket upgrades on PROGRESS_ROUTE, authenticated by bearer header or `?token=`. */
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Accepts WebSocket upgrades on PROGRESS_ROUTE, authenticated by a bearer header (watch) or by a
+ * browser session cookie from this origin. A token in the URL is refused: it would land in proxy logs.
+ */
 export function attachProgressSocket(
   server: Server,
-  deps: { hub: ProgressHub; token: string; clock: Clock; logger: Logger; limits?: SocketLimits },
+  deps: {
+    hub: ProgressHub;
+    token: string;
+    clock: Clock;
+    logger: Logger;
+    limits?: SocketLimits;
+    sessions?: SessionStore;
+  },
 ): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const limits = deps.limits ?? DEFAULT_SOCKET_LIMITS;
@@ -109,8 +128,15 @@ export function attachProgressSocket(
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== PROGRESS_ROUTE) return refuse(socket, '404 Not Found');
     const header = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
-    const given = header ?? url.searchParams.get('token') ?? undefined;
-    if (given === undefined || !tokensMatch(given, deps.token)) return refuse(socket, '401 Unauthorized');
+    if (header !== undefined) {
+      if (!tokensMatch(header, deps.token)) return refuse(socket, '401 Unauthorized');
+    } else {
+      const session = deps.sessions?.get(sessionIdFromCookieHeader(request.headers.cookie));
+      // SameSite=Strict keeps other sites' pages from sending the cookie; the Origin check is a second lock.
+      const origin = request.headers.origin;
+      const sameOrigin = origin === undefined || hostOf(origin) === request.headers.host;
+      if (!session || !sameOrigin) return refuse(socket, '401 Unauthorized');
+    }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const listener = new SocketListener(ws, limits, deps.clock, (reason) =>
         deps.logger.warn({ reason }, 'progress client dropped'),

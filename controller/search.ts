@@ -40,6 +40,7 @@ export const SEARCH_COMMAND: CommandSpec = {
       env: false,
       help: 'the next page, from a previous --json answer',
     },
+    { name: 'starred', type: 'boolean', env: false, help: 'only starred (favourite) files' },
     { name: 'json', type: 'boolean', env: false, help: 'print the page as JSON' },
   ],
 };
@@ -53,6 +54,8 @@ export interface SearchParams {
   since?: string;
   limit?: string;
   cursor?: string;
+  /** `1` or `true`: only starred files. */
+  starred?: string;
 }
 
 /** Validates search parameters once; `what` prefixes names in errors (`--` for flags, `` for a query string). */
@@ -67,6 +70,11 @@ export function toSearchQuery(params: SearchParams, nowMs: number, what = '--'):
     query.seed = params.seed.replace(/^0+(?=\d)/, '');
   }
   if (params.since !== undefined) query.since = new Date(nowMs - parseDuration(params.since, `${what}since`));
+  if (params.starred !== undefined) {
+    if (!/^(1|true|0|false)$/.test(params.starred))
+      throw new AppError('E_USAGE', `${what}starred: expected true or false, got "${params.starred}"`);
+    if (/^(1|true)$/.test(params.starred)) query.starred = true;
+  }
   if (params.limit !== undefined) {
     const limit = Number(params.limit);
     if (!/^\d+$/.test(params.limit) || limit < 1 || limit > 1000) {
@@ -112,6 +120,7 @@ export function loadSearchConfig(env: NodeJS.ProcessEnv, argv: readonly string[]
   }
   const q = stringValue(values, '_');
   if (q !== undefined) params.q = q;
+  if (booleanValue(values, 'starred')) params.starred = 'true';
   return {
     dest,
     catalogUrl,

@@ -92,6 +92,7 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     // Files an incremental manifest leaves out are as stored as they were at the last position.
     result.filesUnchanged = manifest.incremental ? manifest.files - diff.toPull.length : diff.unchanged;
     result.filesPending = pending;
+    if (manifest.pendingReasons) result.pendingReasons = manifest.pendingReasons;
     const batches = planBatches(diff.toPull, deps.limits);
     logger[manifest.incremental && diff.toPull.length === 0 ? 'debug' : 'info'](
       {
@@ -177,7 +178,18 @@ async function transferBatch(
       dirty,
       fsyncEachFile: deps.durability.fsyncEachFile,
       onBytes: (bytes) => tracker.add(0, bytes),
-      onStored: () => tracker.add(1, 0),
+      onStored: (file) => {
+        tracker.add(1, 0);
+        // Live lists show each file as it is placed; ingest events still wait for the catalog commit.
+        deps.progress.publish({
+          type: 'file.stored',
+          agent: agent.name,
+          runId: deps.runId,
+          path: file.entry.path,
+          storedPath: file.storedPath,
+          size: file.entry.size,
+        });
+      },
     });
   } catch (err) {
     return err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
@@ -221,13 +233,6 @@ async function transferBatch(
       { file: file.entry.path, storedPath: file.storedPath, bytes: file.entry.size, fresh: file.fresh },
       'file stored',
     );
-    deps.progress.publish({
-      type: 'file.stored',
-      ...ids,
-      path: file.entry.path,
-      storedPath: file.storedPath,
-      size: file.entry.size,
-    });
   }
   for (const problem of extracted.problems) {
     deps.logger.warn({ file: problem.path, code: problem.code }, problem.message);

@@ -269,3 +269,35 @@ describe('typed readers', () => {
     expect(bytesValue({}, 'batch-bytes')).toBeUndefined();
   });
 });
+
+describe('parseFlags with free words', () => {
+  const SEARCH: CommandSpec = {
+    command: 'search',
+    summary: 'test search',
+    words: 'QUERY',
+    flags: [
+      { name: 'seed', type: 'string', help: 'seed', env: false },
+      { name: 'json', type: 'boolean', help: 'json', env: false },
+    ],
+  };
+
+  it.each<{ argv: string[]; words: string; seed?: string; json?: boolean }>([
+    // `-wings` excludes a word; it was refused as "unknown flag -w".
+    { argv: ['victorian', '-wings'], words: 'victorian -wings' },
+    { argv: ['-wings', 'victorian', '--json'], words: '-wings victorian', json: true },
+    { argv: ['a', '--seed', '5', '-b', 'OR', 'c'], words: 'a -b OR c', seed: '5' },
+    { argv: ['--seed=7', '"a phrase"', '-x'], words: '"a phrase" -x', seed: '7' },
+    { argv: ['a', '--', '--json'], words: 'a --json' },
+  ])('$argv', ({ argv, words, seed, json }) => {
+    const values = parseFlags(SEARCH, argv, {});
+    expect(values._).toBe(words);
+    expect(values.seed).toBe(seed);
+    expect(values.json).toBe(json ?? undefined);
+  });
+
+  it('still refuses an unknown long flag', () => {
+    expect(appErrorOf(() => parseFlags(SEARCH, ['a', '--nope'], {})).message).toContain(
+      'unknown flag --nope',
+    );
+  });
+});

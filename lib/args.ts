@@ -51,7 +51,8 @@ export function parseFlags(spec: CommandSpec, argv: readonly string[], env: Node
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    const args = spec.words ? wordsLast(spec, argv) : [...argv];
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (err) {
     throw new AppError('E_USAGE', `${usageProblem(err)} (see forge-sync ${spec.command} --help)`);
   }
@@ -68,6 +69,33 @@ export function parseFlags(spec: CommandSpec, argv: readonly string[], env: Node
     values[flag.name] = given ?? fromEnv(flag, env) ?? flag.default;
   }
   return values;
+}
+
+/**
+ * For a command that takes free words (a search query), moves them after `--`, in order, so a
+ * word like `-wings` (exclude "wings") is a word, not an unknown short flag. A single-dash
+ * argument is a word unless it is `-h` or the value of the string flag before it.
+ */
+function wordsLast(spec: CommandSpec, argv: readonly string[]): string[] {
+  const takesValue = new Set(
+    spec.flags.filter((flag) => flag.type !== 'boolean').map((flag) => `--${flag.name}`),
+  );
+  const flags: string[] = [];
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      words.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith('--') || arg === '-h') {
+      flags.push(arg);
+      if (takesValue.has(arg) && i + 1 < argv.length) flags.push(argv[++i]!);
+    } else {
+      words.push(arg);
+    }
+  }
+  return [...flags, '--', ...words];
 }
 
 function usageProblem(err: unknown): string {

@@ -19,7 +19,13 @@ export function parseLogLevel(value: string | undefined): string {
   throw new AppError('E_USAGE', `--log-level: expected one of ${LEVELS.join(', ')}, got "${value}"`);
 }
 
-export function createLogger(options: { format: LogFormat; level: string; name: string }): Logger {
+export function createLogger(options: {
+  format: LogFormat;
+  level: string;
+  name: string;
+  /** Where lines go instead of stderr (a terminal's live display keeps them above its lines). */
+  destination?: NodeJS.WritableStream;
+}): Logger {
   const base = {
     name: options.name,
     level: options.level,
@@ -30,7 +36,10 @@ export function createLogger(options: { format: LogFormat; level: string; name: 
     },
   };
   if (options.format === 'pretty') {
-    return pino(base, pretty({ destination: 2, colorize: process.stderr.isTTY, sync: true }));
+    return pino(
+      base,
+      pretty({ destination: options.destination ?? 2, colorize: process.stderr.isTTY, sync: true }),
+    );
   }
-  return pino(base, pino.destination({ fd: 2, sync: true }));
+  return pino(base, options.destination ?? pino.destination({ fd: 2, sync: true }));
 }

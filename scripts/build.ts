@@ -25,8 +25,15 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
   // PGlite loads its WASM and data files beside its own module, so it ships as a package (controller
-  // image only); the others are optional native speed-ups that their libraries do without.
-  external: ['@electric-sql/pglite', 'cpu-features', 'pg-native', './crypto/build/Release/sshcrypto.node'],
+  // image only); sharp loads its prebuilt libvips beside its own module too; the others are optional
+  // native speed-ups that their libraries do without.
+  external: [
+    '@electric-sql/pglite',
+    'sharp',
+    'cpu-features',
+    'pg-native',
+    './crypto/build/Release/sshcrypto.node',
+  ],
   // Some dependencies are CommonJS and call require() for Node built-ins.
   banner: {
     js: [
@@ -56,5 +63,8 @@ if (process.argv.includes('--images')) {
     join(OUT, 'controller-modules/@electric-sql/pglite'),
     { recursive: true },
   );
+  // Thumbnails: sharp and its prebuilt libvips packages (@img/*), as installed for this platform.
+  await cp(join(REPO, 'node_modules/sharp'), join(OUT, 'controller-modules/sharp'), { recursive: true });
+  await cp(join(REPO, 'node_modules/@img'), join(OUT, 'controller-modules/@img'), { recursive: true });
 }
 console.log(`built ${join(OUT, 'app')}`);

@@ -1,4 +1,5 @@
-// `npm run demo`: two agents serve demo Forge and ComfyUI output folders; one sync pulls them into ./synced.
+// `npm run demo`: two agents serve demo Forge and ComfyUI output folders; one sync pulls them into ./synced;
+// then it prints the command that serves the gallery over that catalog.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -75,6 +76,25 @@ async function listStored(dir: string, out: string[] = []): Promise<string[]> {
   return out.sort();
 }
 
+const GALLERY_PORT = 8787;
+
+/** Keeps the demo's token for the gallery (owner-only), and says how to open it. */
+async function printGalleryCommand(): Promise<void> {
+  const tokenFile = join(DEST, '.forge-sync/gallery-token');
+  await writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+  console.log(
+    [
+      '',
+      'See them in the gallery (search by prompt or seed, open one for its parameters). Run:',
+      '',
+      `  node bin/forge-sync.js controller --serve-only --dest ./synced --port ${GALLERY_PORT} --token-file ./synced/.forge-sync/gallery-token`,
+      '',
+      // The token rides in the #fragment, which the browser never sends to the server.
+      `and open http://127.0.0.1:${GALLERY_PORT}/gallery#token=${TOKEN}`,
+    ].join('\n'),
+  );
+}
+
 async function main(): Promise<void> {
   await buildDemoFolders();
   console.log(
@@ -109,6 +129,7 @@ async function main(): Promise<void> {
       '\nRun `npm run demo` again: nothing is transferred twice. The .tmp file and the unfinished PNG were not synced.',
     );
     process.exitCode = code ?? 1;
+    if (code === 0) await printGalleryCommand();
   } finally {
     for (const agent of agents) agent.child.kill('SIGTERM');
     await Promise.all(agents.map((agent) => once(agent.child, 'exit')));

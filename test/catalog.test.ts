@@ -507,6 +507,39 @@ for (const backend of [pglite, postgres]) {
       });
     });
 
+    it('gives one file by id with everything, and keeps stars that search can filter by', async () => {
+      await catalog.recordStored([
+        record({
+          containerPath: 'output/a.png',
+          xxh64: hash(1),
+          metadata: FULL_METADATA,
+          provenance: { host: 'h1' },
+        }),
+        record({ containerPath: 'output/b.png', xxh64: hash(2) }),
+      ]);
+      const page = await catalog.search({ limit: 10 });
+      const idOf = (path: string): number => page.items.find((hit) => hit.containerPath === path)!.id;
+      const a = await catalog.getFile(idOf('output/a.png'));
+      expect(a).toMatchObject({
+        containerPath: 'output/a.png',
+        xxh64: hash(1),
+        seed: FULL_METADATA.seed,
+        provenance: { host: 'h1' },
+        starredAt: null,
+        purgedAt: null,
+      });
+      expect(a!.metadata).toMatchObject({ raw: FULL_METADATA.raw, prompt: FULL_METADATA.prompt });
+      expect(await catalog.getFile(999_999)).toBeNull();
+
+      expect(await catalog.setStarred(idOf('output/b.png'), true, minutes(5))).toBe(true);
+      expect(await catalog.setStarred(999_999, true, minutes(5))).toBe(false);
+      expect((await catalog.getFile(idOf('output/b.png')))!.starredAt).toBe(minutes(5).toISOString());
+      const starred = await catalog.search({ limit: 10, starred: true });
+      expect(starred.items.map((hit) => hit.containerPath)).toEqual(['output/b.png']);
+      await catalog.setStarred(idOf('output/b.png'), false, minutes(6));
+      expect((await catalog.search({ limit: 10, starred: true })).items).toEqual([]);
+    });
+
     describe('search', () => {
       const A1111 = (fields: Partial<GenerationMetadata>): GenerationMetadata => ({
         source: 'a1111',

@@ -96,6 +96,8 @@ class FakeAgent {
   archive: ArchiveHandler = () => {
     throw new Error('no archive handler set');
   };
+  /** Files the manifest reports as pending, by reason (what the agent says about why). */
+  pendingReasons: Record<string, number> = {};
   private readonly server: Server = createServer((req, res) => {
     res.setHeader(PROTOCOL_HEADER, String(PROTOCOL_VERSION));
     this.route(req, res).catch((err: unknown) => res.destroy(err as Error));
@@ -152,7 +154,15 @@ class FakeAgent {
           mtimeMs,
           xxh64,
         })),
-        { type: 'end', generation: 1, files: this.files.length, pending: 0, hashed: 0, cacheHits: 0 },
+        {
+          type: 'end',
+          generation: 1,
+          files: this.files.length,
+          pending: Object.values(this.pendingReasons).reduce((sum, n) => sum + n, 0),
+          pendingReasons: this.pendingReasons,
+          hashed: 0,
+          cacheHits: 0,
+        },
       ];
       res.writeHead(200, { 'content-type': MANIFEST_CONTENT_TYPE });
       res.end(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
@@ -332,6 +342,18 @@ describe('sync against a hostile agent', () => {
     );
     expect(await treeDigest(join(dest, 'fake'))).toEqual(expected);
     expect(await readdir(join(dest, '.forge-sync/tmp'))).toEqual([]);
+  });
+
+  it('passes the pending count by reason through to sync --json, dropping malformed reasons', async () => {
+    agent.pendingReasons = { settling: 20, 'incomplete-png': 4, 'Not A Reason!': 1 };
+    const result = await syncJson(dest, { fake: agent.url });
+    agent.pendingReasons = {};
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.summary!.agents[0]).toMatchObject({
+      filesPending: 25,
+      pendingReasons: { settling: 20, 'incomplete-png': 4 },
+    });
+    expect(Object.keys(result.summary!.agents[0]!.pendingReasons!)).toEqual(['settling', 'incomplete-png']);
   });
 });
 

@@ -39,6 +39,8 @@ export interface SearchQuery {
   agent?: string;
   /** Only files synced at or after this time. */
   since?: Date;
+  /** Only starred (favourite) files. */
+  starred?: boolean;
   limit: number;
   /** From a previous page's `nextCursor`. */
   cursor?: string;
@@ -64,6 +66,21 @@ export interface SearchHit {
   model: string | null;
   width: number | null;
   height: number | null;
+}
+
+/** One stored file with everything the catalog knows of it: GET /v1/files/:id. */
+export interface FileDetail extends SearchHit {
+  mtimeMs: number;
+  xxh64: string;
+  runId: string;
+  provenance: Provenance;
+  /** Every parsed field, and the raw text or JSON as found (`raw`, `comfyPrompt`, `comfyWorkflow`). */
+  metadata: GenerationMetadata | null;
+  metaFrom: string | null;
+  purgeRunId: string | null;
+  purgeOutcome: string | null;
+  /** When it was starred (a favourite); null when it is not. */
+  starredAt: string | null;
 }
 
 export interface SearchPage {
@@ -147,6 +164,10 @@ export interface Catalog {
   recordAgentPosition(agent: string, position: AgentPosition, runId: string): Promise<void>;
   /** The generation metadata catalogued for the newest version of a container file, if any. */
   findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null>;
+  /** One stored file by its catalog id, with all its metadata; null when there is none. */
+  getFile(id: number): Promise<FileDetail | null>;
+  /** Stars (a favourite) or unstars a stored file; false when there is no file with that id. */
+  setStarred(id: number, starred: boolean, at: Date): Promise<boolean>;
   /** Finds stored files by prompt words, model, seed, agent and age; newest first, paged. */
   search(query: SearchQuery): Promise<SearchPage>;
   /**

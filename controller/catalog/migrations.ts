@@ -98,6 +98,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  // Version 5 is taken by the metadata/search work (issue 12); versions are applied by set membership.
+  {
+    version: 6,
+    name: 'favourites',
+    sql: `
+      ALTER TABLE files ADD COLUMN starred_at TIMESTAMPTZ;
+      CREATE INDEX files_starred ON files (id) WHERE starred_at IS NOT NULL;
+    `,
+  },
 ];
 
 /**

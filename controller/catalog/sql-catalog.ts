@@ -3,6 +3,7 @@ import { AppError } from '../../common/errors.js';
 import type { StoredCopy } from '../../common/purge-plan.js';
 import type { GenerationMetadata } from '../metadata/extract.js';
 import type {
+  FileDetail,
   AgentPosition,
   Catalog,
   PurgeOutcome,
@@ -13,6 +14,7 @@ import type {
   StoredPathInfo,
   SyncRecord,
 } from './catalog.js';
+import { readFileDetail, writeStarred } from './file-detail.js';
 import { migrate } from './migrations.js';
 import type { SqlClient } from './sql-client.js';
 
@@ -348,6 +350,7 @@ export class SqlCatalog implements Catalog {
     if (query.seed) where.push(`seed = ${param(query.seed)}`);
     if (query.agent) where.push(`agent = ${param(query.agent)}`);
     if (query.since) where.push(`synced_at >= ${param(query.since.toISOString())}`);
+    if (query.starred) where.push('starred_at IS NOT NULL');
     if (query.cursor) {
       if (!/^\d+$/.test(query.cursor)) throw new AppError('E_BAD_REQUEST', `bad cursor "${query.cursor}"`);
       where.push(`id < ${param(query.cursor)}`);
@@ -382,6 +385,14 @@ export class SqlCatalog implements Catalog {
     }));
     const more = rows.length > query.limit;
     return { items, nextCursor: more ? String(items.at(-1)!.id) : null };
+  }
+
+  getFile(id: number): Promise<FileDetail | null> {
+    return readFileDetail(this.db, id);
+  }
+
+  setStarred(id: number, starred: boolean, at: Date): Promise<boolean> {
+    return writeStarred(this.db, id, starred, at);
   }
 
   withAgentLease<T>(agent: string, work: () => Promise<T>): Promise<T | null> {

@@ -1,5 +1,8 @@
-// The dashboard's only script: token from the URL fragment, /v1/progress over WebSocket, cards per agent, reconnects.
+// The status page: token from the URL fragment, /v1/progress over WebSocket, cards per agent, reconnects.
 // Plain ES module, no build step. Type-checked from JSDoc against common/progress.ts (tsconfig.json here).
+
+import { byId, el, formatBytes } from './page-kit.js';
+import { TOKEN_KEY, api, forgetToken, openSession, takeToken } from './session.js';
 
 /** @typedef {import('../../common/progress.js').ProgressMessage} ProgressMessage */
 /** @typedef {import('../../common/progress.js').AgentProgressState} AgentState */
@@ -7,7 +10,6 @@
 /** @typedef {{ at: string; agent: string; path: string; storedPath: string; size: number }} StoredFile */
 /** @typedef {{ at: string; agent: string | null; code: string; path: string | null; message: string }} Problem */
 
-const TOKEN_KEY = 'forge-sync-token';
 const MAX_RECENT = 50;
 const MAX_ERRORS = 100;
 const RETRY_MIN_MS = 500;
@@ -29,58 +31,6 @@ let attempt = 0;
 let retryTimer;
 /** Counts connections, so answers that arrive for an older one are ignored. */
 let generation = 0;
-
-/**
- * The token from `#token=…` (then removed from the address bar and kept in this tab's
- * sessionStorage), or the one kept earlier. The fragment never reaches the server.
- * @returns {string | null}
- */
-function takeToken() {
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  const given = fragment.get('token');
-  if (given) {
-    sessionStorage.setItem(TOKEN_KEY, given);
-    fragment.delete('token');
-    const rest = fragment.toString();
-    history.replaceState(null, '', `${location.pathname}${location.search}${rest ? `#${rest}` : ''}`);
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
-}
-
-/**
- * An element with attributes and children; strings become text nodes, so data is never parsed as HTML.
- * @param {string} tag
- * @param {Record<string, string>} [attrs]
- * @param {(Node | string)[]} children
- * @returns {HTMLElement}
- */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
-
-/** @param {string} id */
-function byId(id) {
-  const node = document.getElementById(id);
-  if (!node) throw new Error(`dashboard: #${id} is missing from index.html`);
-  return node;
-}
-
-// ---- formatting -------------------------------------------------------------------------------
-
-/** @param {number} bytes */
-function formatBytes(bytes) {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 /** @param {number | null} seconds */
 function formatEta(seconds) {
@@ -304,19 +254,24 @@ function renderAgent(name) {
   if (!state) return;
   const { root, fields } = card(name);
   const progress = state.progress;
-  const percent = percentOf(progress);
   const active = state.phase !== 'idle';
+  // An idle agent whose last pass failed (unreachable, refused) is failed: red, never a full bar.
+  const failed = !active && Boolean(state.lastSync && !state.lastSync.ok);
+  const counted = Boolean(progress && (progress.bytesTotal > 0 || progress.filesTotal > 0));
+  const percent = failed && !counted ? 0 : percentOf(progress);
+  const shown = !state.present ? 'lost' : failed ? 'failed' : state.phase;
   root.dataset.phase = state.phase;
+  root.dataset.state = shown;
   root.dataset.present = String(state.present);
   root.dataset.runId = state.runId ?? '';
   root.dataset.lastSyncRunId = state.lastSync?.runId ?? '';
 
-  fields.phase.textContent = state.present ? state.phase : 'lost';
-  fields.phase.dataset.phase = state.present ? state.phase : 'lost';
+  fields.phase.textContent = shown;
+  fields.phase.dataset.phase = shown;
   fields.url.textContent = state.url;
 
   const bar = fields.bar;
-  bar.dataset.phase = state.phase;
+  bar.dataset.phase = failed ? 'failed' : state.phase;
   bar.dataset.percent = String(progress ? percent : 0);
   bar.dataset.filesDone = String(progress?.filesDone ?? 0);
   bar.dataset.filesTotal = String(progress?.filesTotal ?? 0);
@@ -326,23 +281,30 @@ function renderAgent(name) {
   bar.classList.toggle('active', active);
   fields.fill.style.width = `${progress ? percent : 0}%`;
 
-  if (progress) {
+  if (progress && !(failed && !counted)) {
     const unit = state.phase === 'scanning' ? 'hashed' : 'files';
     fields.files.textContent = `${progress.filesDone.toLocaleString()} / ${progress.filesTotal.toLocaleString()} ${unit}`;
     fields.bytes.textContent = `${formatBytes(progress.bytesDone)} / ${formatBytes(progress.bytesTotal)}`;
     fields.percent.textContent = `${percent.toFixed(1)}%`;
-    // After a phase, its last rate stays: it says how fast that phase ran.
-    fields.rate.textContent = progress.rateBps !== null ? `${formatBytes(progress.rateBps)}/s` : 'rate —';
-    fields.eta.textContent = `ETA ${active ? formatEta(progress.etaSeconds) : '—'}`;
+    // A rate and an ETA describe work under way: an idle card shows neither (its last sync has the totals).
+    fields.rate.textContent = !active
+      ? ''
+      : progress.rateBps !== null
+        ? `${formatBytes(progress.rateBps)}/s`
+        : 'rate —';
+    fields.eta.textContent = active ? `ETA ${formatEta(progress.etaSeconds)}` : '';
   } else {
-    fields.files.textContent = state.phase === 'scanning' ? 'scanning…' : 'idle';
+    fields.files.textContent = failed ? 'failed' : state.phase === 'scanning' ? 'scanning…' : 'idle';
     for (const key of ['bytes', 'percent', 'rate']) fields[key].textContent = '';
     fields.eta.textContent = '';
   }
 
   renderSync(fields.sync, state.lastSync);
   renderPurge(fields.purge, state.lastPurge);
-  const error = state.lastError;
+  // The last sync line already shows its own error: the same one again below would say it twice.
+  const syncError = state.lastSync?.error;
+  const error =
+    state.lastError && !(syncError && syncError.message === state.lastError.message) ? state.lastError : null;
   fields.error.replaceChildren(
     ...(error
       ? [
@@ -353,6 +315,17 @@ function renderAgent(name) {
       : ['—']),
   );
   fields.error.classList.toggle('bad', Boolean(error));
+}
+
+/**
+ * `(20 settling, 4 incomplete png)`, from the reasons an agent gives; empty when it gives none.
+ * @param {Record<string, number> | undefined} reasons
+ */
+function pendingWhy(reasons) {
+  const parts = Object.entries(reasons ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, n]) => `${n.toLocaleString()} ${reason.replace(/-/g, ' ')}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
 /** @param {HTMLElement} node @param {AgentState['lastSync']} result */
@@ -380,7 +353,13 @@ function renderSync(node, result) {
       { 'data-testid': 'last-sync-bytes', title: `${result.bytesTransferred} bytes` },
       formatBytes(result.bytesTransferred),
     ),
-    ` · ${result.filesUnchanged.toLocaleString()} unchanged · ${result.filesPending.toLocaleString()} pending · `,
+    ` · ${result.filesUnchanged.toLocaleString()} unchanged · `,
+    el(
+      'span',
+      { 'data-testid': 'last-sync-pending', title: 'seen, not offered yet' },
+      `${result.filesPending.toLocaleString()} pending${pendingWhy(result.pendingReasons)}`,
+    ),
+    ' · ',
     count(result.errors, 'error'),
     ' ',
     when,
@@ -489,10 +468,7 @@ function addProblem(problem) {
  */
 async function loadRecent(forGeneration) {
   try {
-    const response = await fetch(new URL(`v1/files?limit=${MAX_RECENT}`, location.href), {
-      headers: { authorization: `Bearer ${token}` },
-      cache: 'no-store',
-    });
+    const response = await api(`v1/files?limit=${MAX_RECENT}`);
     if (!response.ok || forGeneration !== generation) return;
     /** @type {{ items: { agent: string; containerPath: string; storedPath: string; size: number; syncedAt: string }[] }} */
     const page = await response.json();
@@ -524,20 +500,25 @@ function setConnection(state, text) {
   document.body.dataset.connection = state;
 }
 
-function connect() {
+async function connect() {
   clearTimeout(retryTimer);
   if (!token) return askForToken(null);
   const current = ++generation;
+  if (attempt === 0) setConnection('connecting', 'connecting…');
+  // The socket rides on the session cookie: a fresh one each time, as the controller may have restarted.
+  const opened = await openSession(token);
+  if (current !== generation) return;
+  if (opened === 'refused') return askForToken('The controller refused this token.');
+  if (opened === 'failed') return void retry(false);
   const url = new URL('v1/progress', location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.hash = '';
-  url.search = `?token=${encodeURIComponent(token)}`;
-  if (attempt === 0) setConnection('connecting', 'connecting…');
+  url.search = '';
   const ws = new WebSocket(url);
   socket = ws;
-  let opened = false;
+  let wasOpen = false;
   ws.addEventListener('open', () => {
-    opened = true;
+    wasOpen = true;
     attempt = 0;
   });
   ws.addEventListener('message', (event) => {
@@ -554,7 +535,7 @@ function connect() {
   ws.addEventListener('close', () => {
     if (current !== generation) return;
     socket = null;
-    void retry(opened);
+    void retry(wasOpen);
   });
 }
 
@@ -573,7 +554,7 @@ async function retry(opened) {
   const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt) * (0.75 + Math.random() * 0.5);
   attempt++;
   setConnection('reconnecting', attempt > 1 ? `reconnecting… (try ${attempt})` : 'reconnecting…');
-  retryTimer = setTimeout(connect, delay);
+  retryTimer = setTimeout(() => void connect(), delay);
 }
 
 /** @param {string} given */
@@ -596,7 +577,7 @@ function askForToken(problem) {
   socket?.close();
   socket = null;
   token = null;
-  sessionStorage.removeItem(TOKEN_KEY);
+  forgetToken();
   setConnection('token', 'token needed');
   const form = /** @type {HTMLFormElement} */ (byId('token-form'));
   const note = byId('token-problem');
@@ -621,20 +602,46 @@ function start() {
     form.hidden = true;
     byId('forget').hidden = false;
     attempt = 0;
-    connect();
+    void connect();
   });
   byId('forget').addEventListener('click', () => askForToken(null));
+  const syncButton = /** @type {HTMLButtonElement} */ (byId('sync-now'));
+  syncButton.addEventListener('click', async () => {
+    syncButton.disabled = true;
+    try {
+      // POST on the session cookie: api() adds the csrf header that a state change needs.
+      const response = await api('v1/sync', { method: 'POST' });
+      if (response.ok) {
+        /** @type {{ started: boolean; runId: string }} */
+        const answer = await response.json();
+        syncButton.dataset.runId = answer.runId;
+        syncButton.title = answer.started ? `started ${answer.runId}` : `already running: ${answer.runId}`;
+      }
+    } finally {
+      syncButton.disabled = false;
+    }
+  });
   // Back online or back in view: no reason to wait out the backoff.
   const now = () => {
     if (!socket && token && document.visibilityState === 'visible') {
       attempt = Math.min(attempt, 1);
-      connect();
+      void connect();
     }
   };
+  // `/#token=…` opened in a tab already on this page is a same-document navigation: no reload.
+  window.addEventListener('hashchange', () => {
+    const given = takeToken();
+    if (!given || given === token) return;
+    token = given;
+    form.hidden = true;
+    byId('forget').hidden = false;
+    attempt = 0;
+    void connect();
+  });
   window.addEventListener('online', now);
   document.addEventListener('visibilitychange', now);
   byId('forget').hidden = !token;
-  connect();
+  void connect();
 }
 
 start();

@@ -146,6 +146,7 @@ export interface SyncJson {
     problems: { code: string; path: string; message: string }[];
     error?: { code: string; message: string };
     manifest?: 'full' | 'changes';
+    pendingReasons?: Record<string, number>;
   }[];
   totals: {
     filesTransferred: number;
