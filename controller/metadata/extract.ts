@@ -60,12 +60,45 @@ export async function extractFromSource(source: ByteSource): Promise<GenerationM
   }
 }
 
+/** PNG text keywords that describe the file, not how it was generated; never reported as unknown metadata. */
+const ORDINARY_PNG_KEYS = new Set([
+  'Title',
+  'Author',
+  'Copyright',
+  'Creation Time',
+  'Software',
+  'Disclaimer',
+  'Warning',
+  'Source',
+  'date:create',
+  'date:modify',
+  'date:timestamp',
+]);
+
 async function pngTexts(source: ByteSource): Promise<FoundTexts> {
   const scan = await readPngTexts(source);
   const found: FoundTexts = { problems: scan.problems };
+  if (scan.exif) {
+    const fromExif = exifTexts({ block: scan.exif, problems: [] });
+    found.problems.push(...fromExif.problems.map((problem) => `PNG eXIf: ${problem}`));
+    found.parameters = fromExif.parameters;
+    found.json = fromExif.json;
+    found.prompt = fromExif.prompt;
+    found.workflow = fromExif.workflow;
+    if (fromExif.unknown)
+      found.unknown = fromExif.unknown.map((entry) => ({ ...entry, where: `PNG eXIf ${entry.where}` }));
+  }
   for (const chunk of scan.texts) {
     const key = KEYS.find((name) => name === chunk.keyword);
-    if (!key) continue;
+    if (!key) {
+      if (chunk.text !== undefined && chunk.text.trim() !== '' && !ORDINARY_PNG_KEYS.has(chunk.keyword)) {
+        (found.unknown ??= []).push({
+          where: `PNG ${chunk.type} ${JSON.stringify(chunk.keyword)}`,
+          text: chunk.text,
+        });
+      }
+      continue;
+    }
     if (chunk.text === undefined) {
       found.problems.push(chunk.problem ?? `${chunk.type} ${chunk.keyword} could not be read`);
       found.sourceHint ??= key === 'parameters' ? 'a1111' : 'comfyui';
@@ -81,9 +114,10 @@ function exifTexts(location: ExifLocation): FoundTexts {
   if (!location.block) return found;
   const exif = parseExif(location.block);
   found.problems.push(...exif.problems);
-  if (exif.userComment !== undefined && looksLikeInfotext(exif.userComment)) {
-    found.parameters = exif.userComment;
-  }
+  const comment = exif.userComment?.trim();
+  if (comment && looksLikeInfotext(comment)) found.parameters = exif.userComment;
+  else if (comment?.startsWith('{')) found.json = comment;
+  else if (comment) (found.unknown ??= []).push({ where: 'EXIF UserComment', text: comment });
   for (const value of exif.ascii.values()) {
     const match = EXIF_KEY_VALUE.exec(value);
     if (match) found[match[1] as 'prompt' | 'workflow'] ??= value.slice(match[0].length);
