@@ -258,7 +258,7 @@ const cases: { name: string; file: string; bytes: Buffer; want: GenerationMetada
     name: 'a JPEG named .png is read as a JPEG',
     file: 'really-a-jpeg.png',
     bytes: jpeg(tiff({ le: false, exif: [userComment(infotext('sniffed'), 'utf16be')] })),
-    want: a1111('sniffed'),
+    want: { ...a1111('sniffed'), error: 'named .png but its bytes are JPEG; read as JPEG' },
   },
   {
     name: 'MP4 with ComfyUI prompt and workflow mdta keys (SaveVideo)',

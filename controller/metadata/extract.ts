@@ -32,10 +32,37 @@ export async function extractMetadata(path: string): Promise<GenerationMetadata>
     return { source: 'none', error: `cannot open the file: ${errorMessage(err)}` };
   }
   try {
-    return await extractFromSource(source);
+    const meta = await extractFromSource(source);
+    const head = await source.read(0, SNIFF_BYTES).catch(() => Buffer.alloc(0));
+    const mismatch = nameMismatch(path, sniffFormat(head));
+    if (mismatch) meta.error = meta.error ? `${mismatch}; ${meta.error}` : mismatch;
+    return meta;
   } finally {
     await source.close().catch(() => undefined);
   }
+}
+
+/** Extensions each sniffed format goes by; a file whose name says otherwise is flagged. */
+const EXTENSIONS: Record<string, string[]> = {
+  png: ['png', 'apng'],
+  jpeg: ['jpg', 'jpeg', 'jpe', 'jfif'],
+  webp: ['webp'],
+  mp4: ['mp4', 'm4v', 'mov'],
+  matroska: ['webm', 'mkv'],
+};
+
+/**
+ * A flag for a file whose bytes are another format than its name says (a JPEG saved as `.png` is
+ * common with Civitai downloads): it was read, and is stored, by its bytes, under its name.
+ */
+export function nameMismatch(path: string, format: string): string | undefined {
+  const known = EXTENSIONS[format];
+  const dot = path.lastIndexOf('.');
+  const ext = dot < 0 ? '' : path.slice(dot + 1).toLowerCase();
+  if (!known || known.includes(ext) || !Object.values(EXTENSIONS).some((list) => list.includes(ext))) {
+    return undefined;
+  }
+  return `named .${ext} but its bytes are ${format.toUpperCase()}; read as ${format.toUpperCase()}`;
 }
 
 /** extractMetadata over any ByteSource (tests count the bytes read through one). Never throws. */
