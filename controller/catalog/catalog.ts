@@ -31,11 +31,19 @@ export interface StoredFileRecord {
 }
 
 export interface SearchQuery {
-  /** Words of the prompt (web-search syntax: quotes, OR, -word), model, sampler or file name. */
+  /**
+   * Words (and word parts, by prefix) of the prompt, model, sampler, LoRAs, raw metadata, ComfyUI
+   * graph strings or file name; "quoted phrases", OR, -word. See toPrefixTsquery.
+   */
   text?: string;
   /** Part of the model (checkpoint) name, any case. */
   model?: string;
+  /** Exact seed, a decimal integer. */
   seed?: string;
+  /** Part of a LoRA name, any case. */
+  lora?: string;
+  /** Sampler name, any case (A1111 `DPM++ 2M`, ComfyUI `dpmpp_2m`). */
+  sampler?: string;
   agent?: string;
   /** Only files synced at or after this time. */
   since?: Date;

@@ -2,6 +2,7 @@
 import { AppError } from '../../common/errors.js';
 import type { StoredCopy } from '../../common/purge-plan.js';
 import type { GenerationMetadata } from '../metadata/extract.js';
+import { METADATA_READER_VERSION } from '../metadata/generation-metadata.js';
 import type {
   AgentPosition,
   Catalog,
@@ -14,6 +15,7 @@ import type {
   SyncRecord,
 } from './catalog.js';
 import { migrate } from './migrations.js';
+import { toPrefixTsquery } from './search-text.js';
 import type { SqlClient } from './sql-client.js';
 
 const INSERT_CHUNK = 200;
@@ -51,6 +53,7 @@ const FILE_COLUMNS = [
   'samplers',
   'comfy_prompt',
   'comfy_workflow',
+  'meta_version',
 ] as const;
 
 /** JSONB parameters go as text; PostgreSQL casts them on insert. */
@@ -94,6 +97,7 @@ function rowValues(record: StoredFileRecord): unknown[] {
     json(meta?.samplers),
     json(meta?.comfyPrompt),
     json(meta?.comfyWorkflow),
+    meta ? METADATA_READER_VERSION : null,
   ];
 }
 
@@ -302,7 +306,7 @@ export class SqlCatalog implements Catalog {
 
   async findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null> {
     const { rows } = await this.db.query<Record<string, unknown>>(
-      `SELECT meta_source, meta_error, infotext, prompt, negative_prompt, seed, steps, cfg, sampler, scheduler,
+      `SELECT meta_source, meta_error, infotext, prompt, negative_prompt, seed::text AS seed, steps, cfg, sampler, scheduler,
               model, model_hash, loras, width, height, params, samplers, comfy_prompt, comfy_workflow
        FROM files WHERE agent = $1 AND container_path = $2 AND meta_source IS NOT NULL AND meta_source <> 'none'
        ORDER BY id DESC LIMIT 1`,
@@ -342,10 +346,20 @@ export class SqlCatalog implements Catalog {
       params.push(value);
       return `$${params.length}`;
     };
-    if (query.text?.trim()) where.push(`search @@ websearch_to_tsquery('simple', ${param(query.text)})`);
+    const tsquery = query.text ? toPrefixTsquery(query.text) : null;
+    if (tsquery) where.push(`search @@ to_tsquery('simple', ${param(tsquery)})`);
     if (query.model)
       where.push(`lower(model) LIKE ${param(`%${query.model.toLowerCase().replace(/[%_\\]/g, '\\$&')}%`)}`);
-    if (query.seed) where.push(`seed = ${param(query.seed)}`);
+    if (query.seed) where.push(`seed = ${param(query.seed)}::numeric`);
+    if (query.sampler) where.push(`lower(sampler) = ${param(query.sampler.toLowerCase())}`);
+    if (query.lora) {
+      // Part of a LoRA name, any case, as with --model.
+      const pattern = `%${query.lora.toLowerCase().replace(/[%_\\]/g, '\\$&')}%`;
+      where.push(
+        `EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(loras) = 'array' THEN loras ELSE '[]' END) l
+                 WHERE lower(l->>'name') LIKE ${param(pattern)})`,
+      );
+    }
     if (query.agent) where.push(`agent = ${param(query.agent)}`);
     if (query.since) where.push(`synced_at >= ${param(query.since.toISOString())}`);
     if (query.cursor) {
@@ -354,7 +368,7 @@ export class SqlCatalog implements Catalog {
     }
     const { rows } = await this.db.query<HitRow>(
       `SELECT id, agent, container_path, stored_path, size, synced_at, purged_at, meta_source, meta_error, prompt,
-              negative_prompt, seed, steps, cfg, sampler, scheduler, model, width, height
+              negative_prompt, seed::text AS seed, steps, cfg, sampler, scheduler, model, width, height
        FROM files ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY id DESC LIMIT ${param(query.limit + 1)}`,
       params,

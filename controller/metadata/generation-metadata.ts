@@ -1,5 +1,13 @@
 // The shape of what the catalog stores about how an image or video was generated.
 
+/**
+ * Version of the metadata reader. Each catalog record keeps the version that read it; raise this
+ * when a reader improves, and `forge-sync reindex` re-reads the stored copies read by older ones.
+ * 1: infotext, ComfyUI PNG/WebP/video. 2: ComfyUI/Civitai JSON in UserComment, PNG eXIf, Civitai
+ * resources, wildcard/Power Lora/concat graph walk, unknown metadata kept raw.
+ */
+export const METADATA_READER_VERSION = 2;
+
 /** Which metadata format the fields came from. */
 /**
  * `civitai` is Civitai's own ComfyUI JSON (with `extraMetadata`); `unknown` is metadata that was
