@@ -57,6 +57,13 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string };
 }
 
+/** A file an agent has not offered for a long time, and why. */
+export interface LongPendingFile {
+  path: string;
+  reason: string;
+  pendingForMs: number;
+}
+
 /** Counters that show what an agent's scans cost. */
 export interface AgentStats {
   scans: number;
@@ -65,6 +72,8 @@ export interface AgentStats {
   cacheHits: number;
   manifestFiles: number;
   pendingFiles: number;
+  /** Files pending longer than the agent's limit (default 1 h), oldest first, with why; at most 50. */
+  longPending?: LongPendingFile[];
   generation: number;
   /** Names the history `generation` counts in; a restart after a crash starts a new one. */
   epoch?: string;
