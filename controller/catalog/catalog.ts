@@ -30,6 +30,18 @@ export interface StoredFileRecord {
   metaFrom?: string;
 }
 
+export interface ReindexBatchQuery {
+  all: boolean;
+  belowVersion: number;
+  afterId: number;
+  limit: number;
+}
+
+export interface ReindexCandidate {
+  id: number;
+  storedPath: string;
+}
+
 export interface SearchQuery {
   /**
    * Words (and word parts, by prefix) of the prompt, model, sampler, LoRAs, raw metadata, ComfyUI
@@ -157,6 +169,16 @@ export interface Catalog {
   findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null>;
   /** Finds stored files by prompt words, model, seed, agent and age; newest first, paged. */
   search(query: SearchQuery): Promise<SearchPage>;
+  /**
+   * Stored files whose metadata was read by a reader older than
+   * `belowVersion` (or never read), or all with `all`; by id after `afterId`, at most `limit`.
+   * Rows whose metadata came from a companion file (`metaFrom`) are left to that file.
+   */
+  listForReindex(options: ReindexBatchQuery): Promise<ReindexCandidate[]>;
+  /** Counts what listForReindex would list from the start, for progress. */
+  countForReindex(options: Omit<ReindexBatchQuery, 'afterId' | 'limit'>): Promise<number>;
+  /** Replaces a row's metadata columns and reader version with a new reading. */
+  updateMetadata(id: number, metadata: GenerationMetadata): Promise<void>;
   /**
    * Runs `work` holding the agent's lease, so controllers sharing one catalog never sync or purge
    * the same agent at once. Resolves null, without running it, when another controller holds it.

@@ -7,6 +7,8 @@ import type {
   AgentPosition,
   Catalog,
   PurgeOutcome,
+  ReindexBatchQuery,
+  ReindexCandidate,
   SearchHit,
   SearchPage,
   SearchQuery,
@@ -20,22 +22,14 @@ import type { SqlClient } from './sql-client.js';
 
 const INSERT_CHUNK = 200;
 
-const FILE_COLUMNS = [
-  'agent',
-  'container_path',
-  'stored_path',
-  'size',
-  'mtime_ms',
-  'xxh64',
-  'synced_at',
-  'run_id',
-  'host',
-  'container_id',
-  'container_name',
-  'image',
+/** Rows a reindex re-reads; $1 is the current reader version, or NULL for all. */
+const REINDEX_WHERE = `meta_from IS NULL
+  AND ($1::int IS NULL OR meta_version IS NULL OR meta_version < $1::int)`;
+
+/** The columns a metadata reading fills; reindex rewrites exactly these. */
+const META_COLUMNS = [
   'meta_source',
   'meta_error',
-  'meta_from',
   'infotext',
   'prompt',
   'negative_prompt',
@@ -56,13 +50,29 @@ const FILE_COLUMNS = [
   'meta_version',
 ] as const;
 
+const FILE_COLUMNS = [
+  'agent',
+  'container_path',
+  'stored_path',
+  'size',
+  'mtime_ms',
+  'xxh64',
+  'synced_at',
+  'run_id',
+  'host',
+  'container_id',
+  'container_name',
+  'image',
+  'meta_from',
+  ...META_COLUMNS,
+] as const;
+
 /** JSONB parameters go as text; PostgreSQL casts them on insert. */
 function json(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }
 
 function rowValues(record: StoredFileRecord): unknown[] {
-  const meta = record.metadata;
   const p = record.provenance ?? {};
   return [
     record.agent,
@@ -77,9 +87,16 @@ function rowValues(record: StoredFileRecord): unknown[] {
     p.containerId ?? null,
     p.containerName ?? null,
     p.image ?? null,
+    record.metaFrom ?? null,
+    ...metaValues(record.metadata),
+  ];
+}
+
+/** Values of META_COLUMNS, in its order. */
+function metaValues(meta: GenerationMetadata | undefined): unknown[] {
+  return [
     meta?.source ?? null,
     meta?.error ?? null,
-    record.metaFrom ?? null,
     meta?.raw ?? null,
     meta?.prompt ?? null,
     meta?.negativePrompt ?? null,
@@ -396,6 +413,28 @@ export class SqlCatalog implements Catalog {
     }));
     const more = rows.length > query.limit;
     return { items, nextCursor: more ? String(items.at(-1)!.id) : null };
+  }
+
+  async listForReindex(options: ReindexBatchQuery): Promise<ReindexCandidate[]> {
+    const { rows } = await this.db.query<{ id: string | number; stored_path: string }>(
+      `SELECT id, stored_path FROM files
+       WHERE ${REINDEX_WHERE} AND id > $2 ORDER BY id LIMIT $3`,
+      [options.all ? null : options.belowVersion, options.afterId, options.limit],
+    );
+    return rows.map((row) => ({ id: Number(row.id), storedPath: row.stored_path }));
+  }
+
+  async countForReindex(options: Omit<ReindexBatchQuery, 'afterId' | 'limit'>): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM files WHERE ${REINDEX_WHERE}`,
+      [options.all ? null : options.belowVersion],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async updateMetadata(id: number, metadata: GenerationMetadata): Promise<void> {
+    const sets = META_COLUMNS.map((column, i) => `${column} = $${i + 2}`);
+    await this.db.query(`UPDATE files SET ${sets.join(', ')} WHERE id = $1`, [id, ...metaValues(metadata)]);
   }
 
   withAgentLease<T>(agent: string, work: () => Promise<T>): Promise<T | null> {
