@@ -17,7 +17,7 @@ export const SEARCH_COMMAND: CommandSpec = {
     CATALOG_FLAG,
     { name: 'model', type: 'string', value: 'M', env: false, help: 'part of the checkpoint name' },
     { name: 'seed', type: 'string', value: 'N', env: false, help: 'exact seed' },
-    { name: 'lora', type: 'string', value: 'L', env: false, help: 'part of a LoRA name' },
+    { name: 'lora', type: 'string', value: 'L', env: false, help: 'words or word starts of a LoRA name' },
     { name: 'sampler', type: 'string', value: 'S', env: false, help: 'sampler name, any case' },
     { name: 'agent', type: 'string', value: 'A', env: false, help: 'only files from this agent' },
     {

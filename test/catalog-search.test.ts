@@ -147,6 +147,7 @@ for (const backend of backends) {
       expect(await paths({ lora: 'pixel_art' })).toEqual(['b.png']);
       expect(await paths({ lora: 'DETAIL' })).toEqual(['a.png']);
       expect(await paths({ lora: '%' })).toEqual([]);
+      expect(await paths({ lora: 'mountains' })).toEqual([]); // a prompt word, not a LoRA
       expect(await paths({ sampler: 'dpm++ 2m' })).toEqual(['a.png']);
       expect(await paths({ sampler: 'EULER', text: 'mountains' })).toEqual(['b.png']);
       expect(await paths({ text: 'add_detail' })).toEqual(['a.png']);

@@ -52,7 +52,7 @@ export interface SearchQuery {
   model?: string;
   /** Exact seed, a decimal integer. */
   seed?: string;
-  /** Part of a LoRA name, any case. */
+  /** Words or word starts of a LoRA name, any case (`pixel` or `pixel_art` finds Pixel_Art_XL). */
   lora?: string;
   /** Sampler name, any case (A1111 `DPM++ 2M`, ComfyUI `dpmpp_2m`). */
   sampler?: string;

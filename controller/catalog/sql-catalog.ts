@@ -369,13 +369,18 @@ export class SqlCatalog implements Catalog {
       where.push(`lower(model) LIKE ${param(`%${query.model.toLowerCase().replace(/[%_\\]/g, '\\$&')}%`)}`);
     if (query.seed) where.push(`seed = ${param(query.seed)}::numeric`);
     if (query.sampler) where.push(`lower(sampler) = ${param(query.sampler.toLowerCase())}`);
-    if (query.lora) {
-      // Part of a LoRA name, any case, as with --model.
-      const pattern = `%${query.lora.toLowerCase().replace(/[%_\\]/g, '\\$&')}%`;
-      where.push(
-        `EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(loras) = 'array' THEN loras ELSE '[]' END) l
-                 WHERE lower(l->>'name') LIKE ${param(pattern)})`,
-      );
+    if (query.lora !== undefined) {
+      // Words or word starts of a LoRA name (`pixel` finds Pixel_Art_XL). The GIN index narrows
+      // to rows with those words anywhere; the recheck keeps those where a LoRA name has them.
+      const loraQuery = toPrefixTsquery(query.lora);
+      if (loraQuery === null) {
+        where.push('false');
+      } else {
+        const q = `to_tsquery('simple', ${param(loraQuery)})`;
+        where.push(
+          `search @@ ${q} AND to_tsvector('simple', coalesce(jsonb_path_query_array(loras, '$[*].name'), '[]'::jsonb)) @@ ${q}`,
+        );
+      }
     }
     if (query.agent) where.push(`agent = ${param(query.agent)}`);
     if (query.since) where.push(`synced_at >= ${param(query.since.toISOString())}`);

@@ -32,14 +32,23 @@ export async function extractMetadata(path: string): Promise<GenerationMetadata>
     return { source: 'none', error: `cannot open the file: ${errorMessage(err)}` };
   }
   try {
-    const meta = await extractFromSource(source);
-    const head = await source.read(0, SNIFF_BYTES).catch(() => Buffer.alloc(0));
-    const mismatch = nameMismatch(path, sniffFormat(head));
-    if (mismatch) meta.error = meta.error ? `${mismatch}; ${meta.error}` : mismatch;
-    return meta;
+    return await extractFromSource(source, path);
   } finally {
     await source.close().catch(() => undefined);
   }
+}
+
+/** Largest `.txt` sidecar read; Forge's are a few KB. */
+const MAX_SIDECAR_BYTES = 1 << 20;
+
+/**
+ * Forge's "save text information" sidecar (`00000-123.txt` beside `00000-123.png`) holds the same
+ * infotext as the image. Other text files are not metadata and stay `none`.
+ */
+async function sidecarText(source: ByteSource): Promise<GenerationMetadata> {
+  if (source.size > MAX_SIDECAR_BYTES) return { source: 'none' };
+  const text = (await source.read(0, source.size)).toString('utf8');
+  return looksLikeInfotext(text) ? interpret({ parameters: text, problems: [] }) : { source: 'none' };
 }
 
 /** Extensions each sniffed format goes by; a file whose name says otherwise is flagged. */
@@ -65,8 +74,25 @@ export function nameMismatch(path: string, format: string): string | undefined {
   return `named .${ext} but its bytes are ${format.toUpperCase()}; read as ${format.toUpperCase()}`;
 }
 
-/** extractMetadata over any ByteSource (tests count the bytes read through one). Never throws. */
-export async function extractFromSource(source: ByteSource): Promise<GenerationMetadata> {
+/**
+ * extractMetadata over any ByteSource (tests count the bytes read through one). With the file's
+ * `name`, a Forge `.txt` sidecar is read as infotext and a name that disagrees with the bytes is
+ * flagged in `error`. Never throws.
+ */
+export async function extractFromSource(source: ByteSource, name?: string): Promise<GenerationMetadata> {
+  if (name === undefined) return extractByFormat(source);
+  try {
+    if (/\.txt$/i.test(name)) return await sidecarText(source);
+    const meta = await extractByFormat(source);
+    const mismatch = nameMismatch(name, sniffFormat(await source.read(0, SNIFF_BYTES)));
+    if (mismatch) meta.error = meta.error ? `${mismatch}; ${meta.error}` : mismatch;
+    return meta;
+  } catch (err) {
+    return { source: 'none', error: `cannot read the file: ${errorMessage(err)}` };
+  }
+}
+
+async function extractByFormat(source: ByteSource): Promise<GenerationMetadata> {
   try {
     switch (sniffFormat(await source.read(0, SNIFF_BYTES))) {
       case 'png':
