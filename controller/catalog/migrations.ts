@@ -7,6 +7,14 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * The words of a row's LoRA names, cut at . _ / - (the text parser would take a name with an
+ * extension as one word). The search column (migration 5) and the LoRA filter's recheck both use
+ * it, so it must never change: a new expression needs a new migration and a new constant.
+ */
+export const LORA_WORDS =
+  "regexp_replace(coalesce(jsonb_path_query_array(loras, '$[*].name'), '[]'::jsonb)::text, '[._/-]+', ' ', 'g')";
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -114,7 +122,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX files_meta_version ON files (meta_version);
       CREATE INDEX files_sampler ON files (lower(sampler));
       -- Word parts: 1girl is also indexed as 1 and girl, so "girl" finds it; the default parser
-      -- already splits blue_hair and (masterpiece:1.2). Raw metadata (infotext, or text no reader
+      -- already splits blue_hair and (masterpiece:1.2), but takes Pixel_Art_XL.safetensors for a
+      -- file name, one word, so model and LoRA names are cut at . _ / - first. Raw metadata (infotext, or text no reader
       -- understood), LoRA names and every string input of a ComfyUI graph are searchable too.
       ALTER TABLE files DROP COLUMN search;
       ALTER TABLE files ADD COLUMN search tsvector GENERATED ALWAYS AS (
@@ -122,7 +131,8 @@ export const MIGRATIONS: readonly Migration[] = [
         setweight(to_tsvector('simple',
           regexp_replace(coalesce(prompt, ''), '([0-9])([[:alpha:]])', '\\1 \\2', 'g')), 'A') ||
         setweight(to_tsvector('simple', coalesce(model, '') || ' ' || coalesce(sampler, '')), 'B') ||
-        setweight(to_tsvector('simple', coalesce(jsonb_path_query_array(loras, '$[*].name'), '[]'::jsonb)), 'B') ||
+        setweight(to_tsvector('simple', regexp_replace(coalesce(model, ''), '[._/-]+', ' ', 'g')), 'B') ||
+        setweight(to_tsvector('simple', ${LORA_WORDS}), 'B') ||
         setweight(to_tsvector('simple',
           regexp_replace(coalesce(infotext, ''), '([0-9])([[:alpha:]])', '\\1 \\2', 'g')), 'C') ||
         setweight(to_tsvector('simple', regexp_replace(

@@ -16,7 +16,7 @@ import type {
   StoredPathInfo,
   SyncRecord,
 } from './catalog.js';
-import { migrate } from './migrations.js';
+import { LORA_WORDS, migrate } from './migrations.js';
 import { toPrefixTsquery } from './search-text.js';
 import type { SqlClient } from './sql-client.js';
 
@@ -377,9 +377,7 @@ export class SqlCatalog implements Catalog {
         where.push('false');
       } else {
         const q = `to_tsquery('simple', ${param(loraQuery)})`;
-        where.push(
-          `search @@ ${q} AND to_tsvector('simple', coalesce(jsonb_path_query_array(loras, '$[*].name'), '[]'::jsonb)) @@ ${q}`,
-        );
+        where.push(`search @@ ${q} AND to_tsvector('simple', ${LORA_WORDS}) @@ ${q}`);
       }
     }
     if (query.agent) where.push(`agent = ${param(query.agent)}`);
