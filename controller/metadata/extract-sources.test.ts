@@ -233,3 +233,171 @@ describe('extractMetadata: issue 12 sources', () => {
     expect(await extractMetadata(path)).toStrictEqual(want);
   });
 });
+
+/** Samples in the shapes these tools write (built from their documented keys; values are ours). */
+const SWARM = {
+  sui_image_params: {
+    prompt: 'a koi pond',
+    negativeprompt: 'murky',
+    model: 'OfficialStableDiffusion/sd_xl_base_1.0',
+    seed: 1234567,
+    steps: 30,
+    cfgscale: 7.5,
+    width: 1024,
+    height: 1024,
+    sampler: 'euler',
+    scheduler: 'normal',
+    loras: ['koi_style'],
+    loraweights: ['0.6'],
+  },
+  sui_extra_data: { date: '2026-12-01' },
+};
+const FOOOCUS = {
+  prompt: 'an alpine hut',
+  negative_prompt: 'people',
+  styles: "['Fooocus V2']",
+  performance: 'Speed',
+  steps: 30,
+  resolution: '(1152, 896)',
+  guidance_scale: 4,
+  sampler: 'dpmpp_2m_sde_gpu',
+  scheduler: 'karras',
+  base_model: 'juggernautXL_v8Rundiffusion',
+  loras: [['sd_xl_offset_example-lora_1.0.safetensors', 0.1]],
+  seed: '8811223344',
+  metadata_scheme: 'fooocus',
+  version: 'Fooocus v2.5.5',
+};
+const INVOKE = {
+  generation_mode: 'txt2img',
+  positive_prompt: 'a paper lantern',
+  negative_prompt: 'dark',
+  width: 768,
+  height: 512,
+  seed: 99,
+  steps: 25,
+  cfg_scale: 6.5,
+  scheduler: 'dpmpp_2m',
+  model: { name: 'dreamshaper-8', base: 'sd-1', key: 'abc' },
+  loras: [{ model: { name: 'paper_craft', base: 'sd-1' }, weight: 0.75 }],
+};
+const NOVELAI = {
+  prompt: '1girl, lantern festival',
+  steps: 28,
+  height: 1216,
+  width: 832,
+  scale: 5,
+  seed: 3301,
+  sampler: 'k_euler_ancestral',
+  noise_schedule: 'native',
+  uc: 'lowres, bad anatomy',
+};
+
+const toolCases: { name: string; bytes: Buffer; want: GenerationMetadata }[] = [
+  {
+    name: 'SwarmUI sui_image_params in PNG parameters',
+    bytes: png(tEXt('parameters', JSON.stringify(SWARM)), IDAT),
+    want: {
+      source: 'swarmui',
+      raw: JSON.stringify(SWARM),
+      prompt: 'a koi pond',
+      negativePrompt: 'murky',
+      seed: 1234567,
+      steps: 30,
+      cfg: 7.5,
+      sampler: 'euler',
+      scheduler: 'normal',
+      model: 'OfficialStableDiffusion/sd_xl_base_1.0',
+      width: 1024,
+      height: 1024,
+      loras: [{ name: 'koi_style', strength: 0.6 }],
+    },
+  },
+  {
+    name: 'SwarmUI sui_image_params in a JPEG UserComment',
+    bytes: jpeg(tiff({ le: false, exif: [userComment(JSON.stringify(SWARM), 'utf16be')] })),
+    want: {
+      source: 'swarmui',
+      raw: JSON.stringify(SWARM),
+      prompt: 'a koi pond',
+      negativePrompt: 'murky',
+      seed: 1234567,
+      steps: 30,
+      cfg: 7.5,
+      sampler: 'euler',
+      scheduler: 'normal',
+      model: 'OfficialStableDiffusion/sd_xl_base_1.0',
+      width: 1024,
+      height: 1024,
+      loras: [{ name: 'koi_style', strength: 0.6 }],
+    },
+  },
+  {
+    name: 'Fooocus JSON parameters',
+    bytes: png(tEXt('parameters', JSON.stringify(FOOOCUS)), tEXt('fooocus_scheme', 'fooocus'), IDAT),
+    want: {
+      source: 'fooocus',
+      raw: JSON.stringify(FOOOCUS),
+      prompt: 'an alpine hut',
+      negativePrompt: 'people',
+      seed: 8811223344,
+      steps: 30,
+      cfg: 4,
+      sampler: 'dpmpp_2m_sde_gpu',
+      scheduler: 'karras',
+      model: 'juggernautXL_v8Rundiffusion',
+      width: 1152,
+      height: 896,
+      loras: [{ name: 'sd_xl_offset_example-lora_1.0.safetensors', strength: 0.1 }],
+    },
+  },
+  {
+    name: 'InvokeAI invokeai_metadata',
+    bytes: png(tEXt('invokeai_metadata', JSON.stringify(INVOKE)), IDAT),
+    want: {
+      source: 'invokeai',
+      raw: JSON.stringify(INVOKE),
+      prompt: 'a paper lantern',
+      negativePrompt: 'dark',
+      seed: 99,
+      steps: 25,
+      cfg: 6.5,
+      scheduler: 'dpmpp_2m',
+      model: 'dreamshaper-8',
+      width: 768,
+      height: 512,
+      loras: [{ name: 'paper_craft', strength: 0.75 }],
+    },
+  },
+  {
+    name: 'NovelAI Comment JSON',
+    bytes: png(
+      tEXt('Title', 'NovelAI generated image'),
+      tEXt('Description', '1girl, lantern festival'),
+      tEXt('Software', 'NovelAI'),
+      tEXt('Comment', JSON.stringify(NOVELAI)),
+      IDAT,
+    ),
+    want: {
+      source: 'novelai',
+      raw: JSON.stringify(NOVELAI),
+      prompt: '1girl, lantern festival',
+      negativePrompt: 'lowres, bad anatomy',
+      seed: 3301,
+      steps: 28,
+      cfg: 5,
+      sampler: 'k_euler_ancestral',
+      scheduler: 'native',
+      width: 832,
+      height: 1216,
+    },
+  },
+];
+
+describe('extractMetadata: tools that write JSON', () => {
+  it.each(toolCases)('$name', async ({ name, bytes, want }) => {
+    const path = join(dir, `${name.replace(/\W+/g, '-')}.${bytes[0] === 0xff ? 'jpg' : 'png'}`);
+    await writeFile(path, bytes);
+    expect(await extractMetadata(path)).toStrictEqual(want);
+  });
+});

@@ -148,6 +148,7 @@ async function pngTexts(source: ByteSource): Promise<FoundTexts> {
         (found.unknown ??= []).push({
           where: `PNG ${chunk.type} ${JSON.stringify(chunk.keyword)}`,
           text: chunk.text,
+          key: chunk.keyword,
         });
       }
       continue;
@@ -169,6 +170,8 @@ function exifTexts(location: ExifLocation): FoundTexts {
   found.problems.push(...exif.problems);
   const comment = exif.userComment?.trim();
   if (comment && looksLikeInfotext(comment)) found.parameters = exif.userComment;
+  // SwarmUI writes the same JSON it puts in a PNG's `parameters`.
+  else if (comment?.startsWith('{') && comment.includes('"sui_image_params"')) found.parameters = comment;
   else if (comment?.startsWith('{')) found.json = comment;
   else if (comment) (found.unknown ??= []).push({ where: 'EXIF UserComment', text: comment });
   for (const value of exif.ascii.values()) {

@@ -4,7 +4,8 @@
  * Version of the metadata reader. Each catalog record keeps the version that read it; raise this
  * when a reader improves, and `forge-sync reindex` re-reads the stored copies read by older ones.
  * 1: infotext, ComfyUI PNG/WebP/video. 2: ComfyUI/Civitai JSON in UserComment, PNG eXIf, Civitai
- * resources, wildcard/Power Lora/concat graph walk, unknown metadata kept raw.
+ * resources, wildcard/Power Lora/concat graph walk, SwarmUI/Fooocus/InvokeAI/NovelAI JSON, Forge
+ * .txt sidecars, unknown metadata kept raw.
  */
 export const METADATA_READER_VERSION = 2;
 
@@ -13,7 +14,8 @@ export const METADATA_READER_VERSION = 2;
  * `civitai` is Civitai's own ComfyUI JSON (with `extraMetadata`); `unknown` is metadata that was
  * found but not understood: its text is kept in `raw` and `error` says why.
  */
-export type MetadataSource = 'a1111' | 'comfyui' | 'civitai' | 'unknown' | 'none';
+export type MetadataSource =
+  'a1111' | 'comfyui' | 'civitai' | 'swarmui' | 'fooocus' | 'invokeai' | 'novelai' | 'unknown' | 'none';
 
 /** A LoRA used by a generation. */
 export interface LoraRef {

@@ -1,6 +1,7 @@
 // Turns the texts found in a file (infotext, ComfyUI prompt and workflow) into GenerationMetadata.
 import { civitaiExtraMetadata, civitaiResources, mergeCivitaiLoras } from './civitai.js';
 import { summarizeComfyPrompt } from './comfy-graph.js';
+import { readToolJson } from './tool-json.js';
 import type { GenerationMetadata, LoraRef, MetadataSource } from './generation-metadata.js';
 import { type Infotext, parseInfotext } from './infotext.js';
 import { type ExactJson, parseJsonExact } from './json-exact.js';
@@ -25,7 +26,7 @@ export interface FoundTexts {
    */
   json?: string;
   /** Texts found in metadata places that no reader understood; kept raw, with `where` in the reason. */
-  unknown?: { where: string; text: string }[];
+  unknown?: { where: string; text: string; key?: string }[];
   /** Set when a metadata chunk was there but could not be decoded, so the source is still known. */
   sourceHint?: MetadataSource;
   problems: string[];
@@ -38,7 +39,14 @@ export interface FoundTexts {
 export function interpret(found: FoundTexts): GenerationMetadata {
   const problems = [...found.problems];
   let meta: GenerationMetadata;
-  if (found.parameters !== undefined && found.parameters.trim() !== '') {
+  const tool =
+    found.parameters === undefined ? undefined : (readToolJson('parameters', found.parameters) ?? undefined);
+  const toolChunk = tool
+    ? undefined
+    : found.unknown?.map((entry) => readToolJson(entry.key ?? '', entry.text)).find(Boolean);
+  if (tool ?? toolChunk) {
+    meta = (tool ?? toolChunk)!;
+  } else if (found.parameters !== undefined && found.parameters.trim() !== '') {
     meta = fromInfotext(found.parameters, problems);
     const prompt = found.prompt === undefined ? undefined : parseJson(found.prompt, 'prompt', problems);
     if (prompt) meta.comfyPrompt = prompt.plain;
