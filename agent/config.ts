@@ -44,7 +44,7 @@ export const AGENT_COMMAND: CommandSpec = {
       type: 'string',
       value: 'D',
       default: '1h',
-      help: 'a file pending longer than this is reported with its reason on every scan (logs, /v1/status)',
+      help: 'a file pending longer than this is reported with its reason on every scan (logs, /v1/info, sync --json)',
     },
     {
       name: 'state-dir',

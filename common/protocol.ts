@@ -132,6 +132,8 @@ export type ManifestLine =
       files: number;
       /** Files seen but not offered yet: still being written, or not settled. */
       pending: number;
+      /** The pending files waiting longer than the agent's limit, with why (at most 20). */
+      longPending?: LongPendingFile[];
       hashed: number;
       cacheHits: number;
     };
@@ -236,6 +238,8 @@ export interface AgentSyncCounters {
 
 export interface AgentSyncResult extends AgentSyncCounters {
   name: string;
+  /** Files the agent has held back longer than its limit (default 1 h), with why; each pass repeats them. */
+  longPending?: LongPendingFile[];
   ok: boolean;
   runId: string;
   startedAt: string;

@@ -92,6 +92,13 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     // Files an incremental manifest leaves out are as stored as they were at the last position.
     result.filesUnchanged = manifest.incremental ? manifest.files - diff.toPull.length : diff.unchanged;
     result.filesPending = pending;
+    if (manifest.longPending.length > 0) {
+      result.longPending = manifest.longPending;
+      logger.warn(
+        { longPending: manifest.longPending },
+        'files held back by the agent for longer than its limit',
+      );
+    }
     const batches = planBatches(diff.toPull, deps.limits);
     logger[manifest.incremental && diff.toPull.length === 0 ? 'debug' : 'info'](
       {
