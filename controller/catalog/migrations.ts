@@ -9,8 +9,8 @@ export interface Migration {
 
 /**
  * The words of a row's LoRA names, cut at . _ / - (the text parser would take a name with an
- * extension as one word). The search column (migration 5) and the LoRA filter's recheck both use
- * it, so it must never change: a new expression needs a new migration and a new constant.
+ * extension as one word). Migration 5's search column is built from it, so it must never change:
+ * a new expression needs a new migration and a new constant.
  */
 export const LORA_WORDS =
   "regexp_replace(coalesce(jsonb_path_query_array(loras, '$[*].name'), '[]'::jsonb)::text, '[._/-]+', ' ', 'g')";

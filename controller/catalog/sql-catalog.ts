@@ -16,7 +16,7 @@ import type {
   StoredPathInfo,
   SyncRecord,
 } from './catalog.js';
-import { LORA_WORDS, migrate } from './migrations.js';
+import { migrate } from './migrations.js';
 import { toPrefixTsquery } from './search-text.js';
 import type { SqlClient } from './sql-client.js';
 
@@ -371,13 +371,18 @@ export class SqlCatalog implements Catalog {
     if (query.sampler) where.push(`lower(sampler) = ${param(query.sampler.toLowerCase())}`);
     if (query.lora !== undefined) {
       // Words or word starts of a LoRA name (`pixel` finds Pixel_Art_XL). The GIN index narrows
-      // to rows with those words anywhere; the recheck keeps those where a LoRA name has them.
+      // to rows with those words anywhere; a cheap recheck keeps those where a LoRA name, cut
+      // into words the same way, holds them in sequence.
       const loraQuery = toPrefixTsquery(query.lora);
-      if (loraQuery === null) {
+      const words = query.lora.toLowerCase().match(/[\p{L}\p{N}]+/gu);
+      if (loraQuery === null || !words) {
         where.push('false');
       } else {
-        const q = `to_tsquery('simple', ${param(loraQuery)})`;
-        where.push(`search @@ ${q} AND to_tsvector('simple', ${LORA_WORDS}) @@ ${q}`);
+        where.push(
+          `search @@ to_tsquery('simple', ${param(loraQuery)}) AND EXISTS (
+             SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(loras) = 'array' THEN loras ELSE '[]' END) l
+             WHERE regexp_replace(lower(l->>'name'), '[^[:alnum:]]+', ' ', 'g') LIKE ${param(`%${words.join(' ')}%`)})`,
+        );
       }
     }
     if (query.agent) where.push(`agent = ${param(query.agent)}`);
