@@ -224,3 +224,34 @@ describe('hasCompletenessCheck', () => {
     expect(hasCompletenessCheck(name)).toBe(expected);
   });
 });
+
+describe('format by magic bytes, not by name', () => {
+  const jpegBytes = Buffer.from([
+    0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0xff, 0xd9,
+  ]);
+
+  it('a JPEG named .png is complete (checked as JPEG, no IEND wait)', async () => {
+    expect(await checkBytes('civitai-download.png', jpegBytes)).toBe(true);
+  });
+
+  it('a PNG named .jpg is still checked as a PNG, so a cut one is incomplete', async () => {
+    const png = await readFile(COMFY_PNG);
+    expect(await checkBytes('mislabelled.jpg', png)).toBe(true);
+    expect(await checkBytes('mislabelled-cut.jpg', png.subarray(0, png.length - 20))).toBe(false);
+  });
+
+  it('a .png whose bytes declare no format yet falls back to the PNG check', async () => {
+    expect(await checkBytes('growing.png', Buffer.from([0x89, 0x50]))).toBe(false);
+  });
+
+  it('a WebP named .png is checked by its RIFF length', async () => {
+    const webp = Buffer.concat([
+      Buffer.from('RIFF', 'latin1'),
+      Buffer.alloc(4),
+      Buffer.from('WEBPVP8 ', 'latin1'),
+    ]);
+    webp.writeUInt32LE(webp.length - 8, 4);
+    expect(await checkBytes('anim.png', webp)).toBe(true);
+    expect(await checkBytes('anim-short.png', webp.subarray(0, 14))).toBe(false);
+  });
+});

@@ -64,7 +64,9 @@ async function isoBmffComplete(handle: FileHandle, size: number): Promise<boolea
   return sawMoov && offset === size;
 }
 
-const CHECKS: Record<string, (handle: FileHandle, size: number) => Promise<boolean>> = {
+type Check = (handle: FileHandle, size: number) => Promise<boolean>;
+
+const CHECKS: Record<string, Check> = {
   png: pngComplete,
   webp: webpComplete,
   gif: gifComplete,
@@ -78,16 +80,40 @@ export function hasCompletenessCheck(name: string): boolean {
   return extension(name) in CHECKS;
 }
 
+/** A format known by its first bytes; `other` for formats without a structural check (JPEG, WebM…). */
+export type SniffedFormat = 'png' | 'webp' | 'gif' | 'mp4' | 'other' | 'unknown';
+
 /**
- * False when the file's own structure shows it is not finished. Formats without a check
- * (JPEG, WebM, audio, text) count as complete; the settle window guards them.
+ * The format the first bytes declare. `other` is a recognised format without a check (JPEG, WebM,
+ * text is not recognised); `unknown` means the bytes say nothing, and the name decides.
+ */
+export function sniffMedia(head: Buffer): SniffedFormat {
+  if (head.subarray(0, 8).equals(PNG_SIGNATURE)) return 'png';
+  if (head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP') return 'webp';
+  if (head.toString('latin1', 0, 4) === 'GIF8') return 'gif';
+  if (head.toString('latin1', 4, 8) === 'ftyp') return 'mp4';
+  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'other'; // JPEG
+  if (head.readUInt32BE(0) === 0x1a45dfa3) return 'other'; // Matroska/WebM
+  return 'unknown';
+}
+
+/**
+ * False when the file's own structure shows it is not finished. The check is picked by the file's
+ * magic bytes, so a JPEG saved as `.png` (common for Civitai downloads) is checked as a JPEG instead
+ * of waiting forever for a PNG IEND; only bytes that declare no format fall back to the name (a
+ * file too short to hold its signature yet). Formats without a check (JPEG, WebM, audio, text)
+ * count as complete; the settle window guards them.
  */
 export async function isStructurallyComplete(
   handle: FileHandle,
   name: string,
   size: number,
 ): Promise<boolean> {
-  const check = CHECKS[extension(name)];
+  const head = Buffer.alloc(16);
+  head.set(await readAt(handle, 0, 16));
+  const sniffed = sniffMedia(head);
+  if (sniffed === 'other') return true;
+  const check = sniffed === 'unknown' ? CHECKS[extension(name)] : CHECKS[sniffed];
   return check ? check(handle, size) : true;
 }
 

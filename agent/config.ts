@@ -40,6 +40,13 @@ export const AGENT_COMMAND: CommandSpec = {
       help: 'a file must be unchanged this long before it is offered',
     },
     {
+      name: 'pending-report',
+      type: 'string',
+      value: 'D',
+      default: '1h',
+      help: 'a file pending longer than this is reported with its reason on every scan (logs, /v1/info, sync --json)',
+    },
+    {
       name: 'state-dir',
       type: 'string',
       value: 'DIR',
@@ -82,6 +89,8 @@ export interface AgentConfig {
   host: string;
   port: number;
   settleMs: number;
+  /** A file pending longer than this is reported with its reason. */
+  pendingReportMs: number;
   rescanMs: number;
   minPurgeAgeMs: number;
   stateDir: string | undefined;
@@ -114,6 +123,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
     host: stringValue(values, 'host')!,
     port: intValue(values, 'port', 0, 65535)!,
     settleMs: durationValue(values, 'settle')!,
+    pendingReportMs: durationValue(values, 'pending-report')!,
     rescanMs,
     minPurgeAgeMs: durationValue(values, 'min-purge-age')!,
     stateDir: stringValue(values, 'state-dir'),

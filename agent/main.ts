@@ -27,6 +27,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     roots,
     filter: createFilter(config.include, config.exclude),
     settleMs: config.settleMs,
+    pendingReportMs: config.pendingReportMs,
     index,
     clock: systemClock,
     logger,

@@ -95,6 +95,11 @@ function* manifestBody(scanner: Scanner, since: ManifestRequest['since']): Gener
     generation,
     files: index.size,
     pending: scanner.stats.pendingFiles,
+    pendingReasons: scanner.pendingByReason(),
+    // Bounded so that the end line stays far below the controller's line limit.
+    longPending: scanner.stats.longPending
+      ?.slice(0, 20)
+      .map((file) => ({ ...file, path: file.path.slice(0, 1024) })),
     hashed: snapshot?.hashed ?? 0,
     cacheHits: snapshot?.cacheHits ?? 0,
   });

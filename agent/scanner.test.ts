@@ -9,7 +9,7 @@ import type { Clock } from '../common/clock.js';
 import { FileIndex } from './file-index.js';
 import { createFilter } from './filters.js';
 import { type Root, resolveRoots } from './roots.js';
-import { Scanner } from './scanner.js';
+import { PENDING_REASONS, Scanner } from './scanner.js';
 
 // Every read of a file's bytes goes through hashSettledFile; counting its calls shows what was re-read.
 const reads = vi.hoisted(() => ({ paths: [] as string[] }));
@@ -113,6 +113,32 @@ describe('Scanner', () => {
     clock.ms = base + 16_001; // unchanged for more than 10s since first seen in this state
     const snapshot = await scanner.scan();
     expect(snapshot.entries.map((entry) => entry.path)).toEqual(['output/grow.png']);
+  });
+
+  it('reports a file pending longer than the limit, with its reason, on every pass', async () => {
+    const clock = new FakeClock(base);
+    // A PNG cut before IEND: settled, but its bytes say it is unfinished.
+    await putAt('stuck.png', PNG.subarray(0, 14), base - 60_000);
+    await putAt('ok.png', PNG, base - 60_000);
+    const scanner = scannerFor(clock);
+    expect((await scanner.scan()).pending).toBe(1);
+    expect(scanner.stats.longPending).toEqual([]);
+    clock.ms = base + 3_600_000 - 1;
+    await scanner.scan();
+    expect(scanner.stats.longPending).toEqual([]);
+    clock.ms = base + 3_600_000;
+    await scanner.scan();
+    expect(scanner.stats.longPending).toEqual([
+      { path: 'output/stuck.png', reason: PENDING_REASONS.incomplete, pendingForMs: 3_600_000 },
+    ]);
+    clock.ms = base + 7_200_000;
+    await scanner.scan();
+    expect(scanner.stats.longPending).toMatchObject([{ path: 'output/stuck.png', pendingForMs: 7_200_000 }]);
+    // Finished at last: no longer reported, and a new wait starts from zero.
+    await putAt('stuck.png', PNG, base - 60_000);
+    await scanner.scan();
+    expect(scanner.stats.longPending).toEqual([]);
+    expect(paths(scanner)).toEqual(['output/ok.png', 'output/stuck.png']);
   });
 
   it('hashes each file once, then reuses the cache until the file changes', async () => {
@@ -268,11 +294,13 @@ describe('Scanner', () => {
     expect(retries).toEqual([{ root, rel: 'fresh.png', atMs: base - 2_000 + 10_000 }]);
     expect(scanner.index.generation).toBe(0);
     expect(scanner.stats.pendingFiles).toBe(1);
+    expect(scanner.pendingByReason()).toEqual({ settling: 1 });
 
     clock.ms = base + 8_000;
     expect(await scanner.refresh([{ root, rel: 'fresh.png' }])).toEqual([]);
     expect(paths(scanner)).toEqual(['output/fresh.png']);
     expect(scanner.stats.pendingFiles).toBe(0);
+    expect(scanner.pendingByReason()).toEqual({});
   });
 
   it('does not re-read a PNG without IEND while its size, mtime and inode stay the same', async () => {

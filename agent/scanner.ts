@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import type { ManifestEntry } from '../common/manifest.js';
-import type { AgentStats } from '../common/protocol.js';
+import type { AgentStats, LongPendingFile } from '../common/protocol.js';
 import { forEachLimit } from '../lib/pool.js';
 import type { FileIdentity, FileIndex } from './file-index.js';
 import { hashSettledFile, identify, lookAt } from './hash-file.js';
@@ -26,7 +26,29 @@ export interface ScannerOptions {
   onFolder?: (root: Root, rel: string) => void;
   /** Called for a file a scan left unsettled, with when it could settle (the watcher looks again then). */
   onUnsettled?: (retry: Retry) => void;
+  /** A file pending longer than this is reported, with its reason, after every scan (default 1 h). */
+  pendingReportMs?: number;
 }
+
+/** Default for ScannerOptions.pendingReportMs. */
+export const PENDING_REPORT_MS = 3_600_000;
+/** At most this many long-pending files are listed in stats and logs; the count is always whole. */
+const MAX_LONG_PENDING_LISTED = 50;
+
+/** Why a file is not offered yet. */
+export const PENDING_REASONS = {
+  unsettled: 'still changing, or younger than the settle window',
+  incomplete:
+    'its bytes say it is unfinished (PNG without IEND, WebP shorter than its RIFF length, MP4 without moov, GIF without trailer)',
+  unstable: 'it changed or could not be read while it was hashed',
+} as const;
+
+/** The short name each pending reason is counted under (the manifest's end line, the dashboard). */
+const PENDING_REASON_KEYS = new Map<string, string>([
+  [PENDING_REASONS.unsettled, 'settling'],
+  [PENDING_REASONS.incomplete, 'incomplete'],
+  [PENDING_REASONS.unstable, 'unstable'],
+]);
 
 /** A path under a root, as the watcher reports it: `rel` is '' for the root itself. */
 export interface RootPath {
@@ -99,7 +121,10 @@ export class Scanner {
   private firstSeen = new Map<string, FirstSeen>();
   /** Settled files their format says are unfinished, by identity, so they are not re-read each pass. */
   private incomplete = new Map<string, FileIdentity>();
-  private readonly pendingPaths = new Set<string>();
+  /** Files left pending by the latest runs, with why. */
+  private readonly pendingPaths = new Map<string, string>();
+  /** When each pending file was first left pending; kept across scans, so long waits show. */
+  private readonly pendingSince = new Map<string, number>();
   private readonly counters = { scans: 0, filesHashed: 0, bytesHashed: 0, cacheHits: 0 };
 
   constructor(private readonly options: ScannerOptions) {}
@@ -123,6 +148,7 @@ export class Scanner {
       ...this.counters,
       manifestFiles: index.size,
       pendingFiles: this.pendingPaths.size,
+      longPending: this.longPending(),
       generation: index.generation,
       epoch: index.epoch,
       lastScanAt: this.snapshot ? new Date(this.snapshot.finishedAtMs).toISOString() : null,
@@ -211,7 +237,18 @@ export class Scanner {
       this.counters.scans++;
       this.counters.filesHashed += hashed;
       this.counters.cacheHits += cacheHits;
+      for (const path of [...this.pendingSince.keys()]) {
+        if (!this.pendingPaths.has(path)) this.pendingSince.delete(path);
+      }
       const pending = this.pendingPaths.size;
+      const longPending = this.longPending();
+      if (longPending.length > 0) {
+        // Every pass, so a file that never settles is never silent.
+        logger.warn(
+          { longPending, limitMs: this.options.pendingReportMs ?? PENDING_REPORT_MS },
+          'files pending for longer than the limit',
+        );
+      }
       this.snapshot = new ScanSnapshot(index, index.generation, pending, hashed, cacheHits, clock.now());
       logger.info(
         {
@@ -281,8 +318,36 @@ export class Scanner {
     for (const map of [this.firstSeen, this.incomplete]) {
       for (const key of [...map.keys()]) if (key === path || key.startsWith(prefix)) map.delete(key);
     }
-    for (const key of [...this.pendingPaths])
-      if (key === path || key.startsWith(prefix)) this.pendingPaths.delete(key);
+    for (const map of [this.pendingPaths, this.pendingSince]) {
+      for (const key of [...map.keys()]) if (key === path || key.startsWith(prefix)) map.delete(key);
+    }
+  }
+
+  private markPending(path: string, reason: string): void {
+    this.pendingPaths.set(path, reason);
+    if (!this.pendingSince.has(path)) this.pendingSince.set(path, this.options.clock.now());
+  }
+
+  /** How many files are pending for each reason, by its short name. */
+  pendingByReason(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const reason of this.pendingPaths.values()) {
+      const key = PENDING_REASON_KEYS.get(reason) ?? 'other';
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /** Files pending longer than pendingReportMs, oldest first, with their reasons. */
+  private longPending(): LongPendingFile[] {
+    const limit = this.options.pendingReportMs ?? PENDING_REPORT_MS;
+    const now = this.options.clock.now();
+    const long: LongPendingFile[] = [];
+    for (const [path, reason] of this.pendingPaths) {
+      const since = this.pendingSince.get(path);
+      if (since !== undefined && now - since >= limit) long.push({ path, reason, pendingForMs: now - since });
+    }
+    return long.sort((a, b) => b.pendingForMs - a.pendingForMs).slice(0, MAX_LONG_PENDING_LISTED);
   }
 
   /**
@@ -299,24 +364,30 @@ export class Scanner {
     const { index, clock, settleMs } = this.options;
     const { path } = candidate;
     this.pendingPaths.delete(path);
-    if (index.get(path, identity)) return 'listed';
+    if (index.get(path, identity)) {
+      this.pendingSince.delete(path);
+      return 'listed';
+    }
     index.delete(path);
     const known = incomplete.get(path);
     if (known && sameObservation(known, identity)) {
       this.incomplete.set(path, known);
-      this.pendingPaths.add(path);
+      this.markPending(path, PENDING_REASONS.incomplete);
       return 'pending';
     }
     const now = clock.now();
     const seen = firstSeen.get(path);
     const verdict = settleVerdict(identity, now, settleMs, seen);
-    if (verdict === 'empty') return 'skip';
+    if (verdict === 'empty') {
+      this.pendingSince.delete(path);
+      return 'skip';
+    }
     if (verdict === 'unsettled') {
       this.firstSeen.set(
         path,
         seen && sameObservation(seen, identity) ? seen : { ...identity, seenAtMs: now },
       );
-      this.pendingPaths.add(path);
+      this.markPending(path, PENDING_REASONS.unsettled);
       return 'pending';
     }
     this.firstSeen.delete(path);
@@ -340,10 +411,14 @@ export class Scanner {
       this.options.index.set(candidate.path, identity, outcome.xxh64);
       this.counters.bytesHashed += identity.size;
       this.incomplete.delete(candidate.path);
+      this.pendingSince.delete(candidate.path);
       return true;
     }
     if (outcome === 'incomplete') this.incomplete.set(candidate.path, identity);
-    this.pendingPaths.add(candidate.path);
+    this.markPending(
+      candidate.path,
+      outcome === 'incomplete' ? PENDING_REASONS.incomplete : PENDING_REASONS.unstable,
+    );
     return false;
   }
 

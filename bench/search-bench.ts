@@ -10,7 +10,8 @@ const WORDS = (
   'portrait landscape cat dog castle forest river mountain city night day sunset neon cyberpunk ' +
   'watercolor oil painting photo cinematic dramatic lighting soft bokeh detailed intricate woman man ' +
   'child robot dragon knight wizard ship ocean desert snow rain fog golden hour studio anime sketch ' +
-  'duck owl fox wolf tiger flower garden temple ruins spaceship planet galaxy nebula steampunk baroque'
+  'duck owl fox wolf tiger flower garden temple ruins spaceship planet galaxy nebula steampunk baroque ' +
+  '1girl 2boys blue_hair (masterpiece:1.2)'
 ).split(' ');
 const MODELS = [
   'sd_xl_base_1.0',
@@ -21,6 +22,7 @@ const MODELS = [
   'flux1-dev',
 ];
 const SAMPLERS = ['Euler a', 'DPM++ 2M', 'UniPC', 'dpmpp_2m', 'euler'];
+const LORAS = ['add_detail', 'Pixel_Art_XL', 'epiNoiseOffset', 'lcm-lora-sdxl', 'rare_style_only_once'];
 
 /** A deterministic pseudo-random stream, so every run searches the same catalog. */
 function rng(seed: number): () => number {
@@ -54,6 +56,13 @@ function record(i: number, random: () => number, syncedAt: Date): StoredFileReco
       cfg: 7,
       sampler: pick(SAMPLERS),
       model: pick(MODELS),
+      // One file in three has a LoRA; the last name in LORAS is used by one file only.
+      loras:
+        i === 7
+          ? [{ name: LORAS.at(-1)! }]
+          : i % 3 === 0
+            ? [{ name: pick(LORAS.slice(0, -1)), strength: 0.8 }]
+            : undefined,
     },
   };
 }
@@ -111,6 +120,12 @@ export async function benchSearch(count: number): Promise<string[][]> {
         },
       ],
       ['newest 100, no filter', { limit: 100 }],
+      ['word part ("girl" finds 1girl)', { text: 'girl', limit: 20 }],
+      ['prefix ("drag")', { text: 'drag', limit: 20 }],
+      ['tag with underscore and parentheses', { text: 'blue_hair (masterpiece:1.2)', limit: 20 }],
+      ['LoRA filter ("pixel")', { lora: 'pixel', limit: 20 }],
+      ['rare LoRA, deep scan', { lora: 'rare_style', limit: 20 }],
+      ['sampler filter + word', { sampler: 'dpm++ 2m', text: 'owl', limit: 20 }],
     ];
     for (const [name, query] of queries) {
       let hits = 0;

@@ -5,6 +5,7 @@ import { type CommandSpec, helpText, wantsHelp } from '../lib/args.js';
 import { VERSION } from '../lib/version.js';
 import { AGENT_COMMAND } from '../agent/config.js';
 import { CONTROLLER_COMMAND, PURGE_COMMAND, SYNC_COMMAND } from '../controller/config.js';
+import { REINDEX_COMMAND } from '../controller/reindex.js';
 import { SEARCH_COMMAND, withHostPaths } from '../controller/search.js';
 import { formatPurgeSummary, formatSearchPage, formatSummary } from './print.js';
 import { WATCH_COMMAND } from './watch-config.js';
@@ -17,7 +18,8 @@ Commands:
   agent        serve a container's output folders (run beside Forge or ComfyUI)
   sync         one pass over all agents into --dest, then exit
   purge        delete from the agents what is stored and old enough, then exit
-  search       find synced files by prompt words, model, seed, agent or age
+  search       find synced files by prompt words, model, seed, LoRA, sampler, agent or age
+  reindex      re-read the metadata of stored files catalogued by an older reader (or --all)
   controller   the daemon: sync every --interval (and purge, if asked), with an HTTP API
   watch        live progress of a running controller: bars on a terminal, lines or NDJSON in a pipe
 
@@ -29,6 +31,7 @@ const SPECS: Record<string, CommandSpec> = {
   sync: SYNC_COMMAND,
   purge: PURGE_COMMAND,
   search: SEARCH_COMMAND,
+  reindex: REINDEX_COMMAND,
   controller: CONTROLLER_COMMAND,
   watch: WATCH_COMMAND,
 };
@@ -62,6 +65,11 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       const { page, destRoot, json } = await (await import('../controller/main.js')).search(rest, env);
       const located = withHostPaths(page, destRoot);
       process.stdout.write(json ? `${JSON.stringify(located, null, 2)}\n` : formatSearchPage(located));
+      return 0;
+    }
+    case 'reindex': {
+      const print = (line: string): void => void process.stdout.write(`${line}\n`);
+      await (await import('../controller/main.js')).reindex(rest, env, print);
       return 0;
     }
     case 'purge': {

@@ -58,6 +58,13 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string };
 }
 
+/** A file an agent has not offered for a long time, and why. */
+export interface LongPendingFile {
+  path: string;
+  reason: string;
+  pendingForMs: number;
+}
+
 /** Counters that show what an agent's scans cost. */
 export interface AgentStats {
   scans: number;
@@ -66,6 +73,8 @@ export interface AgentStats {
   cacheHits: number;
   manifestFiles: number;
   pendingFiles: number;
+  /** Files pending longer than the agent's limit (default 1 h), oldest first, with why; at most 50. */
+  longPending?: LongPendingFile[];
   generation: number;
   /** Names the history `generation` counts in; a restart after a crash starts a new one. */
   epoch?: string;
@@ -129,6 +138,8 @@ export type ManifestLine =
        * `incomplete-png`, `incomplete-mp4`, `unreadable`); absent from older agents.
        */
       pendingReasons?: PendingReasons;
+      /** The pending files waiting longer than the agent's limit, with why (at most 20). */
+      longPending?: LongPendingFile[];
       hashed: number;
       cacheHits: number;
     };
@@ -243,6 +254,8 @@ export type PendingReasons = Record<string, number>;
 
 export interface AgentSyncResult extends AgentSyncCounters {
   name: string;
+  /** Files the agent has held back longer than its limit (default 1 h), with why; each pass repeats them. */
+  longPending?: LongPendingFile[];
   ok: boolean;
   runId: string;
   startedAt: string;

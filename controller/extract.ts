@@ -311,7 +311,7 @@ async function finish(
   let metadata: GenerationMetadata;
   if (received.kind === 'memory') {
     tempPath = join(ctx.tmpDir, `${randomUUID()}.part`);
-    metadata = await writeSmallFile(tempPath, received.body, retained, ctx.fsyncEachFile);
+    metadata = await writeSmallFile(tempPath, received.body, retained, ctx.fsyncEachFile, expected.path);
   } else {
     ({ tempPath } = received);
     const { handle } = received;
@@ -319,7 +319,7 @@ async function finish(
       // The metadata is read from the verified bytes (the file only where they were not kept) while the disk syncs.
       const source = retained.source(handleSource(handle, bytes));
       [metadata] = await Promise.all([
-        readMetadataWithin(() => extractFromSource(source)),
+        readMetadataWithin(() => extractFromSource(source, expected.path)),
         ctx.fsyncEachFile ? handle.sync() : undefined,
       ]);
       await handle.close();
@@ -348,6 +348,7 @@ async function writeSmallFile(
   body: Buffer,
   retained: RetainedBytes,
   fsyncEachFile: boolean,
+  name: string,
 ): Promise<GenerationMetadata> {
   const fd = openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
   try {
@@ -357,7 +358,7 @@ async function writeSmallFile(
       written += n;
     }
     const [metadata] = await Promise.all([
-      readMetadataWithin(() => extractFromSource(retained.source())),
+      readMetadataWithin(() => extractFromSource(retained.source(), name)),
       fsyncEachFile ? fsyncAsync(fd) : undefined,
     ]);
     closeSync(fd);

@@ -1,7 +1,7 @@
 // Turning stored files into catalog records: provenance, and the generation metadata read from each stored copy.
 import type { ManifestEntry } from '../common/manifest.js';
 import type { Catalog, Provenance, StoredFileRecord } from './catalog/catalog.js';
-import { companionImageFor } from './metadata/companion.js';
+import { companionImageFor, sidecarTextFor } from './metadata/companion.js';
 import type { GenerationMetadata } from './metadata/extract.js';
 
 export interface IngestContext {
@@ -18,7 +18,8 @@ const PARSE_TIMEOUT_MS = 20_000;
  * Builds the records of a batch of durable files, with the metadata read as each arrived; a file
  * without it, or whose metadata is broken or slow to read, is recorded all the same, with what went
  * wrong in `metadata.error`. A video without metadata of its own borrows its first-frame image's
- * (VideoHelperSuite), from the same batch or the catalog.
+ * (VideoHelperSuite), and an image without its own takes its Forge `.txt` sidecar's, from the same
+ * batch or the catalog; `metaFrom` links the record to the file the metadata came from.
  */
 export async function buildRecords(
   stored: readonly { entry: ManifestEntry; storedPath: string; metadata: GenerationMetadata }[],
@@ -30,7 +31,8 @@ export async function buildRecords(
   for (const { entry, storedPath } of stored) {
     let meta = metadata.get(entry.path)!;
     let metaFrom: string | undefined;
-    const companion = meta.source === 'none' ? companionImageFor(entry.path) : undefined;
+    const companion =
+      meta.source === 'none' ? (companionImageFor(entry.path) ?? sidecarTextFor(entry.path)) : undefined;
     if (companion) {
       const borrowed = metadata.get(companion) ?? (await ctx.catalog.findMetadata(ctx.agent, companion));
       if (borrowed && borrowed.source !== 'none') {

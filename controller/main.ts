@@ -19,6 +19,7 @@ import { ProgressHub, type ProgressReporter } from './progress-hub.js';
 import { attachProgressSocket } from './progress-socket.js';
 import { ControllerService } from './service.js';
 import { loadSearchConfig, toSearchQuery } from './search.js';
+import { type ReindexProgress, loadReindexConfig, runReindex } from './reindex.js';
 import { type Store, openCatalog, openStore } from './store.js';
 import { type RunContext, clientFactory } from './run-context.js';
 import { ChangeFeed } from './change-feed.js';
@@ -155,6 +156,36 @@ export async function search(
   const store = await openStore(config.dest!);
   try {
     return { page: await store.catalog.search(query), destRoot: store.destination.root, json: config.json };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Re-reads older metadata readings from the stored copies, printing progress per batch. */
+export async function reindex(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  print: (line: string) => void,
+): Promise<ReindexProgress> {
+  const config = loadReindexConfig(env, argv);
+  const store = await openStore(config.dest, config.catalogUrl);
+  try {
+    const summary = await runReindex(store.catalog, store.destination.root, {
+      all: config.all,
+      batchSize: config.batchSize,
+      onProgress: (p) =>
+        print(
+          config.json
+            ? JSON.stringify({ type: 'progress', ...p })
+            : `reindexed ${p.done}/${p.total} (${p.updated} updated, ${p.missing} missing)`,
+        ),
+    });
+    print(
+      config.json
+        ? JSON.stringify({ type: 'summary', ...summary })
+        : `done: ${summary.updated} updated, ${summary.missing} stored copies missing, of ${summary.total}`,
+    );
+    return summary;
   } finally {
     await store.close();
   }

@@ -2,7 +2,7 @@
 import { AppError, type Problem } from '../common/errors.js';
 import { type ManifestEntry, isXxh64 } from '../common/manifest.js';
 import { unsafePathReason } from '../common/path-safety.js';
-import type { ManifestLine, PendingReasons } from '../common/protocol.js';
+import type { LongPendingFile, ManifestLine, PendingReasons } from '../common/protocol.js';
 import type { Clock } from '../common/clock.js';
 import { type AgentClient, isPosition } from './agent-client.js';
 import type { AgentPosition } from './catalog/catalog.js';
@@ -15,6 +15,8 @@ export interface Manifest {
   pending: number;
   /** `pending` by reason, when the agent says. */
   pendingReasons?: PendingReasons;
+  /** Files pending longer than the agent's limit, as the agent reported them (checked, at most 20). */
+  longPending: LongPendingFile[];
   hashed: number;
   /** How many files the agent lists in all. */
   files: number;
@@ -39,6 +41,7 @@ export async function readManifest(
   const manifest: Manifest = {
     entries: [],
     pending: 0,
+    longPending: [],
     hashed: 0,
     files: 0,
     incremental: false,
@@ -51,6 +54,7 @@ export async function readManifest(
       manifest.pending = Number(line.pending) || 0;
       const reasons = pendingReasonsOf(line.pendingReasons);
       if (reasons) manifest.pendingReasons = reasons;
+      manifest.longPending = checkedLongPending(line.longPending);
       manifest.hashed = Number(line.hashed) || 0;
       manifest.files = Number.isSafeInteger(line.files) ? line.files : manifest.entries.length;
     }
@@ -145,4 +149,20 @@ export function pendingReasonsOf(value: unknown): PendingReasons | undefined {
     }
   }
   return Object.keys(reasons).length ? reasons : undefined;
+}
+
+/** The agent's long-pending list, keeping only well-formed entries (an agent is not trusted). */
+function checkedLongPending(value: unknown): LongPendingFile[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter(
+      (item): item is LongPendingFile =>
+        typeof item === 'object' &&
+        item !== null &&
+        typeof (item as LongPendingFile).path === 'string' &&
+        typeof (item as LongPendingFile).reason === 'string' &&
+        Number.isFinite((item as LongPendingFile).pendingForMs),
+    )
+    .slice(0, 20)
+    .map(({ path, reason, pendingForMs }) => ({ path, reason, pendingForMs }));
 }

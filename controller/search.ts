@@ -10,13 +10,15 @@ export const SEARCH_COMMAND: CommandSpec = {
   command: 'search',
   words: 'QUERY',
   summary:
-    'Finds synced files by words of their prompt (also model, sampler and file name; "quoted phrases", OR, -word),\n' +
-    'and by model, seed, agent and age. Prints where each file is on the host, newest first.',
+    'Finds synced files by words or word starts of their prompt (also model, sampler, LoRAs, raw metadata,\n' +
+    'ComfyUI graph texts and file name; "quoted phrases", OR, -word), and by model, seed, LoRA, sampler, agent and age. Prints where each file is on the host, newest first.',
   flags: [
     { name: 'dest', type: 'string', value: 'DIR', help: 'the destination whose embedded catalog to search' },
     CATALOG_FLAG,
     { name: 'model', type: 'string', value: 'M', env: false, help: 'part of the checkpoint name' },
     { name: 'seed', type: 'string', value: 'N', env: false, help: 'exact seed' },
+    { name: 'lora', type: 'string', value: 'L', env: false, help: 'words or word starts of a LoRA name' },
+    { name: 'sampler', type: 'string', value: 'S', env: false, help: 'sampler name, any case' },
     { name: 'agent', type: 'string', value: 'A', env: false, help: 'only files from this agent' },
     {
       name: 'since',
@@ -50,6 +52,8 @@ export interface SearchParams {
   q?: string;
   model?: string;
   seed?: string;
+  lora?: string;
+  sampler?: string;
   agent?: string;
   since?: string;
   limit?: string;
@@ -64,6 +68,8 @@ export function toSearchQuery(params: SearchParams, nowMs: number, what = '--'):
   if (params.q?.trim()) query.text = params.q.trim();
   if (params.model) query.model = params.model;
   if (params.agent) query.agent = params.agent;
+  if (params.lora) query.lora = params.lora;
+  if (params.sampler) query.sampler = params.sampler;
   if (params.seed !== undefined) {
     if (!/^\d{1,20}$/.test(params.seed))
       throw new AppError('E_USAGE', `${what}seed: expected a whole number, got "${params.seed}"`);
@@ -114,7 +120,7 @@ export function loadSearchConfig(env: NodeJS.ProcessEnv, argv: readonly string[]
     );
   }
   const params: SearchParams = {};
-  for (const name of ['model', 'seed', 'agent', 'since', 'limit', 'cursor'] as const) {
+  for (const name of ['model', 'seed', 'lora', 'sampler', 'agent', 'since', 'limit', 'cursor'] as const) {
     const value = stringValue(values, name);
     if (value !== undefined) params[name] = value;
   }

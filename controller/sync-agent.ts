@@ -93,6 +93,13 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     result.filesUnchanged = manifest.incremental ? manifest.files - diff.toPull.length : diff.unchanged;
     result.filesPending = pending;
     if (manifest.pendingReasons) result.pendingReasons = manifest.pendingReasons;
+    if (manifest.longPending.length > 0) {
+      result.longPending = manifest.longPending;
+      logger.warn(
+        { longPending: manifest.longPending },
+        'files held back by the agent for longer than its limit',
+      );
+    }
     const batches = planBatches(diff.toPull, deps.limits);
     logger[manifest.incremental && diff.toPull.length === 0 ? 'debug' : 'info'](
       {

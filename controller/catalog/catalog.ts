@@ -30,12 +30,32 @@ export interface StoredFileRecord {
   metaFrom?: string;
 }
 
+export interface ReindexBatchQuery {
+  all: boolean;
+  belowVersion: number;
+  afterId: number;
+  limit: number;
+}
+
+export interface ReindexCandidate {
+  id: number;
+  storedPath: string;
+}
+
 export interface SearchQuery {
-  /** Words of the prompt (web-search syntax: quotes, OR, -word), model, sampler or file name. */
+  /**
+   * Words (and word parts, by prefix) of the prompt, model, sampler, LoRAs, raw metadata, ComfyUI
+   * graph strings or file name; "quoted phrases", OR, -word. See toPrefixTsquery.
+   */
   text?: string;
   /** Part of the model (checkpoint) name, any case. */
   model?: string;
+  /** Exact seed, a decimal integer. */
   seed?: string;
+  /** Words or word starts of a LoRA name, any case (`pixel` or `pixel_art` finds Pixel_Art_XL). */
+  lora?: string;
+  /** Sampler name, any case (A1111 `DPM++ 2M`, ComfyUI `dpmpp_2m`). */
+  sampler?: string;
   agent?: string;
   /** Only files synced at or after this time. */
   since?: Date;
@@ -170,6 +190,16 @@ export interface Catalog {
   setStarred(id: number, starred: boolean, at: Date): Promise<boolean>;
   /** Finds stored files by prompt words, model, seed, agent and age; newest first, paged. */
   search(query: SearchQuery): Promise<SearchPage>;
+  /**
+   * Stored files whose metadata was read by a reader older than
+   * `belowVersion` (or never read), or all with `all`; by id after `afterId`, at most `limit`.
+   * Rows whose metadata came from a companion file (`metaFrom`) are left to that file.
+   */
+  listForReindex(options: ReindexBatchQuery): Promise<ReindexCandidate[]>;
+  /** Counts what listForReindex would list from the start, for progress. */
+  countForReindex(options: Omit<ReindexBatchQuery, 'afterId' | 'limit'>): Promise<number>;
+  /** Replaces a row's metadata columns and reader version with a new reading. */
+  updateMetadata(id: number, metadata: GenerationMetadata): Promise<void>;
   /**
    * Runs `work` holding the agent's lease, so controllers sharing one catalog never sync or purge
    * the same agent at once. Resolves null, without running it, when another controller holds it.

@@ -20,7 +20,8 @@ function parseJson(value: unknown): unknown {
   }
 }
 
-function metadataOf(row: Row): GenerationMetadata | null {
+/** The metadata columns of a files row (with `seed` selected as text) as GenerationMetadata; null without any. */
+export function metadataOf(row: Row): GenerationMetadata | null {
   if (row.meta_source === null || row.meta_source === undefined) return null;
   const meta: Record<string, unknown> = {
     source: row.meta_source,
@@ -58,9 +59,10 @@ export async function writeStarred(db: SqlClient, id: number, starred: boolean, 
 
 /** The row with this id, every column; null when there is none. */
 export async function readFileDetail(db: SqlClient, id: number): Promise<FileDetail | null> {
-  const { rows } = await db.query<Row>('SELECT * FROM files WHERE id = $1', [id]);
-  const row = rows[0];
-  if (!row) return null;
+  const { rows } = await db.query<Row>('SELECT *, seed::text AS seed_text FROM files WHERE id = $1', [id]);
+  if (!rows[0]) return null;
+  // NUMERIC since migration 5: read as exact text, whatever the driver makes of numerics.
+  const row: Row = { ...rows[0], seed: rows[0].seed_text };
   const provenance: FileDetail['provenance'] = {};
   if (row.host) provenance.host = String(row.host);
   if (row.container_id) provenance.containerId = String(row.container_id);

@@ -7,6 +7,14 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * The words of a row's LoRA names, cut at . _ / - (the text parser would take a name with an
+ * extension as one word). Migration 5's search column is built from it, so it must never change:
+ * a new expression needs a new migration and a new constant.
+ */
+export const LORA_WORDS =
+  "regexp_replace(coalesce(jsonb_path_query_array(loras, '$[*].name'), '[]'::jsonb)::text, '[._/-]+', ' ', 'g')";
+
 /** Append only: a released migration is never edited, a change is a new version. */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -98,7 +106,54 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
-  // Version 5 is taken by the metadata/search work (issue 12); versions are applied by set membership.
+  {
+    version: 5,
+    name: 'metadata-search-and-reader-version',
+    sql: `
+      -- Seeds compare and sort as integers (970527942 < 93806664037998), exactly past 2^53.
+      DROP INDEX files_seed;
+      ALTER TABLE files ALTER COLUMN seed TYPE NUMERIC
+        USING (CASE WHEN seed ~ '^-?[0-9]{1,40}$' THEN seed::numeric END);
+      ALTER TABLE files ADD CONSTRAINT files_seed_integer CHECK (seed = trunc(seed));
+      CREATE INDEX files_seed ON files (seed);
+      ALTER TABLE files ADD COLUMN meta_version INTEGER;
+      UPDATE files SET meta_version = 1 WHERE meta_source IS NOT NULL;
+      CREATE INDEX files_meta_version ON files (meta_version);
+      CREATE INDEX files_sampler ON files (lower(sampler));
+      -- Word parts: 1girl is also indexed as 1 and girl, so "girl" finds it; the default parser
+      -- already splits blue_hair and (masterpiece:1.2), but takes Pixel_Art_XL.safetensors for a
+      -- file name, one word, so model and LoRA names are cut at . _ / - first. Raw metadata (infotext, or text no reader
+      -- understood), LoRA names and every string input of a ComfyUI graph are searchable too.
+      ALTER TABLE files DROP COLUMN search;
+      ALTER TABLE files ADD COLUMN search tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('simple', coalesce(prompt, '')), 'A') ||
+        setweight(to_tsvector('simple',
+          regexp_replace(coalesce(prompt, ''), '([0-9])([[:alpha:]])', '\\1 \\2', 'g')), 'A') ||
+        setweight(to_tsvector('simple', coalesce(model, '') || ' ' || coalesce(sampler, '')), 'B') ||
+        setweight(to_tsvector('simple', regexp_replace(coalesce(model, ''), '[._/-]+', ' ', 'g')), 'B') ||
+        setweight(to_tsvector('simple', ${LORA_WORDS}), 'B') ||
+        setweight(to_tsvector('simple',
+          regexp_replace(coalesce(infotext, ''), '([0-9])([[:alpha:]])', '\\1 \\2', 'g')), 'C') ||
+        setweight(to_tsvector('simple', regexp_replace(
+          coalesce(jsonb_path_query_array(comfy_prompt, 'strict $.*.inputs.*'), '[]'::jsonb)::text,
+          '([0-9])([[:alpha:]])|\\\\[nrt]', '\\1 \\2', 'g')), 'C') ||
+        setweight(to_tsvector('simple', regexp_replace(container_path, '[/_.-]+', ' ', 'g')), 'D')
+      ) STORED;
+      CREATE INDEX files_search ON files USING GIN (search);
+      COMMENT ON COLUMN files.agent IS 'Agent (source container) the file came from';
+      COMMENT ON COLUMN files.container_path IS 'Path inside the agent''s output root, as the generator wrote it';
+      COMMENT ON COLUMN files.stored_path IS 'Path of the stored copy, relative to the controller destination folder';
+      COMMENT ON COLUMN files.meta_source IS 'Metadata format: a1111, comfyui, civitai, unknown (raw kept, see meta_error) or none';
+      COMMENT ON COLUMN files.meta_error IS 'Why metadata was not (fully) understood; NULL when it was';
+      COMMENT ON COLUMN files.meta_version IS 'Version of the metadata reader that wrote the metadata columns; reindex upgrades older rows';
+      COMMENT ON COLUMN files.infotext IS 'Raw metadata text: the A1111 infotext, or text no reader understood';
+      COMMENT ON COLUMN files.seed IS 'Generation seed, an exact integer (NUMERIC, may exceed 2^63)';
+      COMMENT ON COLUMN files.width IS 'Generation width in pixels, as the metadata states it';
+      COMMENT ON COLUMN files.height IS 'Generation height in pixels, as the metadata states it';
+      COMMENT ON COLUMN files.loras IS 'LoRAs as JSON [{name, hash?, strength?, civitaiVersionId?}]';
+      COMMENT ON COLUMN files.search IS 'Full-text index: prompt and its word parts, model, sampler, LoRAs, raw metadata, ComfyUI graph strings, path';
+      `,
+  },
   {
     version: 6,
     name: 'favourites',

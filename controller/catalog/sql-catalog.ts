@@ -2,11 +2,14 @@
 import { AppError } from '../../common/errors.js';
 import type { StoredCopy } from '../../common/purge-plan.js';
 import type { GenerationMetadata } from '../metadata/extract.js';
+import { METADATA_READER_VERSION } from '../metadata/generation-metadata.js';
 import type {
   FileDetail,
   AgentPosition,
   Catalog,
   PurgeOutcome,
+  ReindexBatchQuery,
+  ReindexCandidate,
   SearchHit,
   SearchPage,
   SearchQuery,
@@ -14,28 +17,21 @@ import type {
   StoredPathInfo,
   SyncRecord,
 } from './catalog.js';
-import { readFileDetail, writeStarred } from './file-detail.js';
+import { metadataOf, readFileDetail, writeStarred } from './file-detail.js';
 import { migrate } from './migrations.js';
+import { toPrefixTsquery } from './search-text.js';
 import type { SqlClient } from './sql-client.js';
 
 const INSERT_CHUNK = 200;
 
-const FILE_COLUMNS = [
-  'agent',
-  'container_path',
-  'stored_path',
-  'size',
-  'mtime_ms',
-  'xxh64',
-  'synced_at',
-  'run_id',
-  'host',
-  'container_id',
-  'container_name',
-  'image',
+/** Rows a reindex re-reads; $1 is the current reader version, or NULL for all. */
+const REINDEX_WHERE = `meta_from IS NULL
+  AND ($1::int IS NULL OR meta_version IS NULL OR meta_version < $1::int)`;
+
+/** The columns a metadata reading fills; reindex rewrites exactly these. */
+const META_COLUMNS = [
   'meta_source',
   'meta_error',
-  'meta_from',
   'infotext',
   'prompt',
   'negative_prompt',
@@ -53,6 +49,24 @@ const FILE_COLUMNS = [
   'samplers',
   'comfy_prompt',
   'comfy_workflow',
+  'meta_version',
+] as const;
+
+const FILE_COLUMNS = [
+  'agent',
+  'container_path',
+  'stored_path',
+  'size',
+  'mtime_ms',
+  'xxh64',
+  'synced_at',
+  'run_id',
+  'host',
+  'container_id',
+  'container_name',
+  'image',
+  'meta_from',
+  ...META_COLUMNS,
 ] as const;
 
 /** JSONB parameters go as text; PostgreSQL casts them on insert. */
@@ -61,7 +75,6 @@ function json(value: unknown): string | null {
 }
 
 function rowValues(record: StoredFileRecord): unknown[] {
-  const meta = record.metadata;
   const p = record.provenance ?? {};
   return [
     record.agent,
@@ -76,9 +89,16 @@ function rowValues(record: StoredFileRecord): unknown[] {
     p.containerId ?? null,
     p.containerName ?? null,
     p.image ?? null,
+    record.metaFrom ?? null,
+    ...metaValues(record.metadata),
+  ];
+}
+
+/** Values of META_COLUMNS, in its order. */
+function metaValues(meta: GenerationMetadata | undefined): unknown[] {
+  return [
     meta?.source ?? null,
     meta?.error ?? null,
-    record.metaFrom ?? null,
     meta?.raw ?? null,
     meta?.prompt ?? null,
     meta?.negativePrompt ?? null,
@@ -96,6 +116,7 @@ function rowValues(record: StoredFileRecord): unknown[] {
     json(meta?.samplers),
     json(meta?.comfyPrompt),
     json(meta?.comfyWorkflow),
+    meta ? METADATA_READER_VERSION : null,
   ];
 }
 
@@ -304,37 +325,13 @@ export class SqlCatalog implements Catalog {
 
   async findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null> {
     const { rows } = await this.db.query<Record<string, unknown>>(
-      `SELECT meta_source, meta_error, infotext, prompt, negative_prompt, seed, steps, cfg, sampler, scheduler,
+      `SELECT meta_source, meta_error, infotext, prompt, negative_prompt, seed::text AS seed, steps, cfg, sampler, scheduler,
               model, model_hash, loras, width, height, params, samplers, comfy_prompt, comfy_workflow
        FROM files WHERE agent = $1 AND container_path = $2 AND meta_source IS NOT NULL AND meta_source <> 'none'
        ORDER BY id DESC LIMIT 1`,
       [agent, containerPath],
     );
-    const row = rows[0];
-    if (!row) return null;
-    const meta: Record<string, unknown> = {
-      source: row.meta_source,
-      error: row.meta_error,
-      raw: row.infotext,
-      prompt: row.prompt,
-      negativePrompt: row.negative_prompt,
-      seed: row.seed,
-      steps: row.steps,
-      cfg: row.cfg,
-      sampler: row.sampler,
-      scheduler: row.scheduler,
-      model: row.model,
-      modelHash: row.model_hash,
-      loras: parseJson(row.loras),
-      width: row.width,
-      height: row.height,
-      params: parseJson(row.params),
-      samplers: parseJson(row.samplers),
-      comfyPrompt: parseJson(row.comfy_prompt),
-      comfyWorkflow: parseJson(row.comfy_workflow),
-    };
-    for (const key of Object.keys(meta)) if (meta[key] === null || meta[key] === undefined) delete meta[key];
-    return meta as unknown as GenerationMetadata;
+    return rows[0] ? metadataOf(rows[0]) : null;
   }
 
   async search(query: SearchQuery): Promise<SearchPage> {
@@ -344,10 +341,28 @@ export class SqlCatalog implements Catalog {
       params.push(value);
       return `$${params.length}`;
     };
-    if (query.text?.trim()) where.push(`search @@ websearch_to_tsquery('simple', ${param(query.text)})`);
+    const tsquery = query.text ? toPrefixTsquery(query.text) : null;
+    if (tsquery) where.push(`search @@ to_tsquery('simple', ${param(tsquery)})`);
     if (query.model)
       where.push(`lower(model) LIKE ${param(`%${query.model.toLowerCase().replace(/[%_\\]/g, '\\$&')}%`)}`);
-    if (query.seed) where.push(`seed = ${param(query.seed)}`);
+    if (query.seed) where.push(`seed = ${param(query.seed)}::numeric`);
+    if (query.sampler) where.push(`lower(sampler) = ${param(query.sampler.toLowerCase())}`);
+    if (query.lora !== undefined) {
+      // Words or word starts of a LoRA name (`pixel` finds Pixel_Art_XL). The GIN index narrows
+      // to rows with those words anywhere; a cheap recheck keeps those where a LoRA name, cut
+      // into words the same way, holds them in sequence.
+      const loraQuery = toPrefixTsquery(query.lora);
+      const words = query.lora.toLowerCase().match(/[\p{L}\p{N}]+/gu);
+      if (loraQuery === null || !words) {
+        where.push('false');
+      } else {
+        where.push(
+          `search @@ to_tsquery('simple', ${param(loraQuery)}) AND EXISTS (
+             SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(loras) = 'array' THEN loras ELSE '[]' END) l
+             WHERE regexp_replace(lower(l->>'name'), '[^[:alnum:]]+', ' ', 'g') LIKE ${param(`%${words.join(' ')}%`)})`,
+        );
+      }
+    }
     if (query.agent) where.push(`agent = ${param(query.agent)}`);
     if (query.since) where.push(`synced_at >= ${param(query.since.toISOString())}`);
     if (query.starred) where.push('starred_at IS NOT NULL');
@@ -357,7 +372,7 @@ export class SqlCatalog implements Catalog {
     }
     const { rows } = await this.db.query<HitRow>(
       `SELECT id, agent, container_path, stored_path, size, synced_at, purged_at, meta_source, meta_error, prompt,
-              negative_prompt, seed, steps, cfg, sampler, scheduler, model, width, height
+              negative_prompt, seed::text AS seed, steps, cfg, sampler, scheduler, model, width, height
        FROM files ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY id DESC LIMIT ${param(query.limit + 1)}`,
       params,
@@ -395,6 +410,28 @@ export class SqlCatalog implements Catalog {
     return writeStarred(this.db, id, starred, at);
   }
 
+  async listForReindex(options: ReindexBatchQuery): Promise<ReindexCandidate[]> {
+    const { rows } = await this.db.query<{ id: string | number; stored_path: string }>(
+      `SELECT id, stored_path FROM files
+       WHERE ${REINDEX_WHERE} AND id > $2 ORDER BY id LIMIT $3`,
+      [options.all ? null : options.belowVersion, options.afterId, options.limit],
+    );
+    return rows.map((row) => ({ id: Number(row.id), storedPath: row.stored_path }));
+  }
+
+  async countForReindex(options: Omit<ReindexBatchQuery, 'afterId' | 'limit'>): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM files WHERE ${REINDEX_WHERE}`,
+      [options.all ? null : options.belowVersion],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async updateMetadata(id: number, metadata: GenerationMetadata): Promise<void> {
+    const sets = META_COLUMNS.map((column, i) => `${column} = $${i + 2}`);
+    await this.db.query(`UPDATE files SET ${sets.join(', ')} WHERE id = $1`, [id, ...metaValues(metadata)]);
+  }
+
   withAgentLease<T>(agent: string, work: () => Promise<T>): Promise<T | null> {
     return this.db.withLease(`agent:${agent}`, work);
   }
@@ -408,16 +445,6 @@ export class SqlCatalog implements Catalog {
 
   close(): Promise<void> {
     return this.db.close();
-  }
-}
-
-/** JSONB arrives parsed from PGlite and node-postgres alike; a string is parsed to be safe. */
-function parseJson(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return value;
   }
 }
 

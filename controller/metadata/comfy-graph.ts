@@ -153,6 +153,9 @@ function setting(graph: Graph, node: GraphNode, names: string[], depth: number):
 function linkedValue(graph: Graph, link: Link, names: string[], depth: number): ExactJson | undefined {
   const node = graph.get(link[0]);
   if (!node || depth > MAX_DEPTH) return undefined;
+  if (typeof node.inputs['populated_text'] === 'string') return node.inputs['populated_text'];
+  const joined = concatenated(graph, node, depth);
+  if (joined !== undefined) return joined;
   for (const name of [...names, ...VALUE_INPUTS]) {
     const value = node.inputs[name];
     if (value === undefined) continue;
@@ -161,6 +164,27 @@ function linkedValue(graph: Graph, link: Link, names: string[], depth: number): 
     if (typeof value !== 'object' || value === null) return value;
   }
   return undefined;
+}
+
+/** Inputs of string concatenation nodes (core StringConcatenate, WAS Text Concatenate and the like). */
+const CONCAT_INPUT = /^(string|text)_?([a-z]|\d+)$/;
+
+/**
+ * The output of a string concatenation node: its `string_a`/`text_a`/`text1`… inputs, resolved,
+ * joined by its delimiter (`delimiter` or `separator`). Undefined for other nodes.
+ */
+function concatenated(graph: Graph, node: GraphNode, depth: number): string | undefined {
+  if (!/concat|join|combine/i.test(node.classType)) return undefined;
+  const parts: string[] = [];
+  for (const [name, value] of Object.entries(node.inputs)) {
+    if (!CONCAT_INPUT.test(name)) continue;
+    const link = asLink(value);
+    const text = link ? linkedValue(graph, link, [name], depth + 1) : value;
+    if (typeof text === 'string' && text !== '') parts.push(text);
+  }
+  if (parts.length === 0) return undefined;
+  const delimiter = node.inputs['delimiter'] ?? node.inputs['separator'];
+  return parts.join(typeof delimiter === 'string' ? delimiter : '');
 }
 
 /** Walks `model` links back to a loader, collecting the LoRAs on the way. */
@@ -182,9 +206,25 @@ function followModel(graph: Graph, link: Link | null, loras: LoraRef[]): string 
       const strength = node.inputs['strength_model'];
       loras.unshift(typeof strength === 'number' ? { name: lora, strength } : { name: lora });
     }
+    loras.unshift(...powerLoras(node));
     link = asLink(node.inputs['model']);
   }
   return undefined;
+}
+
+/**
+ * rgthree's Power Lora Loader keeps each LoRA in an input `lora_N` holding
+ * `{on, lora, strength, strengthTwo}`; those switched off are left out.
+ */
+function powerLoras(node: GraphNode): LoraRef[] {
+  const loras: LoraRef[] = [];
+  for (const [name, value] of Object.entries(node.inputs)) {
+    if (!/^lora_\d+$/i.test(name) || !isRecord(value)) continue;
+    const { on, lora, strength } = value;
+    if (on === false || typeof lora !== 'string' || lora === '' || lora === 'None') continue;
+    loras.push(typeof strength === 'number' ? { name: lora, strength } : { name: lora });
+  }
+  return loras;
 }
 
 /**
@@ -202,7 +242,7 @@ function collectTexts(graph: Graph, start: Link | null): string[] {
     seen.add(key);
     const node = graph.get(link[0]);
     if (!node || node.classType === 'ConditioningZeroOut') return;
-    if (/TextEncode/i.test(node.classType)) {
+    if (/TextEncode|WildcardEncode/i.test(node.classType)) {
       for (const text of encoderTexts(graph, node)) if (!texts.includes(text)) texts.push(text);
       return;
     }
@@ -220,7 +260,9 @@ function collectTexts(graph: Graph, start: Link | null): string[] {
 
 /** An encoder's texts: `text`, or SDXL's `text_g`/`text_l`, or Flux's `clip_l`/`t5xxl`. */
 function encoderTexts(graph: Graph, node: GraphNode): string[] {
-  for (const group of [['text'], ['text_g', 'text_l'], ['clip_l', 't5xxl'], ['prompt']]) {
+  // ImpactWildcardEncode: `populated_text` is what was encoded, `wildcard_text` the template.
+  const groups = [['populated_text'], ['text'], ['text_g', 'text_l'], ['clip_l', 't5xxl'], ['prompt']];
+  for (const group of groups) {
     const found: string[] = [];
     for (const name of group) {
       const value = node.inputs[name];

@@ -1,6 +1,6 @@
 // Unit tests for companionImageFor: VideoHelperSuite video names to their first-frame PNG.
 import { describe, expect, it } from 'vitest';
-import { companionImageFor } from './companion.js';
+import { companionImageFor, sidecarTextFor } from './companion.js';
 
 describe('companionImageFor', () => {
   it.each([
@@ -21,4 +21,18 @@ describe('companionImageFor', () => {
       expect(companionImageFor(path)).toBeUndefined();
     },
   );
+});
+
+describe('sidecarTextFor', () => {
+  it.each([
+    ['txt2img-images/2026-11-24/00000-235284042.png', 'txt2img-images/2026-11-24/00000-235284042.txt'],
+    ['a/00001-1.JPG', 'a/00001-1.txt'],
+    ['x.webp', 'x.txt'],
+  ])('%s → %s', (image, txt) => {
+    expect(sidecarTextFor(image)).toBe(txt);
+  });
+
+  it.each(['notes.txt', 'out/.png', 'clip.mp4', 'noext'])('%s has none', (path) => {
+    expect(sidecarTextFor(path)).toBeUndefined();
+  });
 });

@@ -247,13 +247,18 @@ const cases: { name: string; file: string; bytes: Buffer; want: GenerationMetada
     name: 'JPEG whose UserComment is not an infotext (a camera note)',
     file: 'camera.jpg',
     bytes: jpeg(tiff({ le: false, exif: [userComment('Shot on my phone', 'ascii')] })),
-    want: { source: 'none' },
+    // Never silent: text that is no known format is kept, searchable, with the reason.
+    want: {
+      source: 'unknown',
+      raw: 'Shot on my phone',
+      error: 'metadata in EXIF UserComment is in no format this reader knows; kept as raw text',
+    },
   },
   {
     name: 'a JPEG named .png is read as a JPEG',
     file: 'really-a-jpeg.png',
     bytes: jpeg(tiff({ le: false, exif: [userComment(infotext('sniffed'), 'utf16be')] })),
-    want: a1111('sniffed'),
+    want: { ...a1111('sniffed'), error: 'named .png but its bytes are JPEG; read as JPEG' },
   },
   {
     name: 'MP4 with ComfyUI prompt and workflow mdta keys (SaveVideo)',

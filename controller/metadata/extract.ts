@@ -32,14 +32,67 @@ export async function extractMetadata(path: string): Promise<GenerationMetadata>
     return { source: 'none', error: `cannot open the file: ${errorMessage(err)}` };
   }
   try {
-    return await extractFromSource(source);
+    return await extractFromSource(source, path);
   } finally {
     await source.close().catch(() => undefined);
   }
 }
 
-/** extractMetadata over any ByteSource (tests count the bytes read through one). Never throws. */
-export async function extractFromSource(source: ByteSource): Promise<GenerationMetadata> {
+/** Largest `.txt` sidecar read; Forge's are a few KB. */
+const MAX_SIDECAR_BYTES = 1 << 20;
+
+/**
+ * Forge's "save text information" sidecar (`00000-123.txt` beside `00000-123.png`) holds the same
+ * infotext as the image. Other text files are not metadata and stay `none`.
+ */
+async function sidecarText(source: ByteSource): Promise<GenerationMetadata> {
+  if (source.size > MAX_SIDECAR_BYTES) return { source: 'none' };
+  const text = (await source.read(0, source.size)).toString('utf8');
+  return looksLikeInfotext(text) ? interpret({ parameters: text, problems: [] }) : { source: 'none' };
+}
+
+/** Extensions each sniffed format goes by; a file whose name says otherwise is flagged. */
+const EXTENSIONS: Record<string, string[]> = {
+  png: ['png', 'apng'],
+  jpeg: ['jpg', 'jpeg', 'jpe', 'jfif'],
+  webp: ['webp'],
+  mp4: ['mp4', 'm4v', 'mov'],
+  matroska: ['webm', 'mkv'],
+};
+
+/**
+ * A flag for a file whose bytes are another format than its name says (a JPEG saved as `.png` is
+ * common with Civitai downloads): it was read, and is stored, by its bytes, under its name.
+ */
+export function nameMismatch(path: string, format: string): string | undefined {
+  const known = EXTENSIONS[format];
+  const dot = path.lastIndexOf('.');
+  const ext = dot < 0 ? '' : path.slice(dot + 1).toLowerCase();
+  if (!known || known.includes(ext) || !Object.values(EXTENSIONS).some((list) => list.includes(ext))) {
+    return undefined;
+  }
+  return `named .${ext} but its bytes are ${format.toUpperCase()}; read as ${format.toUpperCase()}`;
+}
+
+/**
+ * extractMetadata over any ByteSource (tests count the bytes read through one). With the file's
+ * `name`, a Forge `.txt` sidecar is read as infotext and a name that disagrees with the bytes is
+ * flagged in `error`. Never throws.
+ */
+export async function extractFromSource(source: ByteSource, name?: string): Promise<GenerationMetadata> {
+  if (name === undefined) return extractByFormat(source);
+  try {
+    if (/\.txt$/i.test(name)) return await sidecarText(source);
+    const meta = await extractByFormat(source);
+    const mismatch = nameMismatch(name, sniffFormat(await source.read(0, SNIFF_BYTES)));
+    if (mismatch) meta.error = meta.error ? `${mismatch}; ${meta.error}` : mismatch;
+    return meta;
+  } catch (err) {
+    return { source: 'none', error: `cannot read the file: ${errorMessage(err)}` };
+  }
+}
+
+async function extractByFormat(source: ByteSource): Promise<GenerationMetadata> {
   try {
     switch (sniffFormat(await source.read(0, SNIFF_BYTES))) {
       case 'png':
@@ -60,12 +113,46 @@ export async function extractFromSource(source: ByteSource): Promise<GenerationM
   }
 }
 
+/** PNG text keywords that describe the file, not how it was generated; never reported as unknown metadata. */
+const ORDINARY_PNG_KEYS = new Set([
+  'Title',
+  'Author',
+  'Copyright',
+  'Creation Time',
+  'Software',
+  'Disclaimer',
+  'Warning',
+  'Source',
+  'date:create',
+  'date:modify',
+  'date:timestamp',
+]);
+
 async function pngTexts(source: ByteSource): Promise<FoundTexts> {
   const scan = await readPngTexts(source);
   const found: FoundTexts = { problems: scan.problems };
+  if (scan.exif) {
+    const fromExif = exifTexts({ block: scan.exif, problems: [] });
+    found.problems.push(...fromExif.problems.map((problem) => `PNG eXIf: ${problem}`));
+    found.parameters = fromExif.parameters;
+    found.json = fromExif.json;
+    found.prompt = fromExif.prompt;
+    found.workflow = fromExif.workflow;
+    if (fromExif.unknown)
+      found.unknown = fromExif.unknown.map((entry) => ({ ...entry, where: `PNG eXIf ${entry.where}` }));
+  }
   for (const chunk of scan.texts) {
     const key = KEYS.find((name) => name === chunk.keyword);
-    if (!key) continue;
+    if (!key) {
+      if (chunk.text !== undefined && chunk.text.trim() !== '' && !ORDINARY_PNG_KEYS.has(chunk.keyword)) {
+        (found.unknown ??= []).push({
+          where: `PNG ${chunk.type} ${JSON.stringify(chunk.keyword)}`,
+          text: chunk.text,
+          key: chunk.keyword,
+        });
+      }
+      continue;
+    }
     if (chunk.text === undefined) {
       found.problems.push(chunk.problem ?? `${chunk.type} ${chunk.keyword} could not be read`);
       found.sourceHint ??= key === 'parameters' ? 'a1111' : 'comfyui';
@@ -81,9 +168,12 @@ function exifTexts(location: ExifLocation): FoundTexts {
   if (!location.block) return found;
   const exif = parseExif(location.block);
   found.problems.push(...exif.problems);
-  if (exif.userComment !== undefined && looksLikeInfotext(exif.userComment)) {
-    found.parameters = exif.userComment;
-  }
+  const comment = exif.userComment?.trim();
+  if (comment && looksLikeInfotext(comment)) found.parameters = exif.userComment;
+  // SwarmUI writes the same JSON it puts in a PNG's `parameters`.
+  else if (comment?.startsWith('{') && comment.includes('"sui_image_params"')) found.parameters = comment;
+  else if (comment?.startsWith('{')) found.json = comment;
+  else if (comment) (found.unknown ??= []).push({ where: 'EXIF UserComment', text: comment });
   for (const value of exif.ascii.values()) {
     const match = EXIF_KEY_VALUE.exec(value);
     if (match) found[match[1] as 'prompt' | 'workflow'] ??= value.slice(match[0].length);

@@ -1,7 +1,21 @@
 // The shape of what the catalog stores about how an image or video was generated.
 
+/**
+ * Version of the metadata reader. Each catalog record keeps the version that read it; raise this
+ * when a reader improves, and `forge-sync reindex` re-reads the stored copies read by older ones.
+ * 1: infotext, ComfyUI PNG/WebP/video. 2: ComfyUI/Civitai JSON in UserComment, PNG eXIf, Civitai
+ * resources, wildcard/Power Lora/concat graph walk, SwarmUI/Fooocus/InvokeAI/NovelAI JSON, Forge
+ * .txt sidecars, unknown metadata kept raw.
+ */
+export const METADATA_READER_VERSION = 2;
+
 /** Which metadata format the fields came from. */
-export type MetadataSource = 'a1111' | 'comfyui' | 'none';
+/**
+ * `civitai` is Civitai's own ComfyUI JSON (with `extraMetadata`); `unknown` is metadata that was
+ * found but not understood: its text is kept in `raw` and `error` says why.
+ */
+export type MetadataSource =
+  'a1111' | 'comfyui' | 'civitai' | 'swarmui' | 'fooocus' | 'invokeai' | 'novelai' | 'unknown' | 'none';
 
 /** A LoRA used by a generation. */
 export interface LoraRef {
@@ -10,6 +24,17 @@ export interface LoraRef {
   hash?: string;
   /** Model strength: A1111 `<lora:name:strength>` in the prompt, ComfyUI `strength_model`. */
   strength?: number;
+  /** Civitai model version id, from an infotext's `Civitai resources` list. */
+  civitaiVersionId?: number;
+}
+
+/** One entry of the `Civitai resources: [...]` list Civitai appends to an infotext. */
+export interface CivitaiResource {
+  type: string;
+  modelVersionId?: number;
+  modelName?: string;
+  modelVersionName?: string;
+  weight?: number;
 }
 
 /** One ComfyUI sampler node and what it used, as far as the graph says. */
@@ -39,7 +64,10 @@ export interface SamplerSummary {
 export interface GenerationMetadata {
   /** `a1111` for an infotext (also when ComfyUI nodes wrote one), `comfyui` for a ComfyUI graph. */
   source: MetadataSource;
-  /** The infotext as found; for ComfyUI, the prompt text only when it is not valid JSON. */
+  /**
+   * The infotext as found; for ComfyUI, the prompt text only when it is not valid JSON; for
+   * `unknown`, the metadata text that was found but not understood.
+   */
   raw?: string;
   prompt?: string;
   negativePrompt?: string;
@@ -58,6 +86,8 @@ export interface GenerationMetadata {
   height?: number;
   /** Every `key: value` pair of an infotext's parameters line. */
   params?: Record<string, string>;
+  /** Civitai's resource list (checkpoint, LoRAs, embeddings) with their model version ids. */
+  civitaiResources?: CivitaiResource[];
   /** Every ComfyUI sampler, in generation order: samplers fed by other samplers come after them. */
   samplers?: SamplerSummary[];
   /** The ComfyUI API graph (`prompt`), parsed, for a JSONB column. */

@@ -1,5 +1,7 @@
 // Turns the texts found in a file (infotext, ComfyUI prompt and workflow) into GenerationMetadata.
+import { civitaiExtraMetadata, civitaiResources, mergeCivitaiLoras } from './civitai.js';
 import { summarizeComfyPrompt } from './comfy-graph.js';
+import { readToolJson } from './tool-json.js';
 import type { GenerationMetadata, LoraRef, MetadataSource } from './generation-metadata.js';
 import { type Infotext, parseInfotext } from './infotext.js';
 import { type ExactJson, parseJsonExact } from './json-exact.js';
@@ -18,6 +20,13 @@ export interface FoundTexts {
   prompt?: string | ParsedJson;
   /** ComfyUI UI graph, as JSON text or already parsed. */
   workflow?: string | ParsedJson;
+  /**
+   * A JSON object found where infotext usually sits (EXIF UserComment): ComfyUI's
+   * `{"prompt": {…}, "workflow": {…}}`, or Civitai's graph with `extraMetadata`.
+   */
+  json?: string;
+  /** Texts found in metadata places that no reader understood; kept raw, with `where` in the reason. */
+  unknown?: { where: string; text: string; key?: string }[];
   /** Set when a metadata chunk was there but could not be decoded, so the source is still known. */
   sourceHint?: MetadataSource;
   problems: string[];
@@ -30,12 +39,25 @@ export interface FoundTexts {
 export function interpret(found: FoundTexts): GenerationMetadata {
   const problems = [...found.problems];
   let meta: GenerationMetadata;
-  if (found.parameters !== undefined && found.parameters.trim() !== '') {
+  const tool =
+    found.parameters === undefined ? undefined : (readToolJson('parameters', found.parameters) ?? undefined);
+  const toolChunk = tool
+    ? undefined
+    : found.unknown?.map((entry) => readToolJson(entry.key ?? '', entry.text)).find(Boolean);
+  if (tool ?? toolChunk) {
+    meta = (tool ?? toolChunk)!;
+  } else if (found.parameters !== undefined && found.parameters.trim() !== '') {
     meta = fromInfotext(found.parameters, problems);
     const prompt = found.prompt === undefined ? undefined : parseJson(found.prompt, 'prompt', problems);
     if (prompt) meta.comfyPrompt = prompt.plain;
   } else if (found.prompt !== undefined || found.workflow !== undefined) {
     meta = fromComfyPrompt(found.prompt, problems);
+  } else if (found.json !== undefined) {
+    const fromJson = fromJsonObject(found, problems);
+    if (fromJson) return fromJson;
+    meta = unknownMeta(found, problems);
+  } else if (found.unknown && found.unknown.length > 0) {
+    meta = unknownMeta(found, problems);
   } else {
     meta = { source: found.sourceHint ?? 'none' };
   }
@@ -51,9 +73,60 @@ export function looksLikeInfotext(text: string): boolean {
   return Object.keys(info.params).length >= 3 || /^Negative prompt:/m.test(text);
 }
 
+/**
+ * Metadata that was found but not understood: its text kept in `raw` (so search finds it) and a
+ * reason naming where it was, so nothing is lost without a word.
+ */
+function unknownMeta(found: FoundTexts, problems: string[]): GenerationMetadata {
+  const texts = [...(found.unknown ?? [])];
+  if (found.json !== undefined) texts.unshift({ where: 'EXIF UserComment', text: found.json });
+  problems.push(
+    `metadata in ${texts.map((entry) => entry.where).join(', ')} is in no format this reader knows; kept as raw text`,
+  );
+  return { source: 'unknown', raw: texts.map((entry) => entry.text).join('\n') };
+}
+
+/** ComfyUI or Civitai JSON in a UserComment; null when it is neither (the caller keeps it raw). */
+function fromJsonObject(found: FoundTexts, problems: string[]): GenerationMetadata | null {
+  let root: unknown;
+  try {
+    root = JSON.parse(found.json!);
+  } catch {
+    return null;
+  }
+  if (!isRecord(root)) return null;
+  const civitai = civitaiExtraMetadata(root);
+  if (civitai) {
+    if (civitai.problem) problems.push(civitai.problem);
+    const { extraMetadata: _extra, ...graph } = root;
+    const walked = fromComfyPrompt(JSON.stringify(graph), []);
+    const meta: GenerationMetadata = { ...walked, ...civitai.fields, source: 'civitai', comfyPrompt: root };
+    if (problems.length > 0) meta.error = problems.join('; ');
+    return withoutUndefined(meta);
+  }
+  const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+  if ('prompt' in root || 'workflow' in root) {
+    return interpret({
+      prompt: root['prompt'] === undefined ? undefined : text(root['prompt']),
+      workflow: root['workflow'] === undefined ? undefined : text(root['workflow']),
+      problems,
+    });
+  }
+  if (Object.values(root).some((node) => isRecord(node) && typeof node['class_type'] === 'string')) {
+    return interpret({ prompt: found.json!, problems });
+  }
+  return null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function fromInfotext(text: string, problems: string[]): GenerationMetadata {
   const info = parseInfotext(text);
   problems.push(...info.problems);
+  const civitai = civitaiResources(text);
+  if (civitai.problem) problems.push(civitai.problem);
   const meta: GenerationMetadata = {
     source: 'a1111',
     raw: text,
@@ -66,7 +139,10 @@ function fromInfotext(text: string, problems: string[]): GenerationMetadata {
     scheduler: info.scheduleType,
     model: info.model,
     modelHash: info.modelHash,
-    loras: infotextLoras(info),
+    loras: civitai.resources
+      ? mergeCivitaiLoras(infotextLoras(info), civitai.resources)
+      : infotextLoras(info),
+    civitaiResources: civitai.resources,
     width: info.width,
     height: info.height,
     params: info.params,

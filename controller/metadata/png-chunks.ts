@@ -24,6 +24,8 @@ export interface PngText {
 
 export interface PngTextScan {
   texts: PngText[];
+  /** The first `eXIf` chunk's data (a TIFF block): kohya sample images and some savers put infotext there. */
+  exif?: Buffer;
   /** Structural trouble (truncation, oversized chunks); the texts found before it are still returned. */
   problems: string[];
 }
@@ -62,7 +64,11 @@ export async function readPngTexts(source: ByteSource): Promise<PngTextScan> {
       );
       break;
     }
-    if (TEXT_TYPES.has(type)) {
+    if (type === 'eXIf' && scan.exif === undefined) {
+      if (length > MAX_TEXT_BYTES)
+        scan.problems.push(`PNG eXIf chunk at offset ${position} is over the limit; skipped`);
+      else scan.exif = await reader.read(position + 8, length);
+    } else if (TEXT_TYPES.has(type)) {
       if (length > MAX_TEXT_BYTES) {
         scan.problems.push(
           `PNG ${type} chunk at offset ${position} is ${length} bytes, over the limit; skipped`,

@@ -109,9 +109,16 @@ export function asciiEntry(tag: number, text: string): TiffEntry {
 }
 
 /** A UserComment value: `UNICODE\0` and UTF-16 in the given byte order, or `ASCII\0\0\0` and the text. */
-export function userComment(text: string, encoding: 'utf16be' | 'utf16le' | 'ascii'): TiffEntry {
+export function userComment(
+  text: string,
+  encoding: 'utf16be' | 'utf16le' | 'ascii' | 'undefined' | 'raw',
+): TiffEntry {
   let body: Buffer;
-  if (encoding === 'ascii') {
+  if (encoding === 'raw') {
+    body = Buffer.from(text, 'utf8'); // ComfyUI JPEG savers: no charset prefix at all
+  } else if (encoding === 'undefined') {
+    body = Buffer.concat([Buffer.alloc(8), Buffer.from(text, 'utf8')]);
+  } else if (encoding === 'ascii') {
     body = Buffer.concat([Buffer.from('ASCII\0\0\0', 'latin1'), Buffer.from(text, 'utf8')]);
   } else {
     const utf16 = Buffer.from(text, 'utf16le');
