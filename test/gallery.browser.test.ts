@@ -57,9 +57,15 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
         .evaluateAll((tiles) => tiles.map((t) => t.getAttribute('data-path') ?? ''))
     ).sort();
 
-  async function searchFor(fields: { q?: string; seed?: string }): Promise<string[]> {
-    await page.fill('[data-testid=search] input[name=q]', fields.q ?? '');
-    await page.fill('[data-testid=search] input[name=seed]', fields.seed ?? '');
+  async function searchFor(fields: {
+    q?: string;
+    seed?: string;
+    sampler?: string;
+    lora?: string;
+  }): Promise<string[]> {
+    for (const name of ['q', 'seed', 'sampler', 'lora'] as const) {
+      await page.fill(`[data-testid=search] input[name=${name}]`, fields[name] ?? '');
+    }
     await page.click('[data-testid=search] button[type=submit]');
     await page.waitForSelector('body[data-searching=false]');
     return tilePaths();
@@ -173,6 +179,16 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
     ]);
     expect(await searchFor({ seed: COMFY_SEED })).toEqual(['output/ComfyUI_00001_.png']);
     expect(await searchFor({ q: 'duck -photo' })).toEqual([]);
+  });
+
+  it('filters by sampler and by LoRA', async () => {
+    expect(await searchFor({ sampler: 'unipc' })).toEqual([
+      'output/txt2img-images/2026-11-24/00000-235284042.png',
+      'output/txt2img-images/2026-11-24/00001-235284042.jpg',
+    ]);
+    expect(await searchFor({ q: 'duck', sampler: 'euler' })).toEqual([]);
+    // None of the samples names a LoRA.
+    expect(await searchFor({ lora: 'detail' })).toEqual([]);
   });
 
   it('opens the detail view with the prompt, seed and the full-size image', async () => {

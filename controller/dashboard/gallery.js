@@ -21,7 +21,7 @@ import { forgetToken, openSession, takeToken, api } from './session.js';
 
 const PAGE_SIZE = 60;
 const VIDEO = /\.(mp4|webm|mkv|mov|m4v)$/i;
-const FILTERS = /** @type {const} */ (['q', 'seed', 'model', 'agent', 'since', 'starred']);
+const FILTERS = /** @type {const} */ (['q', 'seed', 'model', 'lora', 'sampler', 'agent', 'since', 'starred']);
 
 /** @type {string | null} */
 let token = takeToken();
