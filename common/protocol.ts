@@ -134,8 +134,8 @@ export type ManifestLine =
       /** Files seen but not offered yet: still being written, or not settled. */
       pending: number;
       /**
-       * `pending` by why, from agents that say (for example `settling`, `writing`,
-       * `incomplete-png`, `incomplete-mp4`, `unreadable`); absent from older agents.
+       * `pending` by why, from agents that say: `settling` (still changing or too young),
+       * `incomplete` (its bytes say unfinished), `unstable` (changed while hashed); absent from older agents.
        */
       pendingReasons?: PendingReasons;
       /** The pending files waiting longer than the agent's limit, with why (at most 20). */

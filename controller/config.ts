@@ -313,7 +313,7 @@ export function loadPurgeConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
   return {
     ...loadTarget(values, env),
     purge: {
-      olderThanMs: durationValue(values, 'older-than')!,
+      olderThanMs: durationValue(values, 'older-than', { positive: true })!,
       dryRun: booleanValue(values, 'dry-run'),
       verify: booleanValue(values, 'verify'),
       ...capsOf(values, ''),
@@ -335,7 +335,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv, argv: readonly stri
       `--interval: expected at least 1s, got "${stringValue(values, 'interval')}"`,
     );
   }
-  const purgeAfterMs = durationValue(values, 'purge-after');
+  const purgeAfterMs = durationValue(values, 'purge-after', { positive: true });
   const purgeIntervalMs = durationValue(values, 'purge-interval')!;
   if (purgeAfterMs !== undefined && purgeIntervalMs < 1000) {
     throw new AppError(

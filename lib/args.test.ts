@@ -226,7 +226,6 @@ describe('typed readers', () => {
   });
 
   it.each([
-    ['0', 0],
     ['1048576', 1_048_576],
     ['100B', 100],
     ['1KB', 1_000],
@@ -262,6 +261,16 @@ describe('typed readers', () => {
     const err = appErrorOf(() => durationValue({ settle: raw }, 'settle'));
     expect(err.code).toBe('E_USAGE');
     expect(err.message).toBe(`--settle: expected a duration like 10s, 5m, 24h or 500ms, got "${raw}"`);
+  });
+
+  it('bytesValue refuses zero, and durationValue refuses it when asked for a positive limit', () => {
+    expect(appErrorOf(() => bytesValue({ 'batch-bytes': '0MiB' }, 'batch-bytes')).message).toBe(
+      '--batch-bytes: expected a size above zero, got "0MiB"',
+    );
+    expect(durationValue({ settle: '0s' }, 'settle')).toBe(0);
+    expect(
+      appErrorOf(() => durationValue({ 'older-than': '0s' }, 'older-than', { positive: true })).message,
+    ).toBe('--older-than: expected a duration above zero, got "0s"');
   });
 
   it('durationValue and bytesValue are undefined when the flag has no value', () => {

@@ -103,6 +103,17 @@ function usageProblem(err: unknown): string {
   const unknown = /Unknown option '([^']+)'/.exec(message);
   if (unknown) return `unknown flag ${unknown[1]}`;
   const missing = /Option '([^']+)' argument missing/.exec(message);
+  // A value that starts with "-" reads as another flag to the parser ("argument is ambiguous"); every
+  // duration and size here is above zero, so say that instead.
+  const ambiguous = /Option '([^']+)' argument is ambiguous/.exec(message);
+  if (ambiguous) {
+    const flag = ambiguous[1]!
+      .split(',')
+      .pop()!
+      .trim()
+      .replace(/ <value>$/, '');
+    return `${flag}: a value starting with "-" is not accepted (limits are above zero)`;
+  }
   if (missing)
     return `flag ${missing[1]!
       .split(',')
@@ -161,9 +172,19 @@ export function booleanValue(values: FlagValues, name: string): boolean {
   return values[name] === true;
 }
 
-export function durationValue(values: FlagValues, name: string): number | undefined {
+/** Parses a duration such as 10s or 24h; `positive` refuses zero (a limit that must be above it). */
+export function durationValue(
+  values: FlagValues,
+  name: string,
+  options: { positive?: boolean } = {},
+): number | undefined {
   const value = stringValue(values, name);
-  return value === undefined ? undefined : parseDuration(value, `--${name}`);
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value, `--${name}`);
+  if (options.positive && ms <= 0) {
+    throw new AppError('E_USAGE', `--${name}: expected a duration above zero, got "${value}"`);
+  }
+  return ms;
 }
 
 export function intValue(values: FlagValues, name: string, min: number, max: number): number | undefined {
@@ -176,7 +197,7 @@ export function intValue(values: FlagValues, name: string, min: number, max: num
   return number;
 }
 
-/** Parses a byte size such as 64MiB, 1GB or 1048576. */
+/** Parses a byte size such as 64MiB, 1GB or 1048576; every size flag is a limit, so zero is refused. */
 export function bytesValue(values: FlagValues, name: string): number | undefined {
   const value = stringValue(values, name);
   if (value === undefined) return undefined;
@@ -191,5 +212,7 @@ export function bytesValue(values: FlagValues, name: string): number | undefined
     gb: 1e9,
     gib: 1024 ** 3,
   };
-  return Math.round(Number(match[1]) * units[(match[2] ?? 'b').toLowerCase()]!);
+  const bytes = Math.round(Number(match[1]) * units[(match[2] ?? 'b').toLowerCase()]!);
+  if (bytes <= 0) throw new AppError('E_USAGE', `--${name}: expected a size above zero, got "${value}"`);
+  return bytes;
 }

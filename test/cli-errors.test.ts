@@ -88,6 +88,19 @@ describe('forge-sync on bad input', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
+  it.each([
+    [['purge', '--older-than', '0s'], /--older-than: expected a duration above zero.*"0s"/],
+    [['purge', '--older-than', '-1h'], /--older-than.*"-".*not accepted/],
+    [['sync', '--batch-bytes', '0'], /--batch-bytes: expected a size above zero.*"0"/],
+    [['sync', '--batch-bytes', '-5MiB'], /--batch-bytes.*"-".*not accepted/],
+  ])('refuses a zero or negative limit: %j', async (args, message) => {
+    const dest = join(work.path, `limits-${args.join('_').replace(/[^a-z0-9]+/gi, '')}`);
+    const result = await runCli([...args, '--dest', dest, '--agent', 'a=http://127.0.0.1:9']);
+    expect(result.code).toBe(2);
+    expect(oneLine(result)).toMatch(message);
+    expect(await exists(dest)).toBe(false);
+  });
+
   it('rejects a root folder that does not exist, and does not create it', async () => {
     const root = join(work.path, 'no-such-root');
     const result = await runCli(['agent', '--root', root, '--port', '0']);
