@@ -8,14 +8,15 @@ export const RETAIN_EDGE_BYTES = 256 << 10;
 
 /**
  * Collects a file's bytes as they arrive, in order: all of a small file, the head and the tail of
- * a large one (copied, so the network buffers are not held). `source` then serves reads from
- * what was kept and sends any other read to `fallback`, the file itself.
+ * a large one. What is kept is copied out of the network buffers, except a small file that arrives
+ * in one chunk: it is kept as a view of that chunk (no copy), which holds the chunk only until the
+ * file is written. `source` then serves reads from what was kept and sends any other read to
+ * `fallback`, the file itself.
  */
 export class RetainedBytes {
-  /** The whole file when `whole`, else its first RETAIN_EDGE_BYTES. */
-  readonly head: Buffer;
   /** Whether the whole file is kept. */
   readonly whole: boolean;
+  private kept: Buffer | undefined;
   private readonly tail: Buffer;
   private readonly tailStart: number;
   private position = 0;
@@ -23,9 +24,14 @@ export class RetainedBytes {
   constructor(readonly size: number) {
     const whole = size <= RETAIN_WHOLE_BYTES;
     this.whole = whole;
-    this.head = Buffer.allocUnsafe(whole ? size : RETAIN_EDGE_BYTES);
     this.tailStart = whole ? size : size - RETAIN_EDGE_BYTES;
     this.tail = Buffer.allocUnsafe(size - this.tailStart);
+  }
+
+  /** The whole file when `whole`, else its first RETAIN_EDGE_BYTES. */
+  get head(): Buffer {
+    this.kept ??= Buffer.allocUnsafe(this.whole ? this.size : RETAIN_EDGE_BYTES);
+    return this.kept;
   }
 
   /** The next bytes of the file, in order. */
@@ -33,6 +39,10 @@ export class RetainedBytes {
     const start = this.position;
     const end = start + chunk.length;
     this.position = end;
+    if (this.whole && start === 0 && chunk.length === this.size && !this.kept) {
+      this.kept = chunk;
+      return;
+    }
     if (start < this.head.length) {
       chunk.copy(this.head, start, 0, Math.min(chunk.length, this.head.length - start));
     }
