@@ -90,8 +90,9 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
       { reporter: deps.progress, clock: deps.clock },
       deps.signal,
     );
-    // Deletions an interrupted run asked for and never heard back about get their outcome first.
-    await reconcileRequested(agent.name, entries, deps);
+    // Deletions an interrupted run asked for and never heard back about get their outcome first (a
+    // dry run writes nothing to the catalog, so it leaves them to the next real one).
+    if (!options.dryRun) await reconcileRequested(agent.name, entries, deps);
     const receipts = info.capabilities.includes(Capabilities.receipts);
     const plan = planPurge(entries, await deps.catalog.storedCopies(agent.name), {
       nowMs: deps.clock.now(),
