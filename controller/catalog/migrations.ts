@@ -162,16 +162,6 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX files_starred ON files (id) WHERE starred_at IS NOT NULL;
     `,
   },
-  {
-    version: 7,
-    name: 'unsettled-purges',
-    sql: `
-      -- Rows a purge marked 'requested' and never gave an outcome (the controller stopped mid-purge)
-      -- are looked up at every purge of their agent: few rows, found without scanning the agent's.
-      CREATE INDEX files_purge_requested ON files (agent) WHERE purge_outcome = 'requested';
-      COMMENT ON COLUMN files.purge_outcome IS 'Last purge of this file: requested, purged, kept:<reason> or unknown:<reason> (settled after an interrupted run)';
-    `,
-  },
 ];
 
 /**

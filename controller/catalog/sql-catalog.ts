@@ -308,6 +308,7 @@ export class SqlCatalog implements Catalog {
     );
   }
 
+  /** The agent's rows are read through files_agent_path; a purge reads them all anyway (storedCopies). */
   async unsettledPurges(agent: string): Promise<UnsettledPurge[]> {
     const { rows } = await this.db.query<{
       container_path: string;
