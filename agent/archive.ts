@@ -110,27 +110,52 @@ export async function writeArchive(
   }
 }
 
-/** Copies the pack's chunks to the response, a tick's worth per socket write, minding back-pressure. */
+/** Small pack chunks (headers, padding, small files) are joined up to this size before a socket write. */
+const COALESCE_BYTES = 256 << 10;
+
+/**
+ * Copies the pack's chunks to the response, minding back-pressure. The pack emits a 512-byte header,
+ * the body and its padding as separate chunks, and each response write becomes one HTTP chunk that
+ * the client parses and buffers on its own (1,000 small files made 5,000 chunks, 4,000 of them under
+ * 1 KB), so small chunks are joined, a tick's worth or COALESCE_BYTES at most, into one write.
+ */
 function pipeCoalesced(pack: Pack, out: ServerResponse): Promise<void> {
   return new Promise((resolve, reject) => {
-    let corked = false;
-    const uncork = (): void => {
-      corked = false;
-      out.uncork();
-    };
-    pack.on('data', (data: unknown) => {
-      const chunk = data as Buffer;
-      if (!corked) {
-        corked = true;
-        out.cork();
-        process.nextTick(uncork);
-      }
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let scheduled = false;
+    const send = (chunk: Buffer): void => {
       if (!out.write(chunk)) {
         pack.pause();
         out.once('drain', () => pack.resume());
       }
+    };
+    const flush = (): void => {
+      scheduled = false;
+      if (pendingBytes === 0) return;
+      const chunks = pending;
+      pending = [];
+      pendingBytes = 0;
+      send(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    pack.on('data', (data: unknown) => {
+      const chunk = data as Buffer;
+      if (chunk.length >= COALESCE_BYTES) {
+        // A large file's chunk goes as it is, after what came before it.
+        flush();
+        send(chunk);
+        return;
+      }
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= COALESCE_BYTES) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        process.nextTick(flush);
+      }
     });
     pack.once('end', () => {
+      flush();
       out.end(() => resolve());
     });
     pack.once('error', reject);

@@ -13,6 +13,8 @@ export interface Destination {
   root: string;
   /** Where incoming files are written before they are verified and moved into place. */
   tmpDir: string;
+  /** Where each batch lists the names it creates in place before it creates them (see Placer). */
+  journalDir: string;
   /** The embedded catalog's data folder. */
   catalogDir: string;
   /** How batches are made durable here: one filesystem sync per batch, or an fsync per file. */
@@ -46,8 +48,10 @@ export async function openDestination(dest: string): Promise<Destination> {
   }
   const state = join(root, STATE_DIR);
   const tmpDir = join(state, 'tmp');
+  const journalDir = join(state, 'inflight');
   try {
     await mkdir(tmpDir, { recursive: true });
+    await mkdir(journalDir, { recursive: true });
   } catch (err) {
     throw new AppError(
       'E_DEST_NOT_WRITABLE',
@@ -60,6 +64,7 @@ export async function openDestination(dest: string): Promise<Destination> {
   return {
     root,
     tmpDir,
+    journalDir,
     catalogDir: join(state, 'catalog'),
     durability: await probeDurability(root),
     release,

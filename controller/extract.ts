@@ -1,9 +1,7 @@
 // Reads an agent's tar stream: each requested entry is received, hashed, checked, written and placed.
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants, fsync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { AppError, type Problem } from '../common/errors.js';
 import type { ManifestEntry } from '../common/manifest.js';
 import { unsafePathReason } from '../common/path-safety.js';
@@ -17,7 +15,7 @@ import { readMetadataWithin } from './ingest.js';
 import { handleSource } from './metadata/byte-source.js';
 import { type GenerationMetadata, extractFromSource } from './metadata/extract.js';
 import { RetainedBytes } from './metadata/retained.js';
-import type { Placer } from './place.js';
+import type { PlaceOutcome, Placer } from './place.js';
 
 export interface StoredFile {
   entry: ManifestEntry;
@@ -303,23 +301,27 @@ async function writeRest(handle: FileHandle, chunks: readonly Buffer[], done: nu
   }
 }
 
-/** Writes (if in memory) and fsyncs a verified file, reads its metadata, and gives it its final name. */
+/**
+ * Gives a verified file its final name: a small one (in memory) is written there, straight or
+ * through a temp file (Placer.placeBytes); a large one's temp file is fsynced and linked. The
+ * metadata is read from the verified bytes, the file only where they were not kept.
+ */
 async function finish(
   received: Received,
   expected: ManifestEntry,
   ctx: ExtractContext,
 ): Promise<{ stored: StoredFile } | { problem: Problem }> {
   const { xxh64, bytes, retained } = received;
-  let tempPath: string;
+  const target = { agent: ctx.agent, containerPath: expected.path, xxh64, size: bytes };
   let metadata: GenerationMetadata;
+  let outcome: PlaceOutcome;
   if (received.kind === 'memory') {
-    tempPath = join(ctx.tmpDir, `${randomUUID()}.part`);
-    metadata = await writeSmallFile(tempPath, received.body, retained, ctx.fsyncEachFile, expected.path);
+    metadata = await readMetadataWithin(() => extractFromSource(retained.source(), expected.path));
+    outcome = await ctx.placer.placeBytes({ ...target, body: received.body }, ctx.dirty, ctx.fsyncEachFile);
   } else {
-    ({ tempPath } = received);
-    const { handle } = received;
+    const { handle, tempPath } = received;
     try {
-      // The metadata is read from the verified bytes (the file only where they were not kept) while the disk syncs.
+      // The metadata is read while the disk syncs.
       const source = retained.source(handleSource(handle, bytes));
       [metadata] = await Promise.all([
         readMetadataWithin(() => extractFromSource(source, expected.path)),
@@ -330,65 +332,10 @@ async function finish(
       await discard(handle, tempPath);
       throw err;
     }
+    outcome = await ctx.placer.place({ ...target, tempPath }, ctx.dirty);
   }
-  const outcome = await ctx.placer.place(
-    { agent: ctx.agent, containerPath: expected.path, xxh64, size: bytes, tempPath },
-    ctx.dirty,
-  );
   if (!outcome.ok) return { problem: outcome.problem };
   return { stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh, metadata } };
-}
-
-/**
- * Writes a small verified file to its temp name. The open, write and close are synchronous: for
- * files this small (at most RETAIN_WHOLE_BYTES, in the page cache) a round trip through libuv's
- * thread pool costs more than the call, and concurrent creates in one folder contend in the
- * kernel (20,000 files of 20 KB: 3.5-7 s of system time serially, 10-18 s through the pool).
- * Only the fsync, which waits for the disk, goes to the pool.
- */
-async function writeSmallFile(
-  tempPath: string,
-  body: Buffer,
-  retained: RetainedBytes,
-  fsyncEachFile: boolean,
-  name: string,
-): Promise<GenerationMetadata> {
-  const fd = openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-  try {
-    for (let written = 0; written < body.length;) {
-      const n = writeSync(fd, body, written, body.length - written);
-      if (n === 0) throw new AppError('E_IO', 'the disk accepted no more bytes');
-      written += n;
-    }
-    const [metadata] = await Promise.all([
-      readMetadataWithin(() => extractFromSource(retained.source(), name)),
-      fsyncEachFile ? fsyncAsync(fd) : undefined,
-    ]);
-    closeSync(fd);
-    return metadata;
-  } catch (err) {
-    closeQuietly(fd);
-    rmQuietly(tempPath);
-    throw err;
-  }
-}
-
-const fsyncAsync = promisify(fsync);
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
-}
-
-function rmQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
-  }
 }
 
 async function discard(handle: FileHandle, tempPath: string): Promise<void> {

@@ -40,7 +40,7 @@ describe('Forge .txt sidecar', () => {
       runId: 'r',
       syncedAt: new Date(0),
       provenance: {},
-      catalog: { findMetadata: () => Promise.resolve(sidecar) },
+      catalog: { findMetadata: () => Promise.resolve(new Map([['out/00000-235284042.txt', sidecar]])) },
     };
     const together = await buildRecords(
       [
@@ -55,7 +55,7 @@ describe('Forge .txt sidecar', () => {
           metadata: sidecar,
         },
       ],
-      { ...ctx, catalog: { findMetadata: () => Promise.resolve(null) } },
+      { ...ctx, catalog: { findMetadata: () => Promise.resolve(new Map()) } },
     );
     expect(together[0]).toMatchObject({
       metaFrom: 'out/00000-235284042.txt',
@@ -73,5 +73,43 @@ describe('Forge .txt sidecar', () => {
       ctx,
     );
     expect(later[0]).toMatchObject({ metaFrom: 'out/00000-235284042.txt', metadata: { seed: 235284042 } });
+  });
+
+  it('asks the catalog once per batch, for the companions the batch does not carry', async () => {
+    const asked: string[][] = [];
+    const none = { source: 'none' } as const;
+    const records = await buildRecords(
+      [
+        { entry: entry('out/1.png'), storedPath: 'gpu1/out/1.png', metadata: none },
+        { entry: entry('out/2.png'), storedPath: 'gpu1/out/2.png', metadata: none },
+        { entry: entry('out/3.png'), storedPath: 'gpu1/out/3.png', metadata: { source: 'a1111', seed: 3 } },
+        { entry: entry('out/clip.mp4'), storedPath: 'gpu1/out/clip.mp4', metadata: none },
+        {
+          entry: entry('out/clip.png'),
+          storedPath: 'gpu1/out/clip.png',
+          metadata: { source: 'comfyui', seed: 9 },
+        },
+      ],
+      {
+        agent: 'gpu1',
+        runId: 'r',
+        syncedAt: new Date(0),
+        provenance: {},
+        catalog: {
+          findMetadata: (_agent: string, paths: readonly string[]) => {
+            asked.push([...paths]);
+            return Promise.resolve(new Map([['out/2.txt', { source: 'a1111' as const, seed: 2 }]]));
+          },
+        },
+      },
+    );
+    expect(asked).toEqual([['out/1.txt', 'out/2.txt']]);
+    expect(records.map((record) => record.metaFrom ?? null)).toEqual([
+      null,
+      'out/2.txt',
+      null,
+      'out/clip.png',
+      null,
+    ]);
   });
 });

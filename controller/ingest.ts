@@ -27,14 +27,25 @@ export async function buildRecords(
 ): Promise<StoredFileRecord[]> {
   // Read from the verified bytes as they arrived (extract.ts); here only looked up by path.
   const metadata = new Map(stored.map((file) => [file.entry.path, file.metadata]));
+  const companionOf = (file: (typeof stored)[number]): string | undefined =>
+    file.metadata.source === 'none'
+      ? (companionImageFor(file.entry.path) ?? sidecarTextFor(file.entry.path))
+      : undefined;
+  // Companions that came in an earlier batch are asked for all at once: one query per batch, not per file.
+  const earlier = new Set<string>();
+  for (const file of stored) {
+    const companion = companionOf(file);
+    if (companion && !metadata.has(companion)) earlier.add(companion);
+  }
+  const catalogued = await ctx.catalog.findMetadata(ctx.agent, [...earlier]);
   const records: StoredFileRecord[] = [];
-  for (const { entry, storedPath } of stored) {
-    let meta = metadata.get(entry.path)!;
+  for (const file of stored) {
+    const { entry, storedPath } = file;
+    let meta = file.metadata;
     let metaFrom: string | undefined;
-    const companion =
-      meta.source === 'none' ? (companionImageFor(entry.path) ?? sidecarTextFor(entry.path)) : undefined;
+    const companion = companionOf(file);
     if (companion) {
-      const borrowed = metadata.get(companion) ?? (await ctx.catalog.findMetadata(ctx.agent, companion));
+      const borrowed = metadata.get(companion) ?? catalogued.get(companion);
       if (borrowed && borrowed.source !== 'none') {
         meta = borrowed;
         metaFrom = companion;

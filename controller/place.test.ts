@@ -19,7 +19,7 @@ import { versionedPath } from '../common/path-safety.js';
 import { createXxh64 } from '../common/xxh64.js';
 import type { StoredPathInfo } from './catalog/catalog.js';
 import { DirtyDirs } from './durable.js';
-import { Placer, type PlacerCatalog, type PlaceRequest } from './place.js';
+import { Placer, type PlacerCatalog, type PlaceRequest, recoverInflight } from './place.js';
 
 /** A catalog held in a map: enough for Placer, which only asks what is stored at a path. */
 class MemoryCatalog implements PlacerCatalog {
@@ -56,6 +56,7 @@ const OTHER = Buffer.from('some other image bytes');
 const OTHER_SAME_SIZE = Buffer.from('THE NEW IMAGE BYTES');
 
 let base: string;
+let journalDir: string;
 let dest: string;
 let tmp: string;
 let outside: string;
@@ -71,7 +72,9 @@ beforeEach(async () => {
   await mkdir(tmp, { recursive: true });
   await mkdir(outside);
   catalog = new MemoryCatalog();
-  placer = new Placer(dest, catalog);
+  journalDir = join(dest, '.forge-sync', 'inflight');
+  await mkdir(journalDir);
+  placer = new Placer(dest, catalog, { tmpDir: tmp, journalDir });
 });
 
 /** The catalog says another version (another hash) of the file is stored under its primary name. */
@@ -298,4 +301,99 @@ describe('Placer.place', () => {
       expect(await readdir(tmp)).toEqual([]);
     },
   );
+});
+
+describe('Placer.placeBytes and the batch journal', () => {
+  const bytes = async (content: Buffer, containerPath = CONTAINER_PATH) => ({
+    agent: AGENT,
+    containerPath,
+    xxh64: await xxh64Of(content),
+    size: content.length,
+    body: content,
+  });
+  const journals = async (): Promise<{ names: string[] }[]> =>
+    Promise.all(
+      (await readdir(journalDir)).map(
+        async (name) => JSON.parse(await readFile(join(journalDir, name), 'utf8')) as { names: string[] },
+      ),
+    );
+
+  it('lists the free names on disk before any is created, writes them in place, and drops the list on close', async () => {
+    const req = await bytes(NEW);
+    const taken = 'outputs/txt2img/00002-456.png';
+    await putStored(`${AGENT}/${taken}`, OTHER);
+    catalogueOtherVersion(1);
+    const journal = await placer.prepare(AGENT, [
+      { path: CONTAINER_PATH, xxh64: req.xxh64 },
+      { path: taken, xxh64: req.xxh64 },
+      { path: 'outputs/txt2img/00003-789.png', xxh64: req.xxh64 },
+    ]);
+    // The primary name the catalog gives to other content, and the one on disk, are not in it.
+    expect(await journals()).toEqual([{ names: [`${AGENT}/outputs/txt2img/00003-789.png`] }]);
+    const fresh = await bytes(NEW, 'outputs/txt2img/00003-789.png');
+    const dirty = new DirtyDirs();
+    expect(await placer.placeBytes(fresh, dirty, false)).toEqual({
+      ok: true,
+      storedPath: `${AGENT}/outputs/txt2img/00003-789.png`,
+      fresh: true,
+    });
+    expect(await readFile(atDest(`${AGENT}/outputs/txt2img/00003-789.png`))).toEqual(NEW);
+    expect(marked(dirty)).toContain(join(dest, AGENT, 'outputs', 'txt2img'));
+    // The name on disk with other content is never replaced: the file goes to its versioned name.
+    expect(await placer.placeBytes(await bytes(NEW, taken), new DirtyDirs(), false)).toEqual({
+      ok: true,
+      storedPath: versionedPath(`${AGENT}/${taken}`, req.xxh64),
+      fresh: true,
+    });
+    expect(await readFile(atDest(`${AGENT}/${taken}`))).toEqual(OTHER);
+    await journal.close();
+    expect(await readdir(journalDir)).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('takes the careful way when the name appeared after prepare, and never overwrites it', async () => {
+    const req = await bytes(NEW);
+    const journal = await placer.prepare(AGENT, [{ path: CONTAINER_PATH, xxh64: req.xxh64 }]);
+    await putStored(PRIMARY, OTHER_SAME_SIZE);
+    expect(await placer.placeBytes(req, new DirtyDirs(), true)).toEqual({
+      ok: true,
+      storedPath: versionedPath(PRIMARY, req.xxh64),
+      fresh: true,
+    });
+    expect(await readFile(atDest(PRIMARY))).toEqual(OTHER_SAME_SIZE);
+    await journal.close();
+  });
+
+  it('at the next start, removes what a stopped batch created in place and never catalogued, and nothing else', async () => {
+    await putStored(PRIMARY, NEW.subarray(0, 5)); // cut short by the stop
+    await putStored(`${AGENT}/outputs/kept.png`, NEW); // catalogued before the stop
+    await putStored(`${AGENT}/outputs/elsewhere.png`, OTHER); // not in the list
+    await writeFile(join(outside, 'victim.png'), OTHER);
+    catalog.byStoredPath.set(`${AGENT}/outputs/kept.png`, {
+      agent: AGENT,
+      containerPath: 'outputs/kept.png',
+      xxh64: await xxh64Of(NEW),
+      size: NEW.length,
+    });
+    await writeFile(
+      join(journalDir, 'stopped.json'),
+      JSON.stringify({
+        names: [
+          PRIMARY,
+          `${AGENT}/outputs/kept.png`,
+          `${AGENT}/outputs/never-made.png`,
+          '../outside/victim.png',
+          '.forge-sync/tmp',
+        ],
+      }),
+    );
+    await writeFile(join(journalDir, 'cut-short.json'), '{"names": ["forge/outp');
+    expect(await recoverInflight(journalDir, dest, catalog)).toBe(1);
+    await expect(stat(atDest(PRIMARY))).rejects.toThrow();
+    expect(await readFile(atDest(`${AGENT}/outputs/kept.png`))).toEqual(NEW);
+    expect(await readFile(atDest(`${AGENT}/outputs/elsewhere.png`))).toEqual(OTHER);
+    expect(await readFile(join(outside, 'victim.png'))).toEqual(OTHER);
+    expect(await readdir(join(dest, '.forge-sync'))).toContain('tmp');
+    expect(await readdir(journalDir)).toEqual([]);
+  });
 });

@@ -4,6 +4,7 @@ import { openPgliteClient } from './catalog/pglite-client.js';
 import { openPostgresClient } from './catalog/postgres-client.js';
 import { SqlCatalog } from './catalog/sql-catalog.js';
 import { type Destination, openDestination } from './destination.js';
+import { recoverInflight } from './place.js';
 
 export interface Store {
   destination: Destination;
@@ -21,6 +22,14 @@ export async function openStore(dest: string, catalogUrl?: string): Promise<Stor
   try {
     catalog = await openCatalog(catalogUrl, destination.catalogDir);
   } catch (err) {
+    await destination.release();
+    throw err;
+  }
+  try {
+    // What an interrupted batch created in place but never catalogued goes: the agent still has it.
+    await recoverInflight(destination.journalDir, destination.root, catalog);
+  } catch (err) {
+    await catalog.close();
     await destination.release();
     throw err;
   }

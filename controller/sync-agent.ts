@@ -16,7 +16,7 @@ import { INGEST_EVENT_VERSION, type IngestSink } from './ingest-sink.js';
 import { scanAgent } from './manifest-reader.js';
 import type { ProgressReporter } from './progress-hub.js';
 import { NO_PROGRESS, PhaseTracker } from './progress-tracker.js';
-import type { Placer } from './place.js';
+import type { BatchJournal, Placer } from './place.js';
 
 export interface SyncLimits extends BatchLimits {
   /** Archive streams open at once per agent. */
@@ -179,8 +179,9 @@ async function transferBatch(
   const requested = new Map(batch.map((entry) => [entry.path, entry]));
   const dirty = new DirtyDirs();
   let extracted;
+  let journal: BatchJournal | undefined;
   try {
-    await deps.placer.prepare(agent.name, batch);
+    journal = await deps.placer.prepare(agent.name, batch);
     const source = await deps.client.archive(
       batch.map(({ path, xxh64, size }) => ({ path, xxh64, size })),
       deps.signal,
@@ -207,21 +208,30 @@ async function transferBatch(
       },
     });
   } catch (err) {
+    journal?.abandon();
     return err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
   }
-  // Durable first, catalogued second: a record always names a complete copy.
-  await deps.durability.commit(
-    dirty,
-    extracted.stored.map((file) => join(deps.destRoot, ...file.storedPath.split('/'))),
-  );
-  const records = await buildRecords(extracted.stored, {
-    agent: agent.name,
-    runId: deps.runId,
-    syncedAt: new Date(deps.clock.now()),
-    provenance: deps.provenance,
-    catalog: deps.catalog,
-  });
-  await deps.catalog.recordStored(records);
+  let records;
+  try {
+    // Durable first, catalogued second: a record always names a complete copy.
+    await deps.durability.commit(
+      dirty,
+      extracted.stored.map((file) => join(deps.destRoot, ...file.storedPath.split('/'))),
+    );
+    records = await buildRecords(extracted.stored, {
+      agent: agent.name,
+      runId: deps.runId,
+      syncedAt: new Date(deps.clock.now()),
+      provenance: deps.provenance,
+      catalog: deps.catalog,
+    });
+    await deps.catalog.recordStored(records);
+  } catch (err) {
+    journal.abandon();
+    throw err;
+  }
+  // Every name created in place is catalogued: the batch's list has done its work.
+  await journal.close();
   if (traits.receipts) await acknowledge(extracted.archiveId, extracted.stored, deps);
   for (const record of records) {
     deps.events.emit({

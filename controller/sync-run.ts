@@ -31,7 +31,7 @@ export async function runSync(
   deps: SyncRunDeps,
   runId = newRunId(),
 ): Promise<SyncSummary> {
-  const placer = new Placer(deps.destination.root, deps.catalog);
+  const placer = new Placer(deps.destination.root, deps.catalog, deps.destination);
   const durability = new BatchDurability(deps.destination.durability, deps.destination.root);
   const results: AgentSyncResult[] = new Array(agents.length);
   const clientFor = clientFactory(deps);

@@ -1,5 +1,4 @@
 // A streaming tar reader: headers parsed in place, bodies handed out as slices of the received chunks.
-import type { ChunkReader } from './chunk-reader.js';
 
 const BLOCK = 512;
 /** Extended headers (PAX, GNU long names) larger than this are refused: ours are a few hundred bytes. */
@@ -16,6 +15,11 @@ export interface TarHeader {
   mtimeMs: number;
   /** PAX records of this entry (global ones are ignored). */
   pax: Record<string, string>;
+}
+
+/** Where the archive's bytes come from, a chunk at a time (a ChunkReader over a stream, or one buffer); null at the end. */
+export interface ChunkSource {
+  next(): Promise<Buffer | null>;
 }
 
 export class TarFormatError extends Error {
@@ -47,7 +51,7 @@ export class TarReader {
   private paddingLeft = 0;
   private done = false;
 
-  constructor(private readonly source: ChunkReader) {}
+  constructor(private readonly source: ChunkSource) {}
 
   /** The next entry's header, or null at the end of the archive. */
   async nextEntry(): Promise<TarHeader | null> {

@@ -207,8 +207,11 @@ export interface Catalog {
   agentPosition(agent: string): Promise<AgentPosition | null>;
   /** Moves an agent's position on after a pass that stored everything it listed up to it. */
   recordAgentPosition(agent: string, position: AgentPosition, runId: string): Promise<void>;
-  /** The generation metadata catalogued for the newest version of a container file, if any. */
-  findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null>;
+  /**
+   * The generation metadata catalogued for the newest version of each of these container files that
+   * has some, by path, in one query: paths with none are absent.
+   */
+  findMetadata(agent: string, containerPaths: readonly string[]): Promise<Map<string, GenerationMetadata>>;
   /** One stored file by its catalog id, with all its metadata; null when there is none. */
   getFile(id: number): Promise<FileDetail | null>;
   /** Stars (a favourite) or unstars a stored file; false when there is no file with that id. */

@@ -368,15 +368,26 @@ export class SqlCatalog implements Catalog {
     return row ? { runId: row.run_id, ok: row.ok, finishedAt: new Date(row.finished_at) } : null;
   }
 
-  async findMetadata(agent: string, containerPath: string): Promise<GenerationMetadata | null> {
+  async findMetadata(
+    agent: string,
+    containerPaths: readonly string[],
+  ): Promise<Map<string, GenerationMetadata>> {
+    const found = new Map<string, GenerationMetadata>();
+    if (containerPaths.length === 0) return found;
     const { rows } = await this.db.query<Record<string, unknown>>(
-      `SELECT meta_source, meta_error, infotext, prompt, negative_prompt, seed::text AS seed, steps, cfg, sampler, scheduler,
-              model, model_hash, loras, width, height, params, samplers, comfy_prompt, comfy_workflow
-       FROM files WHERE agent = $1 AND container_path = $2 AND meta_source IS NOT NULL AND meta_source <> 'none'
-       ORDER BY id DESC LIMIT 1`,
-      [agent, containerPath],
+      `SELECT DISTINCT ON (container_path) container_path, meta_source, meta_error, infotext, prompt,
+              negative_prompt, seed::text AS seed, steps, cfg, sampler, scheduler, model, model_hash, loras,
+              width, height, params, samplers, comfy_prompt, comfy_workflow
+       FROM files WHERE agent = $1 AND container_path = ANY($2::text[])
+         AND meta_source IS NOT NULL AND meta_source <> 'none'
+       ORDER BY container_path, id DESC`,
+      [agent, containerPaths],
     );
-    return rows[0] ? metadataOf(rows[0]) : null;
+    for (const row of rows) {
+      const metadata = metadataOf(row);
+      if (metadata) found.set(row.container_path as string, metadata);
+    }
+    return found;
   }
 
   async search(query: SearchQuery): Promise<SearchPage> {
