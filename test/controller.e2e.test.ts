@@ -86,10 +86,10 @@ describe('forge-sync controller', () => {
   });
 
   it('syncs on POST /v1/sync and does not start a second pass while one runs', async () => {
-    await put(out, 'ComfyUI_00010_.png', fakePng(100));
     // The read token reads; starting a pass takes the purge token.
     const asReader = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: auth });
     expect(asReader.status).toBe(403);
+    await put(out, 'ComfyUI_00010_.png', fakePng(100));
     const first = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: control });
     expect(first.status).toBe(202);
     const started = (await first.json()) as { started: boolean; runId: string };
