@@ -1,12 +1,14 @@
-// The agent's HTTP API on hono: health, info, the streamed manifest and tar archives.
+// The agent's HTTP API on hono: health, info, the streamed manifest and tar archives, acknowledgements, purge.
 import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { AppError } from '../common/errors.js';
 import { isXxh64 } from '../common/manifest.js';
 import {
+  type AckRequest,
+  type AckResponse,
   ARCHIVE_CONTENT_TYPE,
   type ArchiveRequestFile,
   Capabilities,
@@ -24,18 +26,22 @@ import {
   PROTOCOL_VERSION,
   Routes,
 } from '../common/protocol.js';
-import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
+import { AuthFailureLimiter } from '../lib/auth-limit.js';
+import { errorHandler, matchBearer, protocolHeader } from '../lib/http.js';
 import { writeArchive } from './archive.js';
 import { manifestStream } from './manifest-stream.js';
 import { executePurge, type PurgeDeps } from './purge.js';
 import type { FileIndex } from './file-index.js';
+import type { ReceiptLedger } from './receipts.js';
 import type { Root } from './roots.js';
 import type { Scanner } from './scanner.js';
 import type { FolderWatcher } from './watcher.js';
 
 export interface AgentAppDeps {
-  /** null turns auth off (--insecure). */
+  /** The read token: every route but purge. null turns auth off for those (--insecure). */
   token: string | null;
+  /** The only credential `POST /v1/purge` accepts; null: this agent deletes nothing. */
+  purgeToken: string | null;
   version: string;
   settleMs: number;
   roots: readonly Root[];
@@ -44,7 +50,11 @@ export interface AgentAppDeps {
   /** Keeps the index current between scans; while it is not active, each manifest scans first. */
   watcher: Pick<FolderWatcher, 'active' | 'drain'>;
   logger: Logger;
-  purge: Omit<PurgeDeps, 'roots' | 'index' | 'logger'>;
+  /** What this agent streamed whole and controllers acknowledged. */
+  receipts: ReceiptLedger;
+  purge: Omit<PurgeDeps, 'roots' | 'index' | 'logger' | 'receipts'>;
+  /** Failed authentications per address; made here when not given. */
+  authLimiter?: AuthFailureLimiter;
 }
 
 export function createAgentApp(deps: AgentAppDeps): Hono {
@@ -57,7 +67,7 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
 
   app.get(Routes.health, (c) => c.json({ ok: true, protocol: PROTOCOL_VERSION } satisfies HealthResponse));
 
-  app.use('/v1/*', bearerAuth(deps.token));
+  app.use('/v1/*', agentAuth(deps.token, deps.purgeToken, deps.authLimiter ?? new AuthFailureLimiter()));
 
   app.get(Routes.info, (c) =>
     c.json({
@@ -71,6 +81,8 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
         Capabilities.purge,
         Capabilities.manifestSince,
         Capabilities.changes,
+        Capabilities.receipts,
+        Capabilities.purgeAge,
       ],
       settleMs: deps.settleMs,
       stats: deps.scanner.stats,
@@ -136,6 +148,28 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
       return RESPONSE_ALREADY_SENT;
     },
   );
+  // The controller stored these files of an archive: each one sent whole with that hash gets a receipt.
+  app.post(
+    Routes.ack,
+    bodyLimit({
+      maxSize: 4 << 20,
+      onError: () => {
+        throw new AppError('E_BAD_REQUEST', 'ack request body is larger than 4 MiB; acknowledge fewer files');
+      },
+    }),
+    async (c) => {
+      const body: unknown = await c.req.json().catch(() => {
+        throw new AppError('E_BAD_REQUEST', 'ack request body is not JSON');
+      });
+      const request = parseAckRequest(body);
+      const result = await deps.receipts.acknowledge(request.archiveId, request.files);
+      deps.logger.debug(
+        { acknowledged: result.acknowledged, refused: result.refused.length },
+        'archive acknowledged',
+      );
+      return c.json({ protocol: PROTOCOL_VERSION, ...result } satisfies AckResponse);
+    },
+  );
   // One purge at a time: each checks and deletes in turn, and the next waits for it.
   let purging: Promise<unknown> = Promise.resolve();
   app.post(
@@ -155,7 +189,13 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
       });
       const request = parsePurgeRequest(body);
       const run = purging.then(() =>
-        executePurge(request, { ...deps.purge, roots: deps.roots, index: deps.index, logger: deps.logger }),
+        executePurge(request, {
+          ...deps.purge,
+          roots: deps.roots,
+          index: deps.index,
+          receipts: deps.receipts,
+          logger: deps.logger,
+        }),
       );
       purging = run.catch(() => undefined);
       const results = await run;
@@ -167,6 +207,69 @@ export function createAgentApp(deps: AgentAppDeps): Hono {
     },
   );
   return app;
+}
+
+/**
+ * Two credentials: the read token for every route but purge, the purge token for purge alone. Each
+ * is refused where the other belongs, so a stolen read token deletes nothing and a stolen purge
+ * token cannot have files streamed (and so acknowledged) to delete them. Failures are rate-limited.
+ */
+function agentAuth(
+  readToken: string | null,
+  purgeToken: string | null,
+  limiter: AuthFailureLimiter,
+): MiddlewareHandler {
+  return async (c, next) => {
+    const purging = c.req.path === Routes.purge;
+    if (purging && purgeToken === null) {
+      throw new AppError(
+        'E_FORBIDDEN',
+        'this agent has no purge token (FORGE_SYNC_PURGE_TOKEN or --purge-token-file), so it deletes nothing',
+      );
+    }
+    const tokens = [purging ? purgeToken : readToken, purging ? readToken : purgeToken].filter(
+      (token): token is string => token !== null,
+    );
+    if (!purging && readToken === null) {
+      // --insecure: reads are open; the purge token is still not a read credential.
+      await next();
+      return;
+    }
+    if (matchBearer(c, tokens, { limiter }) !== 0) {
+      throw new AppError(
+        'E_FORBIDDEN',
+        purging
+          ? 'the read token cannot purge: POST /v1/purge takes the purge token (FORGE_SYNC_PURGE_TOKEN)'
+          : `the purge token only purges: ${c.req.path} takes the read token (FORGE_SYNC_TOKEN)`,
+      );
+    }
+    await next();
+  };
+}
+
+export function parseAckRequest(body: unknown): AckRequest {
+  const { archiveId, files } = (body ?? {}) as Partial<AckRequest>;
+  if (typeof archiveId !== 'string' || !/^[0-9a-f]{32}$/.test(archiveId) || !Array.isArray(files)) {
+    throw new AppError(
+      'E_BAD_REQUEST',
+      'ack request needs {"archiveId": the archive report\'s archiveId, "files": [{"path", "xxh64"}]}',
+    );
+  }
+  if (files.length > MAX_ARCHIVE_FILES) {
+    throw new AppError(
+      'E_BAD_REQUEST',
+      `ack request names ${files.length} files; an archive has at most ${MAX_ARCHIVE_FILES}`,
+    );
+  }
+  return {
+    archiveId,
+    files: files.map((file: unknown, i) => {
+      const { path, xxh64 } = (file ?? {}) as Partial<AckRequest['files'][number]>;
+      if (typeof path !== 'string' || !isXxh64(xxh64))
+        throw new AppError('E_BAD_REQUEST', `ack request file ${i}: needs path and xxh64`);
+      return { path, xxh64 };
+    }),
+  };
 }
 
 /** `?since=G&epoch=E` (or `after=`): a position in the agent's history; both or neither. */
@@ -194,12 +297,18 @@ function parseWait(wait: string | undefined): number {
 }
 
 export function parsePurgeRequest(body: unknown): PurgeRequest {
-  const { runId, dryRun, files } = (body ?? {}) as Partial<PurgeRequest>;
+  const { runId, dryRun, files, olderThanMs } = (body ?? {}) as Partial<PurgeRequest>;
   if (typeof runId !== 'string' || typeof dryRun !== 'boolean' || !Array.isArray(files)) {
     throw new AppError(
       'E_BAD_REQUEST',
       'purge request needs {"runId": string, "dryRun": boolean, "files": [...]}',
     );
+  }
+  if (
+    olderThanMs !== undefined &&
+    !(typeof olderThanMs === 'number' && olderThanMs >= 0 && olderThanMs < 1e15)
+  ) {
+    throw new AppError('E_BAD_REQUEST', 'purge request olderThanMs: expected milliseconds, 0 or more');
   }
   if (files.length > MAX_PURGE_FILES) {
     throw new AppError(
@@ -210,6 +319,7 @@ export function parsePurgeRequest(body: unknown): PurgeRequest {
   return {
     runId,
     dryRun,
+    ...(olderThanMs !== undefined ? { olderThanMs } : {}),
     files: files.map((file: unknown, i) => {
       const { path, xxh64, size, mtimeMs, ino } = (file ?? {}) as Partial<PurgeRequestFile>;
       const valid =

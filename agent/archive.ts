@@ -15,6 +15,7 @@ import {
 import { createXxh64, xxh64Of } from '../common/xxh64.js';
 import { hashHandle, readChunks } from '../lib/file-chunks.js';
 import type { FileIdentity, FileIndex } from './file-index.js';
+import type { ReceiptLedger } from './receipts.js';
 import type { Root } from './roots.js';
 import { sameObservation } from './settle.js';
 import { identityOf, openInRoot, openInRootSync } from './safe-open.js';
@@ -22,6 +23,8 @@ import { identityOf, openInRoot, openInRootSync } from './safe-open.js';
 export interface ArchiveDeps {
   roots: readonly Root[];
   index: FileIndex;
+  /** Told of each file sent whole, for the controller to acknowledge. */
+  receipts: ReceiptLedger;
   logger: Logger;
 }
 
@@ -45,7 +48,7 @@ type Skip = { reason: SkipReason; message: string };
 /** A file ready to go into the stream: its bytes in memory (small), or an open handle (large). */
 type Prepared =
   | { kind: 'skip'; skip: Skip }
-  | { kind: 'small'; header: EntryHeader; body: Buffer }
+  | { kind: 'small'; header: EntryHeader; body: Buffer; identity: FileIdentity; xxh64: string }
   | { kind: 'large'; header: EntryHeader; handle: FileHandle; identity: FileIdentity; xxh64: string };
 
 /**
@@ -54,6 +57,8 @@ type Prepared =
  * while earlier ones are sent, so the disk's latency does not add up file by file; memory stays
  * bounded by LOOKAHEAD_BYTES plus one chunk of a large file. A file whose content no longer has
  * the requested hash is not sent; the closing report says why. A client that hangs up stops it.
+ * Each file sent whole is pending under the archive's id (in the report) until a controller
+ * acknowledges it: only then may a purge delete it.
  */
 export async function writeArchive(
   files: readonly ArchiveRequestFile[],
@@ -75,7 +80,8 @@ export async function writeArchive(
   const piped = pipeCoalesced(pack, out);
   const ahead = new Lookahead(files, (file) => prepareFile(file, deps));
   try {
-    const report: ArchiveReport = { protocol: PROTOCOL_VERSION, sent: 0, skipped: [] };
+    const archiveId = deps.receipts.openArchive();
+    const report: ArchiveReport = { protocol: PROTOCOL_VERSION, sent: 0, skipped: [], archiveId };
     for (const file of files) {
       const prepared = await ahead.next();
       if (state.cancelled) {
@@ -84,7 +90,10 @@ export async function writeArchive(
       }
       const skipped = await sendPrepared(pack, prepared, state);
       if (skipped) report.skipped.push({ path: file.path, ...skipped });
-      else report.sent++;
+      else if (prepared.kind !== 'skip') {
+        report.sent++;
+        deps.receipts.streamed(archiveId, file.path, prepared.identity, prepared.xxh64);
+      }
     }
     await writeEntry(pack, { name: ARCHIVE_REPORT_NAME, mode: 0o644 }, Buffer.from(JSON.stringify(report)));
     pack.finalize();
@@ -279,7 +288,7 @@ async function prepareSmall(file: ArchiveRequestFile, deps: ArchiveDeps): Promis
   if (xxh64 !== file.xxh64) return { kind: 'skip', skip: CHANGED };
   // Bytes that match the requested hash are what the manifest listed, whatever the index knew.
   deps.index.set(file.path, identity, xxh64);
-  return { kind: 'small', header: headerOf(file, identity), body };
+  return { kind: 'small', header: headerOf(file, identity), body, identity, xxh64 };
 }
 
 function readWholeSync(fd: number, size: number): Buffer {

@@ -10,13 +10,15 @@ import {
   stringValue,
 } from '../lib/args.js';
 import { type LogFormat, parseLogFormat, parseLogLevel } from '../lib/logger.js';
-import { readToken } from '../lib/token.js';
+import { readPurgeToken, readToken } from '../lib/token.js';
 
 export const AGENT_COMMAND: CommandSpec = {
   command: 'agent',
   summary:
     'Serves the settled media files under each root: an xxh64 manifest and tar archives of requested files.\n' +
-    'Runs beside a Forge or ComfyUI container, sharing its output folder. The token comes from FORGE_SYNC_TOKEN or --token-file.',
+    'Runs beside a Forge or ComfyUI container, sharing its output folder. The read token comes from FORGE_SYNC_TOKEN or\n' +
+    '--token-file; the purge token, the only one POST /v1/purge takes, from FORGE_SYNC_PURGE_TOKEN or --purge-token-file\n' +
+    '(without one, the agent deletes nothing).',
   flags: [
     {
       name: 'root',
@@ -73,7 +75,13 @@ export const AGENT_COMMAND: CommandSpec = {
       default: '1h',
       help: 'never delete a file younger than this, whatever the controller asks',
     },
-    { name: 'token-file', type: 'string', value: 'FILE', help: 'read the bearer token from this file' },
+    { name: 'token-file', type: 'string', value: 'FILE', help: 'read the read token from this file' },
+    {
+      name: 'purge-token-file',
+      type: 'string',
+      value: 'FILE',
+      help: 'read the purge token from this file (else FORGE_SYNC_PURGE_TOKEN); without one, purge is refused',
+    },
     {
       name: 'insecure',
       type: 'boolean',
@@ -96,8 +104,10 @@ export interface AgentConfig {
   stateDir: string | undefined;
   include: string[];
   exclude: string[];
-  /** null when running with --insecure. */
+  /** The read token; null when running with --insecure. */
   token: string | null;
+  /** The only credential purge takes; null: this agent deletes nothing. */
+  purgeToken: string | null;
   logFormat: LogFormat;
   logLevel: string;
 }
@@ -130,6 +140,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
     include: listValue(values, 'include'),
     exclude: listValue(values, 'exclude'),
     token: token ?? null,
+    purgeToken: readPurgeToken(env, stringValue(values, 'purge-token-file'), token) ?? null,
     logFormat: parseLogFormat(stringValue(values, 'log-format')),
     logLevel: parseLogLevel(stringValue(values, 'log-level')),
   };

@@ -9,6 +9,7 @@ import { FileIndex } from './file-index.js';
 import { createFilter } from './filters.js';
 import { resolveRoots } from './roots.js';
 import { recoverQuarantine } from './purge.js';
+import { ReceiptLedger } from './receipts.js';
 import { Scanner } from './scanner.js';
 import { FolderWatcher } from './watcher.js';
 
@@ -22,6 +23,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   await recoverQuarantine(roots, logger);
   const index = new FileIndex(config.stateDir);
   await index.load();
+  const receipts = new ReceiptLedger(config.stateDir);
+  await receipts.load();
   const watcher = new FolderWatcher(systemClock, logger);
   const scanner = new Scanner({
     roots,
@@ -37,6 +40,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   watcher.attach(scanner);
   const app = createAgentApp({
     token: config.token,
+    purgeToken: config.purgeToken,
     version: VERSION,
     settleMs: config.settleMs,
     roots,
@@ -44,16 +48,19 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     index,
     watcher,
     logger,
+    receipts,
     purge: { clock: systemClock, minPurgeAgeMs: config.minPurgeAgeMs },
   });
   const server = await listen(app, config.host, config.port);
   if (config.token === null) logger.warn('running with --insecure: no token is required to read these files');
+  if (config.purgeToken === null) logger.info('no purge token: this agent refuses every purge');
   logger.info(
     {
       url: server.url,
       port: server.port,
       roots: roots.map((r) => `${r.name}=${r.dir}`),
       cachedHashes: index.size,
+      receipts: receipts.size,
       epoch: index.epoch,
       generation: index.generation,
       version: VERSION,
@@ -64,7 +71,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const rescan = (): void => {
     scanner
       .scan()
-      .then(() => logger.debug({ folders: watcher.folders, watching: watcher.active }, 'watching folders'))
+      .then(() => {
+        // Receipts of files that are gone or changed are forgotten, so they stay bounded by the roots.
+        receipts.retainListed(index.listed(), index.size);
+        logger.debug({ folders: watcher.folders, watching: watcher.active }, 'watching folders');
+      })
       .catch((err: unknown) => logger.error({ err }, 'scan failed'));
   };
   rescan();
@@ -86,4 +97,5 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   watcher.close();
   await server.close();
   await index.close().catch((err: unknown) => logger.warn({ err }, 'could not save the file index'));
+  await receipts.close().catch((err: unknown) => logger.warn({ err }, 'could not save the receipts'));
 }

@@ -1,4 +1,5 @@
-// Deleting files the controller confirmed as stored, but only if each is still exactly that file, and old enough.
+// Deleting files the controller confirmed as stored, but only if each is still exactly that file, old enough by
+// this agent's clock, and streamed whole to a controller that acknowledged it.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, open, opendir, realpath, rename, rmdir, unlink } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { versionedPath } from '../common/path-safety.js';
 import type { PurgeFileResult, PurgeRequest, PurgeRequestFile } from '../common/protocol.js';
 import { hashHandle } from '../lib/file-chunks.js';
 import type { FileIdentity, FileIndex } from './file-index.js';
+import type { ReceiptLedger } from './receipts.js';
 import { locate, type Root } from './roots.js';
 import { sameObservation } from './settle.js';
 
@@ -18,6 +20,9 @@ export const QUARANTINE_PREFIX = '.forge-sync-purge.';
 export interface PurgeDeps {
   roots: readonly Root[];
   index: FileIndex;
+  /** What controllers acknowledged receiving; deletions are journaled there too. */
+  receipts: ReceiptLedger;
+  /** This agent's clock: file ages are judged by it, never by the controller's. */
   clock: Clock;
   /** The agent's own floor: nothing younger is deleted, whatever the controller says. */
   minPurgeAgeMs: number;
@@ -36,14 +41,21 @@ export async function executePurge(request: PurgeRequest, deps: PurgeDeps): Prom
   for (const file of request.files) {
     let result: PurgeFileResult;
     try {
-      result = { path: file.path, ...(await purgeOne(file, request.dryRun, deps, emptied)) };
+      result = { path: file.path, ...(await purgeOne(file, request, deps, emptied)) };
     } catch (err) {
       deps.logger.error({ err, file: file.path, runId: request.runId }, 'purge of file failed; kept');
       result = { path: file.path, outcome: 'kept', reason: 'failed', message: (err as Error).message };
     }
-    results.push(result);
+    results.push(withJournal(result, file, deps.receipts));
   }
   for (const [dir, root] of emptied) await removeEmptyFolders(dir, root);
+  // The journal of what was deleted is durable before the answer: a controller that misses the
+  // answer asks again, and is told.
+  await deps.receipts
+    .flush()
+    .catch((err: unknown) =>
+      deps.logger.error({ err }, 'cannot write the purge journal to the state folder'),
+    );
   const purged = results.filter((result) => result.outcome === 'purged').length;
   deps.logger.info(
     { runId: request.runId, dryRun: request.dryRun, requested: request.files.length, purged },
@@ -54,7 +66,7 @@ export async function executePurge(request: PurgeRequest, deps: PurgeDeps): Prom
 
 async function purgeOne(
   file: PurgeRequestFile,
-  dryRun: boolean,
+  request: PurgeRequest,
   deps: PurgeDeps,
   emptied: Map<string, Root>,
 ): Promise<Omit<PurgeFileResult, 'path'>> {
@@ -77,11 +89,24 @@ async function purgeOne(
     return keep('changed', 'replaced or modified since it was confirmed');
   if (!(await hasContent(abs, file, identity, deps.index)))
     return keep('changed', 'its content is not the stored one');
+  // Ages by this agent's clock: the controller says how old, not what time it is.
   const age = deps.clock.now() - identity.mtimeMs;
   if (age < deps.minPurgeAgeMs) {
     return keep('below-floor', `younger than this agent's --min-purge-age (${Math.round(age / 1000)}s old)`);
   }
-  if (dryRun) return { outcome: 'would-purge' };
+  if (request.olderThanMs !== undefined && age < request.olderThanMs) {
+    return keep(
+      'too-young',
+      `${Math.round(age / 1000)}s old by this agent's clock; the purge asked for ${Math.round(request.olderThanMs / 1000)}s`,
+    );
+  }
+  if (!deps.receipts.holds(file.path, identity, file.xxh64)) {
+    return keep(
+      'no-receipt',
+      'no controller acknowledged receiving these bytes from this agent; they must be streamed to it first',
+    );
+  }
+  if (request.dryRun) return { outcome: 'would-purge' };
 
   // Rename first, then check the renamed file is still the confirmed one: a generator replacing the
   // name in the meantime (Forge's os.replace) only ever loses the race to a restore, never its file.
@@ -99,9 +124,25 @@ async function purgeOne(
     return keep('changed', 'replaced while it was being purged; restored');
   }
   await unlink(quarantine);
+  deps.receipts.purged(file.path, identity, file.xxh64, { runId: request.runId, at: deps.clock.now() });
   deps.index.delete(file.path);
   emptied.set(dirname(abs), root);
   return { outcome: 'purged' };
+}
+
+/**
+ * A file that is gone, or has other content now, may be one this agent deleted itself: its journal
+ * says in which run and when, so a controller that never heard the answer can settle its record.
+ */
+function withJournal(
+  result: PurgeFileResult,
+  file: PurgeRequestFile,
+  receipts: ReceiptLedger,
+): PurgeFileResult {
+  if (result.outcome !== 'kept' || (result.reason !== 'vanished' && result.reason !== 'changed'))
+    return result;
+  const by = receipts.purgedBy(file.path, file.xxh64);
+  return by ? { ...result, purgedBy: { runId: by.runId, at: new Date(by.at).toISOString() } } : result;
 }
 
 function keep(reason: Keep['reason'], message: string): Keep {

@@ -9,6 +9,8 @@ import { createInterface } from 'node:readline';
 export const REPO = resolve(import.meta.dirname, '..');
 export const BIN = join(REPO, 'bin/forge-sync.js');
 export const TOKEN = 'bench-token';
+/** Agents delete only for it, and `purge` sends it; the bench daemon has none, so the read token starts its passes. */
+const PURGE_TOKEN = 'bench-purge-token';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
 const PEAK_RSS = join(REPO, 'bench/peak-rss.js');
 
@@ -23,7 +25,11 @@ export interface Server {
 /** Starts `forge-sync agent|controller` on 127.0.0.1 port 0 and waits for its "listening" line. */
 async function startServer(command: 'agent' | 'controller', args: string[]): Promise<Server> {
   const child = spawn(process.execPath, [BIN, command, '--port', '0', ...args], {
-    env: { ...process.env, FORGE_SYNC_TOKEN: TOKEN },
+    env: {
+      ...process.env,
+      FORGE_SYNC_TOKEN: TOKEN,
+      ...(command === 'agent' ? { FORGE_SYNC_PURGE_TOKEN: PURGE_TOKEN } : {}),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logTail: string[] = [];
@@ -111,6 +117,7 @@ export async function timeCommand(command: string, args: string[], env: NodeJS.P
 async function oneShot(args: string[]) {
   const run = await timeCommand(process.execPath, ['--import', PEAK_RSS, BIN, ...args, '--json'], {
     FORGE_SYNC_TOKEN: TOKEN,
+    FORGE_SYNC_PURGE_TOKEN: PURGE_TOKEN,
   });
   const peakRssMiB = Number(/peak-rss-mib=([\d.]+)/.exec(run.stderr)?.[1] ?? NaN);
   return { wallMs: run.wallMs, peakRssMiB, stdout: run.stdout };

@@ -21,7 +21,7 @@ export const WATCH_COMMAND: CommandSpec = {
       name: 'token-file',
       type: 'string',
       value: 'FILE',
-      help: "read the controller's bearer token from this file (else FORGE_SYNC_TOKEN)",
+      help: "read the controller's read token from this file (else FORGE_SYNC_TOKEN); nothing more is needed",
     },
     {
       name: 'json',

@@ -13,6 +13,7 @@ export const Routes = {
   manifest: '/v1/manifest',
   archive: '/v1/archive',
   purge: '/v1/purge',
+  ack: '/v1/ack',
   status: '/v1/status',
   sync: '/v1/sync',
   files: '/v1/files',
@@ -29,6 +30,13 @@ export const Capabilities = {
   manifestSince: 'manifest-since',
   /** `GET /v1/changes?epoch=E&after=G&wait=MS` holds the request until the index moves past G. */
   changes: 'changes',
+  /**
+   * Archives carry an `archiveId`; `POST /v1/ack` acknowledges what the controller stored, and a
+   * purge deletes only files streamed whole and acknowledged (see docs/protocol.md).
+   */
+  receipts: 'receipts',
+  /** A purge request's `olderThanMs` is applied with the agent's own clock. */
+  purgeAge: 'purge-age',
 } as const;
 
 /** The longest a `/v1/changes` request is held open. */
@@ -161,6 +169,24 @@ export interface ArchiveReport {
   protocol: number;
   sent: number;
   skipped: { path: string; reason: SkipReason; message: string }[];
+  /**
+   * Names this archive for `POST /v1/ack` (agents with the `receipts` capability): a random value
+   * only the receiver of the stream learns.
+   */
+  archiveId?: string;
+}
+
+/** `POST /v1/ack`: the files of an archive the controller stored, verified and catalogued. */
+export interface AckRequest {
+  archiveId: string;
+  files: { path: string; xxh64: string }[];
+}
+
+export interface AckResponse {
+  protocol: number;
+  acknowledged: number;
+  /** Files that got no receipt: an archive this agent does not know (restarted?), a file it did not send whole, other bytes. */
+  refused: { path: string; reason: 'unknown-archive' | 'not-streamed' | 'other-content' }[];
 }
 
 /** The most files one purge request may name; the controller batches below it. */
@@ -179,6 +205,11 @@ export interface PurgeRequest {
   runId: string;
   /** Check everything, delete nothing: results say `would-purge`. */
   dryRun: boolean;
+  /**
+   * Only files at least this old by the agent's own clock (mtime), on top of its floor: a
+   * controller clock ahead cannot make a young file look old. Absent: the floor alone.
+   */
+  olderThanMs?: number;
   files: PurgeRequestFile[];
 }
 
@@ -191,6 +222,8 @@ export type AgentKeepReason =
   | 'unsafe'
   | 'unknown-root'
   | 'below-floor'
+  | 'too-young'
+  | 'no-receipt'
   | 'failed';
 
 export interface PurgeFileResult {
@@ -198,6 +231,11 @@ export interface PurgeFileResult {
   outcome: 'purged' | 'would-purge' | 'kept';
   reason?: AgentKeepReason;
   message?: string;
+  /**
+   * With `vanished`: this agent itself deleted the file with this content, in that purge run, at
+   * that time (its journal), so an interrupted run's outcome can be settled.
+   */
+  purgedBy?: { runId: string; at: string };
 }
 
 export interface PurgeResponse {

@@ -1,9 +1,10 @@
-// Talking to one agent over HTTP: info, the NDJSON manifest and archive streams.
+// Talking to one agent over HTTP: info, the NDJSON manifest and archive streams, acknowledgements and purges.
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../common/errors.js';
 import { ChunkReader } from '../lib/chunk-reader.js';
 import { HttpConnectError, httpRequest, readBody } from '../lib/http-client.js';
 import {
+  type AckResponse,
   ARCHIVE_CONTENT_TYPE,
   type ArchiveRequestFile,
   type ChangesResponse,
@@ -37,7 +38,16 @@ export interface AgentClient {
   changes(after: AgentPosition | null, waitMs: number, signal?: AbortSignal): Promise<ChangesResponse>;
   /** The tar stream for these files, chunk by chunk. */
   archive(files: readonly ArchiveRequestFile[], signal?: AbortSignal): Promise<ChunkReader>;
-  /** Asks the agent to delete these files; it checks each again and says what it did. */
+  /**
+   * Tells the agent these files of an archive are stored, verified and catalogued: they get
+   * receipts, without which the agent deletes nothing.
+   */
+  ack(
+    archiveId: string,
+    files: readonly { path: string; xxh64: string }[],
+    signal?: AbortSignal,
+  ): Promise<AckResponse>;
+  /** Asks the agent to delete these files; it checks each again and says what it did. Sent with the purge token. */
   purge(request: PurgeRequest, signal?: AbortSignal): Promise<PurgeResponse>;
 }
 
@@ -53,6 +63,8 @@ export class HttpAgentClient implements AgentClient {
   constructor(
     private readonly agent: AgentRef,
     private readonly token: string | undefined,
+    /** Sent on purge requests only, never on reads. */
+    private readonly purgeToken?: string,
   ) {}
 
   async info(signal?: AbortSignal): Promise<InfoResponse> {
@@ -185,12 +197,32 @@ export class HttpAgentClient implements AgentClient {
     return body as ChangesResponse;
   }
 
+  async ack(
+    archiveId: string,
+    files: readonly { path: string; xxh64: string }[],
+    signal?: AbortSignal,
+  ): Promise<AckResponse> {
+    const response = await this.request(Routes.ack, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ archiveId, files }),
+      signal,
+      headersTimeoutMs: CONNECT_TIMEOUT_MS,
+    });
+    const body = (await this.json(response, Routes.ack)) as AckResponse;
+    if (typeof body.acknowledged !== 'number' || !Array.isArray(body.refused)) {
+      throw new AppError('E_PROTOCOL', `agent ${this.agent.name} answered an acknowledgement without counts`);
+    }
+    return body;
+  }
+
   async purge(request: PurgeRequest, signal?: AbortSignal): Promise<PurgeResponse> {
     const response = await this.request(Routes.purge, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(request),
       signal,
+      purge: true,
     });
     const body = (await this.json(response, Routes.purge)) as PurgeResponse;
     if (!Array.isArray(body.results)) {
@@ -207,10 +239,13 @@ export class HttpAgentClient implements AgentClient {
       body?: string;
       signal?: AbortSignal;
       headersTimeoutMs?: number;
+      /** Authenticate with the purge token instead of the read token. */
+      purge?: boolean;
     },
   ): Promise<IncomingMessage> {
     const headers: Record<string, string> = { 'accept-encoding': 'identity', ...init.headers };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const token = init.purge ? this.purgeToken : this.token;
+    if (token) headers.authorization = `Bearer ${token}`;
     let response: IncomingMessage;
     try {
       response = await httpRequest({ url: `${this.agent.url}${route}`, ...init, headers });
@@ -251,10 +286,20 @@ export class HttpAgentClient implements AgentClient {
       .then((bytes) => JSON.parse(bytes.toString('utf8')) as unknown)
       .catch(() => null)) as ErrorBody | null;
     const detail = body?.error?.message ?? response.statusMessage ?? String(status);
+    const which = init.purge
+      ? 'FORGE_SYNC_PURGE_TOKEN or --purge-token-file'
+      : 'FORGE_SYNC_TOKEN or --token-file';
     if (status === 401) {
+      throw new AppError('E_AUTH', `agent ${this.agent.name} rejected the token (${detail}); check ${which}`);
+    }
+    if (status === 403) {
+      throw new AppError('E_FORBIDDEN', `agent ${this.agent.name} refused ${route}: ${detail}`);
+    }
+    if (status === 429) {
+      const wait = header(response, 'retry-after');
       throw new AppError(
-        'E_AUTH',
-        `agent ${this.agent.name} rejected the token (${detail}); check FORGE_SYNC_TOKEN or --token-file`,
+        'E_RATE_LIMITED',
+        `agent ${this.agent.name} refuses this address for ${wait ?? 'a few'} s after too many wrong tokens; check ${which}`,
       );
     }
     if (protocol === undefined) throw this.notAnAgent(status);

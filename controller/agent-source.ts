@@ -8,8 +8,10 @@ import type { Provenance } from './catalog/catalog.js';
 export interface AgentRef {
   name: string;
   url: string;
-  /** A token for this agent alone; the shared token is used when absent. */
+  /** A read token for this agent alone; the shared token is used when absent. */
   token?: string;
+  /** A purge token for this agent alone; the shared purge token is used when absent. */
+  purgeToken?: string;
   /** The container behind the agent, when a source knows it (Docker discovery). */
   provenance?: Omit<Provenance, 'host'>;
 }
@@ -55,7 +57,8 @@ function checkAgent(agent: AgentRef, what: string): AgentRef {
 }
 
 /**
- * Reads agents from a JSON config file: `{ "agents": [{ "name": "gpu1", "url": "http://…", "token": "…" }] }`.
+ * Reads agents from a JSON config file:
+ * `{ "agents": [{ "name": "gpu1", "url": "http://…", "token": "…", "purgeToken": "…" }] }`.
  */
 export function readAgentsFile(path: string): AgentRef[] {
   let parsed: unknown;
@@ -72,18 +75,28 @@ export function readAgentsFile(path: string): AgentRef[] {
   if (!Array.isArray(agents))
     throw new AppError('E_USAGE', `--config ${path}: expected {"agents": [{"name": …, "url": …}]}`);
   return agents.map((item: unknown, i) => {
-    const { name, url, token } = (item ?? {}) as Record<string, unknown>;
+    const { name, url, token, purgeToken } = (item ?? {}) as Record<string, unknown>;
     if (
       typeof name !== 'string' ||
       typeof url !== 'string' ||
-      (token !== undefined && typeof token !== 'string')
+      (token !== undefined && typeof token !== 'string') ||
+      (purgeToken !== undefined && typeof purgeToken !== 'string')
     ) {
       throw new AppError(
         'E_USAGE',
-        `--config ${path}: agents[${i}] needs string "name" and "url" (and optional "token")`,
+        `--config ${path}: agents[${i}] needs string "name" and "url" (and optional "token", "purgeToken")`,
       );
     }
-    return checkAgent({ name, url, ...(token ? { token } : {}) }, `--config ${path}: agents[${i}]`);
+    if (purgeToken && purgeToken === token) {
+      throw new AppError(
+        'E_USAGE',
+        `--config ${path}: agents[${i}]: "purgeToken" equals "token"; give it its own value`,
+      );
+    }
+    return checkAgent(
+      { name, url, ...(token ? { token } : {}), ...(purgeToken ? { purgeToken } : {}) },
+      `--config ${path}: agents[${i}]`,
+    );
   });
 }
 

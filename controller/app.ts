@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from 'pino';
 import { type HealthResponse, PROTOCOL_VERSION, Routes } from '../common/protocol.js';
+import { AuthFailureLimiter } from '../lib/auth-limit.js';
 import { bearerAuth, errorHandler, protocolHeader } from '../lib/http.js';
 import type { Catalog } from './catalog/catalog.js';
 import { mountDashboard } from './dashboard.js';
@@ -10,11 +11,20 @@ import { mountFileRoutes } from './file-routes.js';
 import type { Metrics } from './metrics.js';
 import { toSearchQuery, withHostPaths } from './search.js';
 import type { ControllerService } from './service.js';
-import { type SessionStore, requestAuth, sessionHandlers } from './session.js';
+import {
+  type ApiTokens,
+  type SessionStore,
+  requestAuth,
+  requireControl,
+  sessionHandlers,
+} from './session.js';
 import { Thumbnailer } from './thumbnails.js';
 
 export function createControllerApp(deps: {
-  token: string;
+  /** The read token, and the one that also controls (equal when no purge token is set). */
+  tokens: ApiTokens;
+  /** Failed authentications per address, shared with the progress socket; made here when not given. */
+  authLimiter?: AuthFailureLimiter;
   service: ControllerService;
   catalog: Pick<Catalog, 'search' | 'getFile' | 'setStarred'>;
   metrics: Metrics;
@@ -37,17 +47,19 @@ export function createControllerApp(deps: {
   app.get(Routes.health, (c) => c.json({ ok: true, protocol: PROTOCOL_VERSION } satisfies HealthResponse));
   // The dashboard page and its assets are public: they hold no data, and the page brings its own token.
   mountDashboard(app);
-  // Only the token itself opens a session: a session cannot mint more sessions.
-  const session = sessionHandlers(deps.sessions);
-  app.post(Routes.session, bearerAuth(deps.token), session.create);
-  app.use('/v1/*', requestAuth(deps.token, deps.sessions));
+  const limiter = deps.authLimiter ?? new AuthFailureLimiter();
+  // Only a token opens a session, with that token's access: a session cannot mint more sessions.
+  const session = sessionHandlers(deps.sessions, deps.tokens, limiter);
+  app.post(Routes.session, session.create);
+  app.use('/v1/*', requestAuth(deps.tokens, deps.sessions, limiter));
   app.delete(Routes.session, session.remove);
-  app.use('/metrics', bearerAuth(deps.token));
+  app.use('/metrics', bearerAuth([deps.tokens.read, deps.tokens.control], { limiter }));
   app.get(Routes.status, (c) => c.json(deps.service.status()));
   app.get('/metrics', async (c) =>
     c.body(await deps.metrics.text(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
-  app.post(Routes.sync, (c) => {
+  // Starting work is control; everything else here reads (a star only marks a favourite).
+  app.post(Routes.sync, requireControl('POST /v1/sync'), (c) => {
     const { started, runId } = deps.service.syncNow();
     return c.json({ started, runId }, 202);
   });

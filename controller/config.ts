@@ -14,7 +14,7 @@ import {
   stringValue,
 } from '../lib/args.js';
 import { type LogFormat, parseLogFormat, parseLogLevel } from '../lib/logger.js';
-import { readToken } from '../lib/token.js';
+import { readPurgeToken, readToken } from '../lib/token.js';
 import { type AgentRef, assertUniqueNames, parseAgentSpec, readAgentsFile } from './agent-source.js';
 import { DEFAULT_DOCKER_SOCKET, dockerReachable } from './docker/docker-socket.js';
 import type { PurgeOptions } from './purge-agent.js';
@@ -53,7 +53,13 @@ const TARGET_FLAGS: FlagSpec[] = [
     name: 'token-file',
     type: 'string',
     value: 'FILE',
-    help: 'read the bearer token from this file (else FORGE_SYNC_TOKEN)',
+    help: 'read the read token from this file (else FORGE_SYNC_TOKEN)',
+  },
+  {
+    name: 'purge-token-file',
+    type: 'string',
+    value: 'FILE',
+    help: "read the agents' purge token from this file (else FORGE_SYNC_PURGE_TOKEN); purging needs it",
   },
   {
     name: 'docker',
@@ -120,7 +126,16 @@ export const PURGE_COMMAND: CommandSpec = {
       env: false,
       help: 'list exactly what would be deleted; delete nothing',
     },
-    { name: 'verify', type: 'boolean', help: 're-hash each host copy before its original may go' },
+    {
+      name: 'verify',
+      type: 'boolean',
+      help: 're-hash each host copy before its original may go (the default; still accepted)',
+    },
+    {
+      name: 'no-verify',
+      type: 'boolean',
+      help: 'check only that each host copy is there with the right size, without reading it',
+    },
     { name: 'max-files', type: 'string', value: 'N', help: 'delete at most N files per agent in one run' },
     {
       name: 'max-percent',
@@ -136,7 +151,8 @@ export const CONTROLLER_COMMAND: CommandSpec = {
   command: 'controller',
   summary:
     'The daemon: syncs at start, as soon as an agent lists new files, and every --interval; purges on its own\n' +
-    'schedule when --purge-after is set; serves /v1/status and /v1/sync (bearer auth).',
+    'schedule when --purge-after is set; serves /v1/status and /v1/sync (bearer auth: the read token reads,\n' +
+    'POST /v1/sync takes the purge token when one is set).',
   flags: [
     ...TARGET_FLAGS,
     ...TRANSFER_FLAGS,
@@ -168,7 +184,16 @@ export const CONTROLLER_COMMAND: CommandSpec = {
     },
     { name: 'purge-interval', type: 'string', value: 'D', default: '1h', help: 'time between purge passes' },
     { name: 'purge-dry-run', type: 'boolean', help: 'purge passes only log what they would delete' },
-    { name: 'purge-verify', type: 'boolean', help: 're-hash each host copy before its original may go' },
+    {
+      name: 'purge-verify',
+      type: 'boolean',
+      help: 're-hash each host copy before its original may go (the default; still accepted)',
+    },
+    {
+      name: 'no-purge-verify',
+      type: 'boolean',
+      help: 'purge passes check only that each host copy is there with the right size',
+    },
     {
       name: 'purge-max-files',
       type: 'string',
@@ -193,7 +218,10 @@ interface TargetConfig {
   /** Discover agents through Docker, at this socket; null when off. */
   docker: { socketPath: string } | null;
   agents: AgentRef[];
+  /** The read token, for agents without their own. */
   token: string | undefined;
+  /** The agents' purge token, for agents without their own; purging needs one. */
+  purgeToken: string | undefined;
   concurrency: number;
   logFormat: LogFormat;
   logLevel: string;
@@ -215,6 +243,11 @@ export interface ControllerConfig extends SyncConfig {
   host: string;
   port: number;
   token: string;
+  /**
+   * What the API's state-changing routes (POST /v1/sync) take: the purge token, or the read token
+   * when there is none (then nothing this controller does can delete).
+   */
+  controlToken: string;
   /** null when --purge-after is not set. */
   purge: (PurgeOptions & { intervalMs: number }) | null;
 }
@@ -248,13 +281,15 @@ function loadTarget(values: FlagValues, env: NodeJS.ProcessEnv, dockerByDefault 
     throw new AppError('E_USAGE', 'no agent given: pass --agent NAME=URL, --config FILE or --docker');
   }
   assertUniqueNames(agents);
+  const token = readToken(env, stringValue(values, 'token-file'));
   return {
     dest,
     docker,
     catalogUrl: catalogUrlValue(values),
     events: stringValue(values, 'events'),
     agents,
-    token: readToken(env, stringValue(values, 'token-file')),
+    token,
+    purgeToken: readPurgeToken(env, stringValue(values, 'purge-token-file'), token),
     concurrency: intValue(values, 'concurrency', 1, 256)!,
     logFormat: parseLogFormat(stringValue(values, 'log-format')),
     logLevel: parseLogLevel(stringValue(values, 'log-level')),
@@ -308,14 +343,33 @@ export function loadSyncConfig(
   return { ...loadTarget(values, env), limits: loadLimits(values), json: booleanValue(values, 'json') };
 }
 
+/** Purging sends each agent a purge token: the shared one, or the agent's own from --config. */
+function requirePurgeToken(target: TargetConfig, what: string): void {
+  if (target.purgeToken) return;
+  const without = target.agents.filter((agent) => !agent.purgeToken).map((agent) => agent.name);
+  if (without.length === 0 && !target.docker) return;
+  throw new AppError(
+    'E_USAGE',
+    `${what} needs the agents' purge token: set FORGE_SYNC_PURGE_TOKEN or pass --purge-token-file FILE` +
+      (without.length > 0 ? ` (agents without their own: ${without.join(', ')})` : ''),
+  );
+}
+
+/** Host copies are re-hashed unless --no-verify (or its daemon form) says otherwise. */
+function verifyValue(values: FlagValues, prefix: string): boolean {
+  return !booleanValue(values, prefix ? `no-${prefix}verify` : 'no-verify');
+}
+
 export function loadPurgeConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): PurgeConfig {
   const values = parseFlags(PURGE_COMMAND, argv, env);
+  const target = loadTarget(values, env);
+  requirePurgeToken(target, 'purge');
   return {
-    ...loadTarget(values, env),
+    ...target,
     purge: {
       olderThanMs: durationValue(values, 'older-than', { positive: true })!,
       dryRun: booleanValue(values, 'dry-run'),
-      verify: booleanValue(values, 'verify'),
+      verify: verifyValue(values, ''),
       ...capsOf(values, ''),
     },
     json: booleanValue(values, 'json'),
@@ -336,6 +390,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv, argv: readonly stri
     );
   }
   const purgeAfterMs = durationValue(values, 'purge-after', { positive: true });
+  if (purgeAfterMs !== undefined) requirePurgeToken(target, '--purge-after');
   const purgeIntervalMs = durationValue(values, 'purge-interval')!;
   if (purgeAfterMs !== undefined && purgeIntervalMs < 1000) {
     throw new AppError(
@@ -346,6 +401,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv, argv: readonly stri
   return {
     ...target,
     token: target.token,
+    controlToken: target.purgeToken ?? target.token,
     limits: loadLimits(values),
     intervalMs,
     push: !booleanValue(values, 'no-push'),
@@ -358,7 +414,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv, argv: readonly stri
             olderThanMs: purgeAfterMs,
             intervalMs: purgeIntervalMs,
             dryRun: booleanValue(values, 'purge-dry-run'),
-            verify: booleanValue(values, 'purge-verify'),
+            verify: verifyValue(values, 'purge-'),
             ...capsOf(values, 'purge-'),
           },
   };

@@ -33,6 +33,8 @@ export interface ExtractResult {
   skipped: ArchiveReport['skipped'];
   /** Set when the stream itself failed (cut short, not a tar); what was stored before it stays stored. */
   streamError?: AppError;
+  /** The report's archive id, for acknowledging what was stored (agents with receipts). */
+  archiveId?: string;
 }
 
 export interface ExtractContext {
@@ -118,6 +120,7 @@ export async function extractArchive(source: ChunkReader, ctx: ExtractContext): 
     return result;
   }
 
+  if (typeof report.archiveId === 'string') result.archiveId = report.archiveId;
   const skippedPaths = new Set(report.skipped.map((item) => item.path));
   const stored = new Set(result.stored.map((file) => file.entry.path));
   result.skipped = report.skipped.filter((item) => ctx.requested.has(item.path) && !stored.has(item.path));

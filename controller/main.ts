@@ -10,7 +10,8 @@ import type { AgentRef } from './agent-source.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
 import { createControllerApp } from './app.js';
-import { SessionStore } from './session.js';
+import { AuthFailureLimiter } from '../lib/auth-limit.js';
+import { type ApiTokens, SessionStore } from './session.js';
 import { loadControllerConfig, loadPurgeConfig, loadSyncConfig } from './config.js';
 import { runPurge } from './purge-run.js';
 import { openAgents, requireAgents } from './discovery.js';
@@ -36,6 +37,7 @@ interface OneShotConfig {
   json: boolean;
   concurrency: number;
   token: string | undefined;
+  purgeToken?: string | undefined;
 }
 
 /**
@@ -75,6 +77,7 @@ async function oneShot<T>(
       catalog: store.catalog,
       concurrency: config.concurrency,
       token: config.token,
+      purgeToken: config.purgeToken,
       clock: systemClock,
       logger,
       events,
@@ -219,6 +222,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     catalog: store.catalog,
     concurrency: config.concurrency,
     token: config.token,
+    purgeToken: config.purgeToken,
     clock: systemClock,
     logger,
     events,
@@ -248,11 +252,14 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   });
   if (config.push) late.feed = feed;
   const sessions = new SessionStore(systemClock);
+  const tokens: ApiTokens = { read: config.token, control: config.controlToken };
+  const authLimiter = new AuthFailureLimiter();
   let server;
   try {
     server = await listen(
       createControllerApp({
-        token: config.token,
+        tokens,
+        authLimiter,
         service,
         catalog: store.catalog,
         destRoot: store.destination.root,
@@ -281,7 +288,8 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   );
   const progressSocket = attachProgressSocket(server.server, {
     hub,
-    token: config.token,
+    tokens: [tokens.read, tokens.control],
+    limiter: authLimiter,
     clock: systemClock,
     logger,
     sessions,

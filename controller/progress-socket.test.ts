@@ -35,7 +35,7 @@ describe('progress socket', () => {
     sessions = new SessionStore(clock);
     socket = attachProgressSocket(server, {
       hub,
-      token: TOKEN,
+      tokens: [TOKEN],
       clock,
       logger: pino({ level: 'silent' }),
       limits: { highWaterBytes: 64 * 1024, maxBacklog: 500, stuckMs: 1_000 },

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../common/clock.js';
 import { PROGRESS_ROUTE, type ProgressMessage, isCoalescable } from '../common/progress.js';
+import type { AuthFailureLimiter } from '../lib/auth-limit.js';
 import { tokensMatch } from '../lib/http.js';
 import { type SessionStore, sessionIdFromCookieHeader } from './session.js';
 import type { ProgressHub, ProgressListener } from './progress-hub.js';
@@ -110,7 +111,10 @@ export function attachProgressSocket(
   server: Server,
   deps: {
     hub: ProgressHub;
-    token: string;
+    /** Tokens that may watch: the read token and the control token. */
+    tokens: readonly string[];
+    /** Failed authentications per address, shared with the HTTP API. */
+    limiter?: AuthFailureLimiter;
     clock: Clock;
     logger: Logger;
     limits?: SocketLimits;
@@ -119,23 +123,33 @@ export function attachProgressSocket(
 ): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const limits = deps.limits ?? DEFAULT_SOCKET_LIMITS;
-  const refuse = (socket: Duplex, status: string): void => {
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const refuse = (socket: Duplex, status: string, extra = ''): void => {
+    socket.end(`HTTP/1.1 ${status}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
   };
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // The HTTP server no longer watches this socket: a reset while we answer must not crash the process.
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== PROGRESS_ROUTE) return refuse(socket, '404 Not Found');
+    const address = request.socket.remoteAddress ?? 'unknown';
+    const waitMs = deps.limiter?.retryAfterMs(address) ?? 0;
+    if (waitMs > 0) {
+      return refuse(socket, '429 Too Many Requests', `Retry-After: ${Math.ceil(waitMs / 1000)}\r\n`);
+    }
     const header = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
+    let ok: boolean;
     if (header !== undefined) {
-      if (!tokensMatch(header, deps.token)) return refuse(socket, '401 Unauthorized');
+      ok = deps.tokens.map((token) => tokensMatch(header, token)).includes(true);
     } else {
       const session = deps.sessions?.get(sessionIdFromCookieHeader(request.headers.cookie));
       // SameSite=Strict keeps other sites' pages from sending the cookie; the Origin check is a second lock.
       const origin = request.headers.origin;
       const sameOrigin = origin === undefined || hostOf(origin) === request.headers.host;
-      if (!session || !sameOrigin) return refuse(socket, '401 Unauthorized');
+      ok = session !== undefined && sameOrigin;
+    }
+    if (!ok) {
+      deps.limiter?.fail(address);
+      return refuse(socket, '401 Unauthorized');
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const listener = new SocketListener(ws, limits, deps.clock, (reason) =>

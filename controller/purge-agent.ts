@@ -8,12 +8,15 @@ import {
   type AgentPurgeResult,
   MAX_PURGE_FILES,
   type PurgeRequestFile,
+  type PurgeResponse,
 } from '../common/protocol.js';
 import { type PurgeCandidate, countKept, planPurge, purgeCap } from '../common/purge-plan.js';
 import type { AgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog } from './catalog/catalog.js';
 import { checkHostCopy } from './host-copy.js';
+import { reconcileRequested } from './purge-reconcile.js';
+import { refreshReceipts } from './receipt-refresh.js';
 import { INGEST_EVENT_VERSION, type IngestSink } from './ingest-sink.js';
 import { scanAgent } from './manifest-reader.js';
 import type { ProgressReporter } from './progress-hub.js';
@@ -22,7 +25,7 @@ import { NO_PROGRESS, PhaseTracker } from './progress-tracker.js';
 export interface PurgeOptions {
   olderThanMs: number;
   dryRun: boolean;
-  /** Re-hash each host copy before listing its original as safe. */
+  /** Re-hash each host copy before listing its original as safe (the default; --no-verify turns it off). */
   verify: boolean;
   maxFiles?: number;
   maxPercent?: number;
@@ -87,6 +90,10 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
       { reporter: deps.progress, clock: deps.clock },
       deps.signal,
     );
+    // Deletions an interrupted run asked for and never heard back about get their outcome first (a
+    // dry run writes nothing to the catalog, so it leaves them to the next real one).
+    if (!options.dryRun) await reconcileRequested(agent.name, entries, deps);
+    const receipts = info.capabilities.includes(Capabilities.receipts);
     const plan = planPurge(entries, await deps.catalog.storedCopies(agent.name), {
       nowMs: deps.clock.now(),
       olderThanMs: options.olderThanMs,
@@ -115,7 +122,7 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
       progress: tracker.progress(),
       dryRun: options.dryRun,
     });
-    await purgeCandidates(plan.candidates, cap, deps, result, tracker);
+    await purgeCandidates(plan.candidates, cap, deps, result, tracker, receipts);
   } catch (err) {
     const error = err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
     result.error = { code: error.code, message: error.message };
@@ -156,6 +163,7 @@ async function purgeCandidates(
   deps: PurgeAgentDeps,
   result: AgentPurgeResult,
   tracker: PhaseTracker,
+  receipts: boolean,
 ): Promise<void> {
   const { options, logger } = deps;
   let checked = 0;
@@ -199,11 +207,11 @@ async function purgeCandidates(
     batch.push(candidate);
     accepted++;
     if (batch.length >= MAX_PURGE_FILES) {
-      await sendBatch(batch, deps, result, tracker);
+      await sendBatch(batch, deps, result, tracker, receipts);
       batch = [];
     }
   }
-  if (batch.length > 0) await sendBatch(batch, deps, result, tracker);
+  if (batch.length > 0) await sendBatch(batch, deps, result, tracker, receipts);
 }
 
 async function sendBatch(
@@ -211,6 +219,7 @@ async function sendBatch(
   deps: PurgeAgentDeps,
   result: AgentPurgeResult,
   tracker: PhaseTracker,
+  receipts: boolean,
 ): Promise<void> {
   const { catalog, options, runId, logger } = deps;
   const agent = result.name;
@@ -223,8 +232,33 @@ async function sendBatch(
   }));
   const keys = batch.map(({ entry }) => ({ containerPath: entry.path, xxh64: entry.xxh64 }));
   if (!options.dryRun) await catalog.markPurgeRequested(agent, runId, keys);
-  const response = await deps.client.purge({ runId, dryRun: options.dryRun, files }, deps.signal);
+  // The age goes as a duration: the agent judges it by its own clock, whatever time it is here.
+  const ask = (list: PurgeRequestFile[]): Promise<PurgeResponse> =>
+    deps.client.purge(
+      { runId, dryRun: options.dryRun, olderThanMs: options.olderThanMs, files: list },
+      deps.signal,
+    );
+  const response = await ask(files);
   const byPath = new Map(response.results.map((item) => [item.path, item]));
+  if (receipts) {
+    // Files the agent holds no receipt for (synced before it kept them, or an acknowledgement that
+    // was lost) are streamed once more, checked against the catalog and acknowledged, then asked again.
+    const unreceipted = files.filter((file) => byPath.get(file.path)?.reason === 'no-receipt');
+    if (unreceipted.length > 0) {
+      const acknowledged = await refreshReceipts(deps.client, unreceipted, deps.signal).catch(
+        (err: unknown) => {
+          logger.warn(
+            { err, files: unreceipted.length },
+            'could not stream files again for their receipts; kept',
+          );
+          return new Set<string>();
+        },
+      );
+      logger.info({ files: unreceipted.length, acknowledged: acknowledged.size }, 'receipts refreshed');
+      const again = unreceipted.filter((file) => acknowledged.has(file.path));
+      if (again.length > 0) for (const item of (await ask(again)).results) byPath.set(item.path, item);
+    }
+  }
   tracker.add(
     batch.length,
     batch.reduce((sum, { entry }) => sum + entry.size, 0),

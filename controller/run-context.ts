@@ -11,8 +11,10 @@ export interface RunContext {
   catalog: Catalog;
   /** Agents worked on at once. */
   concurrency: number;
-  /** The shared bearer token, for agents without their own. */
+  /** The shared read token, for agents without their own. */
   token: string | undefined;
+  /** The shared purge token, for agents without their own; only purge requests carry it. */
+  purgeToken?: string | undefined;
   clock: Clock;
   logger: Logger;
   /** How to reach an agent; HTTP unless a test says otherwise. */
@@ -25,5 +27,9 @@ export interface RunContext {
 }
 
 export function clientFactory(context: RunContext): (agent: AgentRef) => AgentClient {
-  return context.clientFor ?? ((agent) => new HttpAgentClient(agent, agent.token ?? context.token));
+  return (
+    context.clientFor ??
+    ((agent) =>
+      new HttpAgentClient(agent, agent.token ?? context.token, agent.purgeToken ?? context.purgeToken))
+  );
 }

@@ -4,7 +4,29 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { Clock } from '../common/clock.js';
 import { AppError } from '../common/errors.js';
-import { requestToken, tokensMatch } from '../lib/http.js';
+import type { AuthFailureLimiter } from '../lib/auth-limit.js';
+import { checkAuthLimit, matchBearer, remoteAddress, requestToken, tokensMatch } from '../lib/http.js';
+
+/**
+ * What a caller of the controller's API may do: `read` (status, progress, search, gallery, stars,
+ * metrics) or also `control` (POST /v1/sync: routes that set work going).
+ */
+export type Access = 'read' | 'control';
+
+/** The two credentials of the controller's API. Equal when no purge token is configured. */
+export interface ApiTokens {
+  /** FORGE_SYNC_TOKEN: reads. */
+  read: string;
+  /** FORGE_SYNC_PURGE_TOKEN when set, else the read token: reads and control. */
+  control: string;
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** Set by requestAuth on every authenticated request. */
+    access: Access;
+  }
+}
 
 export const SESSION_COOKIE = 'forge_sync_session';
 /** The header a cookie-authenticated request that changes state must carry, with the session's csrf value. */
@@ -16,6 +38,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 interface Session {
   csrf: string;
   expiresAt: number;
+  /** What the token that opened it allowed: a session never grants more. */
+  access: Access;
 }
 
 /**
@@ -27,7 +51,7 @@ export class SessionStore {
 
   constructor(private readonly clock: Clock) {}
 
-  create(): { id: string; csrf: string; expiresAt: number } {
+  create(access: Access = 'read'): { id: string; csrf: string; expiresAt: number } {
     this.sweep();
     if (this.sessions.size >= MAX_SESSIONS) {
       const oldest = this.sessions.keys().next().value;
@@ -36,7 +60,7 @@ export class SessionStore {
     const id = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const expiresAt = this.clock.now() + SESSION_TTL_MS;
-    this.sessions.set(id, { csrf, expiresAt });
+    this.sessions.set(id, { csrf, expiresAt, access });
     return { id, csrf, expiresAt };
   }
 
@@ -70,51 +94,87 @@ export function sessionIdFromCookieHeader(header: string | undefined): string | 
   return undefined;
 }
 
+/** Which access a bearer token gives; throws E_AUTH (counted against the address) for any other. */
+export function tokenAccess(c: Context, tokens: ApiTokens, limiter?: AuthFailureLimiter): Access {
+  return matchBearer(c, [tokens.control, tokens.read], { limiter }) === 0 ? 'control' : 'read';
+}
+
 /**
- * Lets a request in with `Authorization: Bearer <token>`, or with a live session cookie. A
- * cookie-authenticated request that changes state must also carry the session's csrf value in
- * CSRF_HEADER: a page on another site can make the browser send the cookie (SameSite aside), but
- * cannot read the value to put in a header. A null token means auth is off (--insecure).
+ * Lets a request in with `Authorization: Bearer <token>`, or with a live session cookie, and
+ * records what it may do (`c.get('access')`). A cookie-authenticated request that changes state
+ * must also carry the session's csrf value in CSRF_HEADER: a page on another site can make the
+ * browser send the cookie (SameSite aside), but cannot read the value to put in a header. A null
+ * token means auth is off (--insecure). Failures count against the caller's address.
  */
-export function requestAuth(token: string | null, sessions: SessionStore): MiddlewareHandler {
+export function requestAuth(
+  tokens: ApiTokens | null,
+  sessions: SessionStore,
+  limiter?: AuthFailureLimiter,
+): MiddlewareHandler {
   return async (c, next) => {
-    if (token !== null) {
-      const given = requestToken(c);
-      if (given !== undefined) {
-        if (!tokensMatch(given, token)) throw new AppError('E_AUTH', 'wrong bearer token');
-      } else {
-        const session = sessions.get(getCookie(c, SESSION_COOKIE));
-        if (!session) throw new AppError('E_AUTH', 'missing bearer token or session cookie');
-        if (!SAFE_METHODS.has(c.req.method)) {
-          const csrf = c.req.header(CSRF_HEADER);
-          if (csrf === undefined || !tokensMatch(csrf, session.csrf)) {
-            throw new AppError(
-              'E_AUTH',
-              `a session request that changes state needs the ${CSRF_HEADER} header`,
-            );
-          }
+    if (tokens === null) {
+      c.set('access', 'control');
+    } else if (requestToken(c) !== undefined) {
+      c.set('access', tokenAccess(c, tokens, limiter));
+    } else {
+      const address = remoteAddress(c);
+      checkAuthLimit(limiter, address);
+      const session = sessions.get(getCookie(c, SESSION_COOKIE));
+      if (!session) {
+        limiter?.fail(address);
+        throw new AppError('E_AUTH', 'missing bearer token or session cookie');
+      }
+      if (!SAFE_METHODS.has(c.req.method)) {
+        const csrf = c.req.header(CSRF_HEADER);
+        if (csrf === undefined || !tokensMatch(csrf, session.csrf)) {
+          throw new AppError(
+            'E_AUTH',
+            `a session request that changes state needs the ${CSRF_HEADER} header`,
+          );
         }
       }
+      c.set('access', session.access);
     }
     await next();
   };
 }
 
-/** POST /v1/session (bearer only) sets the cookie; DELETE ends it. */
-export function sessionHandlers(sessions: SessionStore): {
+/** Refuses (403) a request whose credential only reads. */
+export function requireControl(what: string): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.get('access') !== 'control') {
+      throw new AppError(
+        'E_FORBIDDEN',
+        `${what} needs the purge token (FORGE_SYNC_PURGE_TOKEN); this credential only reads`,
+      );
+    }
+    await next();
+  };
+}
+
+/**
+ * POST /v1/session (bearer only: a session cannot mint more) sets the cookie, with the access of
+ * the token that asked; DELETE ends it.
+ */
+export function sessionHandlers(
+  sessions: SessionStore,
+  tokens: ApiTokens | null,
+  limiter?: AuthFailureLimiter,
+): {
   create: (c: Context) => Response;
   remove: (c: Context) => Response;
 } {
   return {
     create: (c) => {
-      const { id, csrf, expiresAt } = sessions.create();
+      const access = tokens === null ? 'control' : tokenAccess(c, tokens, limiter);
+      const { id, csrf, expiresAt } = sessions.create(access);
       const secure = new URL(c.req.url).protocol === 'https:' ? '; Secure' : '';
       c.header(
         'set-cookie',
         `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(SESSION_TTL_MS / 1000)}${secure}`,
       );
       c.header('cache-control', 'no-store');
-      return c.json({ csrf, expiresAt: new Date(expiresAt).toISOString() }, 201);
+      return c.json({ csrf, expiresAt: new Date(expiresAt).toISOString(), access }, 201);
     },
     remove: (c) => {
       sessions.delete(getCookie(c, SESSION_COOKIE));

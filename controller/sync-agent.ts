@@ -44,6 +44,12 @@ export interface SyncAgentDeps {
   signal?: AbortSignal;
 }
 
+/** What one pass knows of the agent it syncs. */
+interface AgentTraits {
+  /** It keeps receipts: what is stored is acknowledged, or it will never purge it. */
+  receipts: boolean;
+}
+
 /**
  * Never throws: a failure of the whole agent lands in `error`, a failure of one file in `problems`.
  * Files stored before a failure stay stored and catalogued.
@@ -100,6 +106,7 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
         'files held back by the agent for longer than its limit',
       );
     }
+    const traits: AgentTraits = { receipts: info.capabilities.includes(Capabilities.receipts) };
     const batches = planBatches(diff.toPull, deps.limits);
     logger[manifest.incremental && diff.toPull.length === 0 ? 'debug' : 'info'](
       {
@@ -121,7 +128,7 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     let firstError: AppError | undefined;
     await forEachLimit(batches, deps.limits.streams, async (batch) => {
       if (firstError) return;
-      const error = await transferBatch(agent, batch, deps, result, tracker!);
+      const error = await transferBatch(agent, batch, deps, result, tracker!, traits);
       firstError ??= error;
     });
     if (firstError) throw firstError;
@@ -167,6 +174,7 @@ async function transferBatch(
   deps: SyncAgentDeps,
   result: AgentSyncResult,
   tracker: PhaseTracker,
+  traits: AgentTraits,
 ): Promise<AppError | undefined> {
   const requested = new Map(batch.map((entry) => [entry.path, entry]));
   const dirty = new DirtyDirs();
@@ -224,6 +232,7 @@ async function transferBatch(
   }
   // Every name created in place is catalogued: the batch's list has done its work.
   await journal.close();
+  if (traits.receipts) await acknowledge(extracted.archiveId, extracted.stored, deps);
   for (const record of records) {
     deps.events.emit({
       type: 'file.stored',
@@ -280,4 +289,36 @@ async function transferBatch(
     }
   }
   return extracted.streamError;
+}
+
+/**
+ * Tells the agent which files of the archive are now stored, verified, durable and catalogued, so
+ * it may purge them later. A failure costs nothing now: a purge streams such files once more,
+ * checks their bytes and acknowledges them then.
+ */
+async function acknowledge(
+  archiveId: string | undefined,
+  stored: readonly { entry: ManifestEntry }[],
+  deps: SyncAgentDeps,
+): Promise<void> {
+  if (stored.length === 0) return;
+  if (!archiveId) {
+    deps.logger.warn(
+      { files: stored.length },
+      'the archive had no id to acknowledge; a purge streams these files again first',
+    );
+    return;
+  }
+  try {
+    const files = stored.map(({ entry }) => ({ path: entry.path, xxh64: entry.xxh64 }));
+    const answer = await deps.client.ack(archiveId, files, deps.signal);
+    if (answer.refused.length > 0) {
+      deps.logger.warn(
+        { refused: answer.refused.slice(0, 20), count: answer.refused.length },
+        'the agent kept no receipt for some stored files; a purge streams them again first',
+      );
+    }
+  } catch (err) {
+    deps.logger.warn({ err }, 'could not acknowledge stored files; a purge streams them again first');
+  }
 }

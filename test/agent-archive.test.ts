@@ -96,7 +96,12 @@ describe('agent archive', () => {
       expect(entry.pax['FORGESYNC.xxh64']).toBe(xxh64);
       expect(xxh64).toBe(manifest.get(entry.name)!.xxh64);
     }
-    expect(report).toEqual({ protocol: 1, sent: 2, skipped: [] });
+    expect(report).toEqual({
+      protocol: 1,
+      sent: 2,
+      skipped: [],
+      archiveId: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
   });
 
   it('reports a file that changed or vanished since the manifest instead of sending it', async () => {

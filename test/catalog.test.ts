@@ -398,6 +398,85 @@ for (const backend of [pglite, postgres]) {
       });
     });
 
+    it('lists the rows an interrupted purge left requested, and settles only those still marked by that run', async () => {
+      await catalog.recordStored([
+        record({ containerPath: 'output/a.png', xxh64: hash(1), size: 10, mtimeMs: 1_700_000_000_000.5 }),
+        record({ containerPath: 'output/b.png', xxh64: hash(2) }),
+        record({ containerPath: 'output/c.png', xxh64: hash(3) }),
+        record({ agent: 'gpu2', containerPath: 'output/a.png', xxh64: hash(1) }),
+      ]);
+      expect(await catalog.unsettledPurges('gpu1')).toEqual([]);
+      const files = ['a', 'b', 'c'].map((name, i) => ({
+        containerPath: `output/${name}.png`,
+        xxh64: hash(i + 1),
+      }));
+      await catalog.markPurgeRequested('gpu1', 'dead', files);
+      await catalog.markPurgeRequested('gpu2', 'other', [files[0]!]);
+      const unsettled = await catalog.unsettledPurges('gpu1');
+      expect(unsettled.map((row) => row.containerPath)).toEqual([
+        'output/a.png',
+        'output/b.png',
+        'output/c.png',
+      ]);
+      expect(unsettled[0]).toEqual({
+        containerPath: 'output/a.png',
+        xxh64: hash(1),
+        size: 10,
+        mtimeMs: 1_700_000_000_000.5,
+        runId: 'dead',
+      });
+      // b was asked for again by a later run meanwhile: the settlement for the dead run leaves it alone.
+      await catalog.markPurgeRequested('gpu1', 'later', [files[1]!]);
+      const at = new Date('2026-11-21T08:30:00.123Z');
+      await catalog.settlePurges('gpu1', [
+        { ...files[0]!, runId: 'dead', outcome: 'purged', purgedAt: at },
+        { ...files[1]!, runId: 'dead', outcome: 'kept:interrupted', purgedAt: null },
+        { ...files[2]!, runId: 'dead', outcome: 'unknown:vanished', purgedAt: null },
+      ]);
+      const { rows } = await client.query<{
+        agent: string;
+        container_path: string;
+        purge_run_id: string;
+        purge_outcome: string;
+        purged_at: Date | null;
+      }>(
+        'SELECT agent, container_path, purge_run_id, purge_outcome, purged_at FROM files ORDER BY agent, id',
+      );
+      expect(
+        rows.map((row) => ({ ...row, purged_at: row.purged_at && new Date(row.purged_at).toISOString() })),
+      ).toEqual([
+        {
+          agent: 'gpu1',
+          container_path: 'output/a.png',
+          purge_run_id: 'dead',
+          purge_outcome: 'purged',
+          purged_at: at.toISOString(),
+        },
+        {
+          agent: 'gpu1',
+          container_path: 'output/b.png',
+          purge_run_id: 'later',
+          purge_outcome: 'requested',
+          purged_at: null,
+        },
+        {
+          agent: 'gpu1',
+          container_path: 'output/c.png',
+          purge_run_id: 'dead',
+          purge_outcome: 'unknown:vanished',
+          purged_at: null,
+        },
+        {
+          agent: 'gpu2',
+          container_path: 'output/a.png',
+          purge_run_id: 'other',
+          purge_outcome: 'requested',
+          purged_at: null,
+        },
+      ]);
+      expect((await catalog.unsettledPurges('gpu1')).map((row) => row.runId)).toEqual(['later']);
+    });
+
     it('remembers how the latest sync of each agent ended', async () => {
       expect(await catalog.lastSync('gpu1')).toBeNull();
       await catalog.recordSync('gpu1', { runId: 'run-1', ok: false, finishedAt: minutes(1) });

@@ -5,9 +5,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControllerStatus } from '../common/protocol.js';
 import { fakePng, put } from './helpers/files.js';
-import { type Started, TOKEN, freePort, startAgent, startProcess, tempDir } from './helpers/processes.js';
+import {
+  PURGE_TOKEN,
+  type Started,
+  TOKEN,
+  freePort,
+  startAgent,
+  startProcess,
+  tempDir,
+} from './helpers/processes.js';
 
 const auth = { authorization: `Bearer ${TOKEN}` };
+const control = { authorization: `Bearer ${PURGE_TOKEN}` };
 
 describe('forge-sync controller', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
@@ -77,13 +86,16 @@ describe('forge-sync controller', () => {
   });
 
   it('syncs on POST /v1/sync and does not start a second pass while one runs', async () => {
+    // The read token reads; starting a pass takes the purge token.
+    const asReader = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: auth });
+    expect(asReader.status).toBe(403);
     await put(out, 'ComfyUI_00010_.png', fakePng(100));
-    const first = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: auth });
+    const first = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: control });
     expect(first.status).toBe(202);
     const started = (await first.json()) as { started: boolean; runId: string };
     expect(started.started).toBe(true);
     const second = (await (
-      await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: auth })
+      await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: control })
     ).json()) as {
       started: boolean;
       runId: string;

@@ -9,6 +9,7 @@ import { fakePng, put, putLarge } from './helpers/files.js';
 import {
   REPO,
   type Started,
+  PURGE_TOKEN,
   TOKEN,
   freePort,
   startAgent,
@@ -194,7 +195,10 @@ describeBrowser('dashboard in headless Chromium', () => {
       await putLarge(out, `video/ComfyUI_${String(i).padStart(5, '0')}_.mkv`, BIG_SIZE);
     }
     await put(out, HOSTILE_NAME, 'not really a video');
-    const response = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: auth });
+    const response = await fetch(`${controller.url}/v1/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PURGE_TOKEN}` },
+    });
     const { started, runId } = (await response.json()) as { started: boolean; runId: string };
     expect(started).toBe(true);
 

@@ -32,7 +32,7 @@ import {
   waitUntil,
 } from './helpers/docker.js';
 import { treeDigest } from './helpers/files.js';
-import { REPO, TOKEN, freePort, runCli, syncJson } from './helpers/processes.js';
+import { PURGE_TOKEN, REPO, TOKEN, freePort, runCli, syncJson } from './helpers/processes.js';
 
 const skip = await dockerSkipReason();
 const compose = skip ? null : await composeCommand();
@@ -208,7 +208,7 @@ describeDocker('the controller in its container, agents found by label', skip, (
       const config = (await docker.getImage(image).inspect()).Config;
       expect(config.Healthcheck?.Test, image).toEqual(['CMD', 'node', '/app/healthcheck.js']);
       expect(
-        (config.Env ?? []).filter((entry) => entry.startsWith('FORGE_SYNC_TOKEN')),
+        (config.Env ?? []).filter((entry) => /^FORGE_SYNC_(PURGE_)?TOKEN/.test(entry)),
         image,
       ).toEqual([]);
     }
@@ -357,6 +357,7 @@ describeDocker('compose.yaml', composeSkip, () => {
     // The README's flow: copy .env.example, then change what needs changing.
     const settings: Record<string, string> = {
       FORGE_SYNC_TOKEN: TOKEN,
+      FORGE_SYNC_PURGE_TOKEN: PURGE_TOKEN,
       FORGE_SYNC_SETTLE: '1s',
       FORGE_SYNC_INTERVAL: '2s',
       FORGE_SYNC_HOST_DEST: hostDest,

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControllerStatus } from '../common/protocol.js';
-import { type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
+import { PURGE_TOKEN, type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 
 const SAMPLES = fileURLToPath(new URL('fixtures/sd-parsers/', import.meta.url));
@@ -159,7 +159,17 @@ describe('stored files over HTTP', () => {
       fetch(`${controller.url}/v1/sync`, { method: 'POST', headers });
     expect((await sync({ cookie })).status).toBe(401);
     expect((await sync({ cookie, 'x-forge-sync-csrf': 'guess' })).status).toBe(401);
-    expect((await sync({ cookie, 'x-forge-sync-csrf': csrf })).status).toBe(202);
+    // A session has the access of the token that opened it: the read token's only reads.
+    const forbidden = await sync({ cookie, 'x-forge-sync-csrf': csrf });
+    expect(forbidden.status).toBe(403);
+    expect(((await forbidden.json()) as { error: { code: string } }).error.code).toBe('E_FORBIDDEN');
+    const control = await fetch(`${controller.url}/v1/session`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PURGE_TOKEN}` },
+    });
+    const controlCookie = control.headers.get('set-cookie')!.split(';')[0]!;
+    const controlCsrf = ((await control.json()) as { csrf: string }).csrf;
+    expect((await sync({ cookie: controlCookie, 'x-forge-sync-csrf': controlCsrf })).status).toBe(202);
     const closed = await fetch(`${controller.url}/v1/session`, {
       method: 'DELETE',
       headers: { cookie, 'x-forge-sync-csrf': csrf },

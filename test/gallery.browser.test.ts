@@ -8,7 +8,15 @@ import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControllerStatus } from '../common/protocol.js';
 import { fakePng } from './helpers/files.js';
-import { REPO, type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
+import {
+  PURGE_TOKEN,
+  REPO,
+  type Started,
+  TOKEN,
+  startAgent,
+  startProcess,
+  tempDir,
+} from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -287,7 +295,9 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
   });
 
   it('status page: "Sync now" starts a pass; an idle card shows no stale rate', async () => {
-    await page.goto(`${controller.url}/#token=${TOKEN}`);
+    // Starting a pass is control: this page is opened (a fresh load) with the purge token.
+    await page.goto('about:blank');
+    await page.goto(`${controller.url}/#token=${PURGE_TOKEN}`);
     await page.waitForSelector('[data-testid=connection][data-state=live]');
     const before = (await (
       await fetch(`${controller.url}/v1/status`, { headers: auth })

@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 import type { ProgressMessage } from '../common/progress.js';
 import type { ControllerStatus } from '../common/protocol.js';
 import { fakePng, put, putLarge } from './helpers/files.js';
-import { type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
+import { PURGE_TOKEN, type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -54,7 +54,10 @@ describe('file.stored on /v1/progress', () => {
     const messages: ProgressMessage[] = [];
     ws.on('message', (data) => messages.push(JSON.parse(String(data)) as ProgressMessage));
     await new Promise((resolve) => ws.once('open', resolve));
-    const response = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: auth });
+    const response = await fetch(`${controller.url}/v1/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PURGE_TOKEN}` },
+    });
     const { runId } = (await response.json()) as { runId: string };
     await waitUntil(
       'the pass to complete',

@@ -6,10 +6,12 @@ import { WebSocket } from 'ws';
 import type { ProgressMessage } from '../common/progress.js';
 import type { ControllerStatus } from '../common/protocol.js';
 import { fakePng, put, putLarge } from './helpers/files.js';
-import { type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
+import { PURGE_TOKEN, type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 
 const auth = { authorization: `Bearer ${TOKEN}` };
+/** Starting a pass is control: the purge token, when one is set. */
+const control = { authorization: `Bearer ${PURGE_TOKEN}` };
 
 const until = (condition: () => boolean | Promise<boolean>, what: string, ms = 120_000): Promise<true> =>
   waitUntil(what, async () => ((await condition()) ? true : undefined), { timeoutMs: ms, everyMs: 20 });
@@ -33,7 +35,7 @@ describe('live progress over /v1/progress', () => {
   }
 
   async function syncNow(): Promise<string> {
-    const response = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: auth });
+    const response = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: control });
     return ((await response.json()) as { runId: string }).runId;
   }
 

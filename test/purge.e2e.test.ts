@@ -15,10 +15,11 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { versionedPath } from '../common/path-safety.js';
-import type { PurgeFileResult, PurgeRequestFile, PurgeResponse, PurgeSummary } from '../common/protocol.js';
+import type { PurgeFileResult, PurgeRequestFile, PurgeSummary } from '../common/protocol.js';
 import { createXxh64 } from '../common/xxh64.js';
+import { ack, archiveReport, manifestOf, purgeAuth, purgeDirect, readAuth } from './helpers/agent-api.js';
 import { fakePng, put, treeDigest } from './helpers/files.js';
-import { type Started, TOKEN, runCli, startAgent, syncJson, tempDir } from './helpers/processes.js';
+import { type Started, runCli, startAgent, syncJson, tempDir } from './helpers/processes.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -190,10 +191,11 @@ describe('purge end to end', () => {
       await agent?.stop();
     });
 
-    it('without --verify, lists a same-size corrupted host copy as safe (dry run)', async () => {
+    it('with --no-verify, lists a same-size corrupted host copy as safe (dry run)', async () => {
       const { code, summary } = await purgeJson(dest, { gpu1: agent.url }, [
         '--older-than',
         '1d',
+        '--no-verify',
         '--dry-run',
       ]);
       expect(code).toBe(1);
@@ -210,12 +212,11 @@ describe('purge end to end', () => {
       });
     });
 
-    it('with --dry-run --verify, deletes nothing and lists only old, stored, intact files', async () => {
+    it('with --dry-run, re-hashes host copies by default, deletes nothing and lists only old, stored, intact files', async () => {
       const before = await treeDigest(out);
       const { code, summary } = await purgeJson(dest, { gpu1: agent.url }, [
         '--older-than',
         '1d',
-        '--verify',
         '--dry-run',
       ]);
       expect(code, 'host copy problems fail the run').toBe(1);
@@ -644,14 +645,18 @@ describe('purge end to end', () => {
       };
     }
 
-    async function purgeRequest(files: PurgeRequestFile[], dryRun = false): Promise<PurgeFileResult[]> {
-      const response = await fetch(`${agent.url}/v1/purge`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ runId: 'direct01', dryRun, files }),
+    async function purgeRequest(
+      files: PurgeRequestFile[],
+      dryRun = false,
+      olderThanMs?: number,
+    ): Promise<PurgeFileResult[]> {
+      const answer = await purgeDirect(agent.url, {
+        dryRun,
+        files,
+        ...(olderThanMs !== undefined ? { olderThanMs } : {}),
       });
-      expect(response.status).toBe(200);
-      return ((await response.json()) as PurgeResponse).results;
+      expect(answer.status, JSON.stringify(answer.error)).toBe(200);
+      return answer.results;
     }
 
     beforeAll(async () => {
@@ -666,17 +671,7 @@ describe('purge end to end', () => {
       await symlink(outsideFiles[0]!, join(out, 'link.png'));
       await symlink(join(work.path, 'hostile/outside'), join(out, 'linked-dir'));
       agent = await startAgent([out]);
-      const text = await (
-        await fetch(`${agent.url}/v1/manifest`, { headers: { authorization: `Bearer ${TOKEN}` } })
-      ).text();
-      manifest = new Map();
-      for (const line of text.trim().split('\n')) {
-        const parsed = JSON.parse(line) as { type: string } & PurgeRequestFile;
-        if (parsed.type === 'file') {
-          const { path, size, mtimeMs, ino, xxh64 } = parsed;
-          manifest.set(path, { path, size, mtimeMs, ino, xxh64 });
-        }
-      }
+      manifest = await manifestOf(agent.url);
       expect([...manifest.keys()].sort()).toEqual(['output/fresh.png', 'output/real.png']);
     });
 
@@ -742,13 +737,78 @@ describe('purge end to end', () => {
       await rm(outside);
     });
 
+    it('refuses a purge with the read token, or the purge token on a read route: each credential does one thing', async () => {
+      const real = manifest.get('output/real.png')!;
+      const asReader = await purgeDirect(agent.url, { files: [real] }, readAuth);
+      expect(asReader.status).toBe(403);
+      expect(asReader.error?.code).toBe('E_FORBIDDEN');
+      expect(asReader.error?.message).toContain('purge token');
+      const reading = await fetch(`${agent.url}/v1/manifest`, { headers: purgeAuth });
+      expect(reading.status).toBe(403);
+      expect(await exists(join(out, 'real.png'))).toBe(true);
+    });
+
+    it('keeps a file the purge token names with values read from its manifest, when it was never streamed and acknowledged', async () => {
+      const real = manifest.get('output/real.png')!;
+      for (const dryRun of [true, false]) {
+        expect(await purgeRequest([real], dryRun)).toEqual([
+          expect.objectContaining({ path: 'output/real.png', outcome: 'kept', reason: 'no-receipt' }),
+        ]);
+      }
+      // Streamed whole, but no controller said it stored it: still no receipt.
+      const report = await archiveReport(agent.url, [real]);
+      expect(report.sent).toBe(1);
+      expect(report.archiveId).toMatch(/^[0-9a-f]{32}$/);
+      expect((await purgeRequest([real]))[0]).toMatchObject({ outcome: 'kept', reason: 'no-receipt' });
+      // An acknowledgement needs the archive's id, which only the stream's reader learned.
+      const guessed = await ack(agent.url, '0'.repeat(32), [real]);
+      expect(guessed.body).toMatchObject({
+        acknowledged: 0,
+        refused: [{ path: real.path, reason: 'unknown-archive' }],
+      });
+      const wrongBytes = await ack(agent.url, report.archiveId!, [
+        { path: real.path, xxh64: '0'.repeat(16) },
+      ]);
+      expect(wrongBytes.body).toMatchObject({ acknowledged: 0, refused: [{ reason: 'other-content' }] });
+      expect((await purgeRequest([real]))[0]).toMatchObject({ outcome: 'kept', reason: 'no-receipt' });
+      expect(await filesUnder(out)).toEqual(['fresh.png', 'real.png']);
+    });
+
+    it('applies the age the purge asks for by its own clock, whatever the controller believes the time is', async () => {
+      const real = manifest.get('output/real.png')!;
+      const report = await archiveReport(agent.url, [real]);
+      expect((await ack(agent.url, report.archiveId!, [real])).body.acknowledged).toBe(1);
+      // The file is two days old. A controller whose clock runs days ahead thinks it is five days
+      // old and asks for files older than three days: the agent's own clock says no.
+      expect(await purgeRequest([real], false, 3 * DAY)).toEqual([
+        expect.objectContaining({ path: 'output/real.png', outcome: 'kept', reason: 'too-young' }),
+      ]);
+      expect(await exists(join(out, 'real.png'))).toBe(true);
+      // And the floor holds whatever age is asked for.
+      expect((await purgeRequest([manifest.get('output/fresh.png')!], false, 0))[0]).toMatchObject({
+        reason: 'below-floor',
+      });
+    });
+
     it('deletes a file only when every check passes, and not in a dry run', async () => {
       const real = manifest.get('output/real.png')!;
-      expect(await purgeRequest([real], true)).toEqual([{ path: 'output/real.png', outcome: 'would-purge' }]);
+      expect(await purgeRequest([real], true, DAY)).toEqual([
+        { path: 'output/real.png', outcome: 'would-purge' },
+      ]);
       expect(await exists(join(out, 'real.png'))).toBe(true);
-      expect(await purgeRequest([real])).toEqual([{ path: 'output/real.png', outcome: 'purged' }]);
+      expect(await purgeRequest([real], false, DAY)).toEqual([
+        { path: 'output/real.png', outcome: 'purged' },
+      ]);
       expect(await filesUnder(out)).toEqual(['fresh.png']);
       for (const path of outsideFiles) expect(await exists(path), path).toBe(true);
+      // Its journal remembers the deletion, for a controller that never heard the answer.
+      expect(await purgeRequest([real], true)).toEqual([
+        expect.objectContaining({
+          outcome: 'kept',
+          reason: 'vanished',
+          purgedBy: { runId: 'direct01', at: expect.any(String) as string },
+        }),
+      ]);
     });
   });
 });

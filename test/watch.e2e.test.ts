@@ -10,6 +10,7 @@ import { putLarge } from './helpers/files.js';
 import {
   BIN,
   type Started,
+  PURGE_TOKEN,
   TOKEN,
   freePort,
   runCli,
@@ -123,7 +124,10 @@ describe('forge-sync watch', () => {
       );
     }
 
-    const response = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: auth });
+    const response = await fetch(`${controller.url}/v1/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PURGE_TOKEN}` },
+    });
     runId = ((await response.json()) as { runId: string }).runId;
 
     if (tty) {

@@ -118,6 +118,27 @@ export interface PurgeOutcome {
   reason?: string;
 }
 
+/** A deletion a purge run asked for and never recorded the outcome of (the controller stopped mid-purge). */
+export interface UnsettledPurge {
+  containerPath: string;
+  xxh64: string;
+  size: number;
+  mtimeMs: number;
+  runId: string;
+}
+
+/** The outcome found later for an unsettled deletion. */
+export interface SettledPurge {
+  containerPath: string;
+  xxh64: string;
+  /** The run that marked it requested: only a row still marked by it is settled. */
+  runId: string;
+  /** `purged`, `kept:<reason>` or `unknown:<reason>`. */
+  outcome: string;
+  /** When it was deleted, for `purged`. */
+  purgedAt: Date | null;
+}
+
 export interface SyncRecord {
   runId: string;
   ok: boolean;
@@ -175,6 +196,10 @@ export interface Catalog {
     outcomes: readonly PurgeOutcome[],
     at: Date,
   ): Promise<void>;
+  /** For one agent: rows still marked `requested`, whose purge run ended before it recorded what happened. */
+  unsettledPurges(agent: string): Promise<UnsettledPurge[]>;
+  /** Gives those rows their outcome; a row another run has marked since is left alone. */
+  settlePurges(agent: string, settled: readonly SettledPurge[]): Promise<void>;
   /** Remembers how an agent's latest sync ended; a purge refuses an agent whose last sync failed. */
   recordSync(agent: string, record: SyncRecord): Promise<void>;
   lastSync(agent: string): Promise<SyncRecord | null>;

@@ -13,9 +13,11 @@ import type {
   SearchHit,
   SearchPage,
   SearchQuery,
+  SettledPurge,
   StoredFileRecord,
   StoredPathInfo,
   SyncRecord,
+  UnsettledPurge,
 } from './catalog.js';
 import { metadataOf, readFileDetail, writeStarred } from './file-detail.js';
 import { migrate } from './migrations.js';
@@ -302,6 +304,49 @@ export class SqlCatalog implements Catalog {
         outcomes.map((outcome) => outcome.xxh64),
         outcomes.map((outcome) => outcome.purged),
         outcomes.map((outcome) => outcome.reason ?? ''),
+      ],
+    );
+  }
+
+  /** The agent's rows are read through files_agent_path; a purge reads them all anyway (storedCopies). */
+  async unsettledPurges(agent: string): Promise<UnsettledPurge[]> {
+    const { rows } = await this.db.query<{
+      container_path: string;
+      xxh64: string;
+      size: string | number;
+      mtime_ms: number;
+      purge_run_id: string;
+    }>(
+      `SELECT container_path, xxh64, size, mtime_ms, purge_run_id FROM files
+       WHERE agent = $1 AND purge_outcome = 'requested' ORDER BY id`,
+      [agent],
+    );
+    return rows.map((row) => ({
+      containerPath: row.container_path,
+      xxh64: row.xxh64,
+      size: Number(row.size),
+      mtimeMs: Number(row.mtime_ms),
+      runId: row.purge_run_id,
+    }));
+  }
+
+  async settlePurges(agent: string, settled: readonly SettledPurge[]): Promise<void> {
+    if (settled.length === 0) return;
+    await this.db.query(
+      `UPDATE files SET
+         purge_outcome = s.outcome,
+         purged_at = CASE WHEN s.outcome = 'purged' THEN s.purged_at ELSE files.purged_at END
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         AS s(container_path, xxh64, run_id, outcome, purged_at)
+       WHERE files.agent = $1 AND files.container_path = s.container_path AND files.xxh64 = s.xxh64
+         AND files.purge_run_id = s.run_id AND files.purge_outcome = 'requested'`,
+      [
+        agent,
+        settled.map((item) => item.containerPath),
+        settled.map((item) => item.xxh64),
+        settled.map((item) => item.runId),
+        settled.map((item) => item.outcome),
+        settled.map((item) => item.purgedAt?.toISOString() ?? null),
       ],
     );
   }

@@ -616,6 +616,10 @@ function start() {
         const answer = await response.json();
         syncButton.dataset.runId = answer.runId;
         syncButton.title = answer.started ? `started ${answer.runId}` : `already running: ${answer.runId}`;
+      } else if (response.status === 403) {
+        // A read-only token watches; starting a pass takes the purge token.
+        syncButton.title =
+          'this page was opened with a read-only token; starting a pass needs the purge token';
       }
     } finally {
       syncButton.disabled = false;

@@ -16,7 +16,7 @@ import {
 import tar from 'tar-stream';
 import { describe, it } from 'vitest';
 import type { ControllerStatus } from '../../common/protocol.js';
-import { REPO, type RunResult, TOKEN } from './processes.js';
+import { PURGE_TOKEN, REPO, type RunResult, TOKEN } from './processes.js';
 
 export const AGENT_IMAGE = 'forge-media-sync/agent:dev';
 export const CONTROLLER_IMAGE = 'forge-media-sync/controller:dev';
@@ -232,7 +232,12 @@ export function agentContainer(options: {
     .withName(`fms-${options.name}`)
     .withLabels({ 'forge-sync.agent': 'true', 'forge-sync.name': options.name })
     .withBindMounts([{ source: options.output, target: '/output' }])
-    .withEnvironment({ FORGE_SYNC_TOKEN: TOKEN, FORGE_SYNC_SETTLE: '1s', ...options.env })
+    .withEnvironment({
+      FORGE_SYNC_TOKEN: TOKEN,
+      FORGE_SYNC_PURGE_TOKEN: PURGE_TOKEN,
+      FORGE_SYNC_SETTLE: '1s',
+      ...options.env,
+    })
     .withWaitStrategy(Wait.forLogMessage(/"msg":"agent listening"/))
     .withStartupTimeout(30_000);
   if (options.network) container.withNetwork(options.network);
@@ -256,7 +261,12 @@ export function controllerContainer(options: {
       { source: DOCKER_SOCKET, target: '/var/run/docker.sock', mode: 'ro' },
       { source: options.data, target: '/data' },
     ])
-    .withEnvironment({ FORGE_SYNC_TOKEN: TOKEN, FORGE_SYNC_DOCKER: 'true', ...options.env })
+    .withEnvironment({
+      FORGE_SYNC_TOKEN: TOKEN,
+      FORGE_SYNC_PURGE_TOKEN: PURGE_TOKEN,
+      FORGE_SYNC_DOCKER: 'true',
+      ...options.env,
+    })
     .withExposedPorts(CONTROLLER_PORT)
     .withWaitStrategy(Wait.forLogMessage(/"msg":"controller listening"/))
     .withStartupTimeout(60_000);

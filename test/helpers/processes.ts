@@ -10,6 +10,8 @@ import { createInterface } from 'node:readline';
 export const REPO = resolve(import.meta.dirname, '../..');
 export const BIN = join(REPO, 'bin/forge-sync.js');
 export const TOKEN = 'test-token-0123456789';
+/** The credential that may delete: agents take it on /v1/purge only, controllers send it there. */
+export const PURGE_TOKEN = 'test-purge-token-9876543210';
 
 export interface Started {
   child: ChildProcess;
@@ -32,7 +34,13 @@ function baseEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith('FORGE_SYNC_')) delete env[key];
   // Docker discovery stays off unless a test asks for it: the Docker tests' containers are not theirs.
-  return { ...env, FORGE_SYNC_TOKEN: TOKEN, FORGE_SYNC_NO_DOCKER: 'true', ...extra };
+  return {
+    ...env,
+    FORGE_SYNC_TOKEN: TOKEN,
+    FORGE_SYNC_PURGE_TOKEN: PURGE_TOKEN,
+    FORGE_SYNC_NO_DOCKER: 'true',
+    ...extra,
+  };
 }
 
 /**
