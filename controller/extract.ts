@@ -15,7 +15,12 @@ import { type TarHeader, TarFormatError, TarReader } from '../lib/tar-reader.js'
 import type { DirtyDirs } from './durable.js';
 import { readMetadataWithin } from './ingest.js';
 import { handleSource } from './metadata/byte-source.js';
-import { type GenerationMetadata, extractFromSource } from './metadata/extract.js';
+import {
+  type FileReading,
+  type GenerationMetadata,
+  type MediaInfo,
+  readFromSource,
+} from './metadata/extract.js';
 import { RetainedBytes } from './metadata/retained.js';
 import type { Placer } from './place.js';
 
@@ -26,6 +31,8 @@ export interface StoredFile {
   fresh: boolean;
   /** Read from the verified bytes as they arrived. */
   metadata: GenerationMetadata;
+  /** What its headers say it is, read with the metadata. */
+  media: MediaInfo;
 }
 
 export interface ExtractResult {
@@ -308,18 +315,18 @@ async function finish(
 ): Promise<{ stored: StoredFile } | { problem: Problem }> {
   const { xxh64, bytes, retained } = received;
   let tempPath: string;
-  let metadata: GenerationMetadata;
+  let reading: FileReading;
   if (received.kind === 'memory') {
     tempPath = join(ctx.tmpDir, `${randomUUID()}.part`);
-    metadata = await writeSmallFile(tempPath, received.body, retained, ctx.fsyncEachFile, expected.path);
+    reading = await writeSmallFile(tempPath, received.body, retained, ctx.fsyncEachFile, expected.path);
   } else {
     ({ tempPath } = received);
     const { handle } = received;
     try {
       // The metadata is read from the verified bytes (the file only where they were not kept) while the disk syncs.
       const source = retained.source(handleSource(handle, bytes));
-      [metadata] = await Promise.all([
-        readMetadataWithin(() => extractFromSource(source, expected.path)),
+      [reading] = await Promise.all([
+        readMetadataWithin(() => readFromSource(source, expected.path)),
         ctx.fsyncEachFile ? handle.sync() : undefined,
       ]);
       await handle.close();
@@ -333,7 +340,9 @@ async function finish(
     ctx.dirty,
   );
   if (!outcome.ok) return { problem: outcome.problem };
-  return { stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh, metadata } };
+  return {
+    stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh, ...reading },
+  };
 }
 
 /**
@@ -349,7 +358,7 @@ async function writeSmallFile(
   retained: RetainedBytes,
   fsyncEachFile: boolean,
   name: string,
-): Promise<GenerationMetadata> {
+): Promise<FileReading> {
   const fd = openSync(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
   try {
     for (let written = 0; written < body.length;) {
@@ -357,12 +366,12 @@ async function writeSmallFile(
       if (n === 0) throw new AppError('E_IO', 'the disk accepted no more bytes');
       written += n;
     }
-    const [metadata] = await Promise.all([
-      readMetadataWithin(() => extractFromSource(retained.source(), name)),
+    const [reading] = await Promise.all([
+      readMetadataWithin(() => readFromSource(retained.source(), name)),
       fsyncEachFile ? fsyncAsync(fd) : undefined,
     ]);
     closeSync(fd);
-    return metadata;
+    return reading;
   } catch (err) {
     closeQuietly(fd);
     rmQuietly(tempPath);

@@ -3,15 +3,34 @@ import { errorMessage } from '../../common/errors.js';
 import { type ByteSource, openFileSource } from './byte-source.js';
 import { parseExif } from './exif.js';
 import { type ExifLocation, findJpegExif, findWebpExif } from './exif-containers.js';
-import { SNIFF_BYTES, sniffFormat } from './file-format.js';
+import { type MediaFormat, SNIFF_BYTES, sniffFormat } from './file-format.js';
 import type { GenerationMetadata } from './generation-metadata.js';
 import { type FoundTexts, interpret, looksLikeInfotext, type ParsedJson } from './interpret.js';
 import { type ExactJson, parseJsonExact } from './json-exact.js';
 import { readMatroskaTags } from './matroska-tags.js';
+import {
+  type MediaInfo,
+  gifMedia,
+  jpegMedia,
+  kindOfFormat,
+  pngMedia,
+  sized,
+  webpMedia,
+} from './media-info.js';
 import { type ContainerTags, readMp4Tags } from './mp4-tags.js';
-import { readPngTexts } from './png-chunks.js';
+import { type PngTextScan, readPngTexts } from './png-chunks.js';
+import { readStealthText } from './stealth-png.js';
+import { xmpUserComment } from './draw-things.js';
+import { XMP_KEY } from './tool-json.js';
 
 export type { GenerationMetadata } from './generation-metadata.js';
+export type { MediaInfo, MediaKind } from './media-info.js';
+
+/** What the reader makes of one file: how it was generated, and what its headers say it is. */
+export interface FileReading {
+  metadata: GenerationMetadata;
+  media: MediaInfo;
+}
 
 /** PNG text keywords, and EXIF and container tag names, that carry generation metadata. */
 const KEYS = ['parameters', 'prompt', 'workflow'] as const;
@@ -25,14 +44,22 @@ const EXIF_KEY_VALUE = /^(prompt|workflow):/;
  * beside whatever could be read.
  */
 export async function extractMetadata(path: string): Promise<GenerationMetadata> {
+  return (await readStoredFile(path)).metadata;
+}
+
+/** extractMetadata, with the file's media kind and pixel size read from the same headers. Never throws. */
+export async function readStoredFile(path: string): Promise<FileReading> {
   let source;
   try {
     source = await openFileSource(path);
   } catch (err) {
-    return { source: 'none', error: `cannot open the file: ${errorMessage(err)}` };
+    return {
+      metadata: { source: 'none', error: `cannot open the file: ${errorMessage(err)}` },
+      media: { kind: 'other' },
+    };
   }
   try {
-    return await extractFromSource(source, path);
+    return await readFromSource(source, path);
   } finally {
     await source.close().catch(() => undefined);
   }
@@ -56,8 +83,13 @@ const EXTENSIONS: Record<string, string[]> = {
   png: ['png', 'apng'],
   jpeg: ['jpg', 'jpeg', 'jpe', 'jfif'],
   webp: ['webp'],
-  mp4: ['mp4', 'm4v', 'mov'],
+  gif: ['gif'],
+  heif: ['avif', 'heic', 'heif'],
+  mp4: ['mp4', 'm4v', 'mov', 'm4a'],
   matroska: ['webm', 'mkv'],
+  flac: ['flac'],
+  ogg: ['ogg', 'oga', 'opus'],
+  mp3: ['mp3'],
 };
 
 /**
@@ -80,36 +112,116 @@ export function nameMismatch(path: string, format: string): string | undefined {
  * flagged in `error`. Never throws.
  */
 export async function extractFromSource(source: ByteSource, name?: string): Promise<GenerationMetadata> {
-  if (name === undefined) return extractByFormat(source);
+  return (await readFromSource(source, name)).metadata;
+}
+
+/** extractFromSource, with the file's media kind and pixel size. Never throws. */
+export async function readFromSource(source: ByteSource, name?: string): Promise<FileReading> {
+  if (name === undefined) return readByFormat(source);
   try {
-    if (/\.txt$/i.test(name)) return await sidecarText(source);
-    const meta = await extractByFormat(source);
+    if (/\.txt$/i.test(name)) return { metadata: await sidecarText(source), media: { kind: 'other' } };
+    const reading = await readByFormat(source);
     const mismatch = nameMismatch(name, sniffFormat(await source.read(0, SNIFF_BYTES)));
+    const meta = reading.metadata;
     if (mismatch) meta.error = meta.error ? `${mismatch}; ${meta.error}` : mismatch;
-    return meta;
+    return reading;
   } catch (err) {
-    return { source: 'none', error: `cannot read the file: ${errorMessage(err)}` };
+    return {
+      metadata: { source: 'none', error: `cannot read the file: ${errorMessage(err)}` },
+      media: { kind: 'other' },
+    };
   }
 }
 
-async function extractByFormat(source: ByteSource): Promise<GenerationMetadata> {
+async function readByFormat(source: ByteSource): Promise<FileReading> {
+  let format: MediaFormat = 'unknown';
   try {
-    switch (sniffFormat(await source.read(0, SNIFF_BYTES))) {
+    format = sniffFormat(await source.read(0, SNIFF_BYTES));
+    switch (format) {
       case 'png':
-        return interpret(await pngTexts(source));
-      case 'jpeg':
-        return interpret(exifTexts(await findJpegExif(source)));
-      case 'webp':
-        return interpret(exifTexts(await findWebpExif(source)));
+        return await readPng(source);
+      case 'jpeg': {
+        const exif = await findJpegExif(source);
+        return { metadata: interpret(exifTexts(exif)), media: await jpegMedia(source) };
+      }
+      case 'webp': {
+        const exif = await findWebpExif(source);
+        return { metadata: interpret(exifTexts(exif)), media: await webpMedia(source) };
+      }
       case 'mp4':
-        return interpret(containerTexts(await readMp4Tags(source)));
+        return containerReading(await readMp4Tags(source));
       case 'matroska':
-        return interpret(containerTexts(await readMatroskaTags(source)));
-      case 'unknown':
-        return { source: 'none' };
+        return containerReading(await readMatroskaTags(source));
+      case 'gif':
+        return { metadata: { source: 'none' }, media: await gifMedia(source) };
+      default:
+        return { metadata: { source: 'none' }, media: { kind: kindOfFormat(format) } };
     }
   } catch (err) {
-    return { source: 'none', error: `cannot read the file: ${errorMessage(err)}` };
+    return {
+      metadata: { source: 'none', error: `cannot read the file: ${errorMessage(err)}` },
+      media: { kind: kindOfFormat(format) },
+    };
+  }
+}
+
+function containerReading(container: ContainerTags): FileReading {
+  return {
+    metadata: interpret(containerTexts(container)),
+    media: sized(container.audioOnly ? 'audio' : 'video', container.frame?.width, container.frame?.height),
+  };
+}
+
+/**
+ * PNG text chunks; without any, the stealth info some tools hide in the pixels (read only then,
+ * as it means inflating image data).
+ */
+async function readPng(source: ByteSource): Promise<FileReading> {
+  const scan = await readPngTexts(source);
+  const found = pngTexts(scan);
+  const nothing =
+    found.parameters === undefined &&
+    found.prompt === undefined &&
+    found.workflow === undefined &&
+    found.json === undefined &&
+    found.unknown === undefined &&
+    found.sourceHint === undefined;
+  if (nothing && scan.header && scan.idatOffset !== undefined) {
+    const stealth = await readStealthText(source, scan.header, scan.idatOffset);
+    if (stealth?.problem) {
+      found.problems.push(stealth.problem);
+      found.sourceHint = 'unknown';
+    } else if (stealth?.text !== undefined) {
+      addStealthText(found, stealth.signature, stealth.text);
+    }
+  }
+  return { metadata: interpret(found), media: pngMedia(scan) };
+}
+
+/**
+ * A1111's extension hides the infotext; NovelAI hides a JSON object of its PNG text chunks
+ * (`Comment` holding its parameters), which is read as those chunks would be.
+ */
+function addStealthText(found: FoundTexts, signature: string, text: string): void {
+  const where = `PNG pixels (${signature})`;
+  if (looksLikeInfotext(text)) {
+    found.parameters = text;
+    return;
+  }
+  let chunks: unknown;
+  try {
+    chunks = text.trimStart().startsWith('{') ? JSON.parse(text) : undefined;
+  } catch {
+    chunks = undefined;
+  }
+  if (isRecord(chunks) && chunks['Comment'] !== undefined) {
+    found.unknown = Object.entries(chunks).map(([key, value]) => ({
+      where: `${where} ${JSON.stringify(key)}`,
+      text: typeof value === 'string' ? value : JSON.stringify(value),
+      key,
+    }));
+  } else if (text.trim() !== '') {
+    found.unknown = [{ where, text }];
   }
 }
 
@@ -128,8 +240,7 @@ const ORDINARY_PNG_KEYS = new Set([
   'date:timestamp',
 ]);
 
-async function pngTexts(source: ByteSource): Promise<FoundTexts> {
-  const scan = await readPngTexts(source);
+function pngTexts(scan: PngTextScan): FoundTexts {
   const found: FoundTexts = { problems: scan.problems };
   if (scan.exif) {
     const fromExif = exifTexts({ block: scan.exif, problems: [] });
@@ -165,6 +276,10 @@ async function pngTexts(source: ByteSource): Promise<FoundTexts> {
 
 function exifTexts(location: ExifLocation): FoundTexts {
   const found: FoundTexts = { problems: location.problems };
+  // Most XMP is a photo editor's; only a packet with a UserComment may hold generation metadata.
+  if (location.xmp !== undefined && xmpUserComment(location.xmp)) {
+    found.unknown = [{ where: 'XMP exif:UserComment', text: location.xmp, key: XMP_KEY }];
+  }
   if (!location.block) return found;
   const exif = parseExif(location.block);
   found.problems.push(...exif.problems);
