@@ -80,25 +80,22 @@ export async function jpegMedia(source: ByteSource): Promise<MediaInfo> {
 /** A WebP's canvas size from its first chunk (VP8X, VP8L or VP8); VP8X says whether it is animated. */
 export async function webpMedia(source: ByteSource): Promise<MediaInfo> {
   const head = await source.read(0, 30);
-  if (head.length < 30) return { kind: 'image' };
-  switch (head.toString('latin1', 12, 16)) {
-    case 'VP8X':
-      return sized(
-        (head[20]! & 0x02) !== 0 ? 'animated' : 'image',
-        head.readUIntLE(24, 3) + 1,
-        head.readUIntLE(27, 3) + 1,
-      );
-    case 'VP8L': {
-      if (head[20] !== 0x2f) return { kind: 'image' };
-      const bits = head.readUInt32LE(21);
-      return sized('image', (bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1);
-    }
-    case 'VP8 ':
-      if (head.readUIntBE(23, 3) !== 0x9d012a) return { kind: 'image' };
-      return sized('image', head.readUInt16LE(26) & 0x3fff, head.readUInt16LE(28) & 0x3fff);
-    default:
-      return { kind: 'image' };
+  const fourcc = head.toString('latin1', 12, 16);
+  // VP8L: a signature byte, then 14 bits each of width - 1 and height - 1 (25 bytes in all).
+  if (fourcc === 'VP8L' && head.length >= 25 && head[20] === 0x2f) {
+    const bits = head.readUInt32LE(21);
+    return sized('image', (bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1);
   }
+  if (head.length < 30) return { kind: 'image' };
+  if (fourcc === 'VP8X') {
+    const animated = (head[20]! & 0x02) !== 0;
+    return sized(animated ? 'animated' : 'image', head.readUIntLE(24, 3) + 1, head.readUIntLE(27, 3) + 1);
+  }
+  // VP8: a 3-byte frame tag, the start code 9d 01 2a, then 14-bit width and height.
+  if (fourcc === 'VP8 ' && head.readUIntBE(23, 3) === 0x9d012a) {
+    return sized('image', head.readUInt16LE(26) & 0x3fff, head.readUInt16LE(28) & 0x3fff);
+  }
+  return { kind: 'image' };
 }
 
 /** Bytes of a GIF walked for a second frame; past them a GIF counts as animated only with a looping extension. */

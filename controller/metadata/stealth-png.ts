@@ -29,8 +29,8 @@ const HEAD_BITS = SIGNATURE_BITS + 32;
  * down the columns, so a payload wider than one column needs every row, hence the whole image.
  */
 export const MAX_STEALTH_INFLATED_BYTES = 256 << 20;
-/** Image data read from the file per read. */
-const READ_BYTES = 256 << 10;
+/** Image data read from the file per read; with no read-ahead, the most read past what is needed. */
+const READ_BYTES = 64 << 10;
 
 /**
  * Looks for stealth info in an 8-bit, non-interlaced RGBA PNG (`stealth_png*` in alpha, and also
@@ -163,7 +163,12 @@ async function readColumnBits(image: PixelGrid, pixels: number): Promise<Bits> {
     row++;
     column = 0;
   };
-  const inflated = pipeline(Readable.from(imageData(image)), createInflate(), () => undefined);
+  // No read-ahead beyond one piece: reading stops soon after the last row needed.
+  const inflated = pipeline(
+    Readable.from(imageData(image), { highWaterMark: 1 }),
+    createInflate(),
+    () => undefined,
+  );
   try {
     for await (const chunk of inflated as AsyncIterable<Buffer>) {
       for (let i = 0; i < chunk.length && row < rows;) {
@@ -227,20 +232,41 @@ function unfilter(filter: number, row: Buffer, previous: Buffer, bpp: number, y:
   }
 }
 
-/** The zlib stream of the image: the data of the IDAT chunks that follow each other from `idatOffset`. */
+/**
+ * The zlib stream of the image: the data of the IDAT chunks that follow each other from
+ * `idatOffset`, read and handed on READ_BYTES at a time however small the chunks are.
+ */
 async function* imageData(image: PixelGrid): AsyncGenerator<Buffer> {
   const { source } = image;
-  let position = image.idatOffset;
-  for (;;) {
-    const header = await source.read(position, 8);
-    if (header.length < 8 || header.toString('latin1', 4, 8) !== 'IDAT') return;
-    const length = header.readUInt32BE(0);
-    const end = Math.min(position + 8 + length, source.size);
-    for (let at = position + 8; at < end; at += READ_BYTES) {
-      const piece = await source.read(at, Math.min(READ_BYTES, end - at));
-      if (piece.length === 0) return;
-      yield piece;
+  let window = Buffer.alloc(0);
+  let windowStart = image.idatOffset;
+  const read = async (at: number, length: number): Promise<Buffer> => {
+    if (at < windowStart || at + length > windowStart + window.length) {
+      window = await source.read(at, Math.max(length, READ_BYTES));
+      windowStart = at;
     }
-    position += 12 + length;
+    return window.subarray(at - windowStart, at - windowStart + length);
+  };
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let position = image.idatOffset; // the next chunk header
+  chunks: for (;;) {
+    const header = await read(position, 8);
+    if (header.length < 8 || header.toString('latin1', 4, 8) !== 'IDAT') break;
+    const end = Math.min(position + 8 + header.readUInt32BE(0), source.size);
+    for (let at = position + 8; at < end;) {
+      const piece = await read(at, Math.min(READ_BYTES, end - at));
+      if (piece.length === 0) break chunks;
+      pending.push(piece);
+      pendingBytes += piece.length;
+      at += piece.length;
+      if (pendingBytes >= READ_BYTES) {
+        yield Buffer.concat(pending);
+        pending = [];
+        pendingBytes = 0;
+      }
+    }
+    position = end + 4;
   }
+  if (pendingBytes > 0) yield Buffer.concat(pending);
 }

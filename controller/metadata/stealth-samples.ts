@@ -12,6 +12,10 @@ export interface StealthSample {
   hide?: { signature: StealthSignature; text: string };
   /** The payload bytes as given, instead of `text` encoded (and gzipped for `…comp`). */
   payload?: Buffer;
+  /** The length written before the payload, in bits, instead of the payload's. */
+  declaredBits?: number;
+  /** Where the bits go, instead of where the signature says: to hide a signature in the wrong place. */
+  layout?: 'alpha' | 'rgb';
   /** Chunks between IHDR and IDAT (text chunks, say). */
   chunks?: Buffer[];
   /** Image data per IDAT chunk, so readers meet the zlib stream cut at chunk boundaries. */
@@ -40,9 +44,10 @@ export function stealthPng(sample: StealthSample): Buffer {
       sample.payload ??
       (signature.endsWith('comp') ? gzipSync(Buffer.from(text, 'utf8')) : Buffer.from(text, 'utf8'));
     const length = Buffer.alloc(4);
-    length.writeUInt32BE(payload.length * 8);
+    length.writeUInt32BE(sample.declaredBits ?? payload.length * 8);
     const data = Buffer.concat([Buffer.from(signature, 'latin1'), length, payload]);
-    const rgb = signature.startsWith('stealth_rgb');
+    const rgb = (sample.layout ?? (signature.startsWith('stealth_rgb') ? 'rgb' : 'alpha')) === 'rgb';
+    if (!rgb && channels === 3) throw new Error('an RGB image has no alpha to hide bits in');
     for (let bit = 0; bit < data.length * 8; bit++) {
       const value = (data[bit >> 3]! >> (7 - (bit & 7))) & 1;
       const pixel = rgb ? Math.floor(bit / 3) : bit;
