@@ -238,7 +238,7 @@ function unfilter(filter: number, row: Buffer, previous: Buffer, bpp: number, y:
  */
 async function* imageData(image: PixelGrid): AsyncGenerator<Buffer> {
   const { source } = image;
-  let window = Buffer.alloc(0);
+  let window: Buffer = Buffer.alloc(0);
   let windowStart = image.idatOffset;
   const read = async (at: number, length: number): Promise<Buffer> => {
     if (at < windowStart || at + length > windowStart + window.length) {
