@@ -6,6 +6,8 @@ import { openPgliteClient } from '../controller/catalog/pglite-client.js';
 import { openPostgresClient } from '../controller/catalog/postgres-client.js';
 import { SqlCatalog } from '../controller/catalog/sql-catalog.js';
 import type { SqlClient } from '../controller/catalog/sql-client.js';
+import { MIGRATIONS } from '../controller/catalog/migrations.js';
+import { METADATA_READER_VERSION } from '../controller/metadata/generation-metadata.js';
 import { withHostPaths } from '../controller/search.js';
 import { describePg, freshDatabase } from './helpers/postgres.js';
 import { tempDir } from './helpers/processes.js';
@@ -188,6 +190,39 @@ for (const backend of backends) {
       expect(await models('%')).toEqual([]);
       expect(await models('nothing like it')).toEqual([]);
       expect((await catalog.search({ limit: 10, model: 'xl', text: 'juggernautxl' })).items).toHaveLength(1);
+      // A model name a new reading brings is found too.
+      await catalog.updateMetadata(Number((await catalog.search({ limit: 1 })).items[0]!.id), {
+        metadata: { source: 'comfyui', model: 'Flux1-Dev.safetensors' },
+      });
+      expect(await models('FLUX')).toEqual(['5.png']);
+    });
+
+    it('upgrades a catalog of migration 6: model names of existing rows are searchable, kinds wait for reindex', async () => {
+      const client = await db.connect();
+      await client.exec(`CREATE TABLE schema_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+      for (const migration of MIGRATIONS.filter((m) => m.version <= 6)) {
+        await client.exec(migration.sql);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+      }
+      await client.query(
+        `INSERT INTO files (agent, container_path, stored_path, size, mtime_ms, xxh64, synced_at, run_id,
+           meta_source, model, meta_version)
+         VALUES ('gpu1', 'old.png', 'gpu1/old.png', 1, 1, '00000000000000aa', now(), 'r', 'a1111', 'DreamShaper_8', 2)`,
+      );
+      const catalog = await SqlCatalog.open(client, { destination: HERE, ownsAllRows: !backend.shared });
+      open.push(catalog);
+      const [hit] = (await catalog.search({ limit: 10, model: 'shaper' })).items;
+      expect(hit).toMatchObject({
+        containerPath: 'old.png',
+        kind: null,
+        pixelWidth: null,
+        destPath: backend.shared ? null : '/srv/media',
+      });
+      expect(await catalog.countForReindex({ all: false, belowVersion: METADATA_READER_VERSION })).toBe(1);
     });
 
     it('gathers planner statistics once a thousand rows were added', async () => {

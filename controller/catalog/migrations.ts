@@ -183,6 +183,11 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN pixel_width  INTEGER,
         ADD COLUMN pixel_height INTEGER;
       CREATE INDEX files_media_kind ON files (media_kind, id);
+      -- Every model name in use, lower-cased: a --model substring is matched against these few
+      -- names and their rows found through files_model, instead of reading every row. Writers add
+      -- the names they store; a name no row uses any more costs one index lookup, nothing else.
+      CREATE TABLE model_names (name TEXT PRIMARY KEY);
+      INSERT INTO model_names SELECT DISTINCT lower(model) FROM files WHERE model IS NOT NULL;
       CREATE VIEW file_locations AS
         SELECT f.id, f.agent, f.container_path, d.host, d.path || '/' || f.stored_path AS host_path
         FROM files f JOIN destinations d ON d.id = f.dest_id;
@@ -194,6 +199,7 @@ export const MIGRATIONS: readonly Migration[] = [
       COMMENT ON COLUMN files.pixel_width IS 'Width of the stored picture in pixels, from the file''s headers (width is the generation''s)';
       COMMENT ON COLUMN files.pixel_height IS 'Height of the stored picture in pixels, from the file''s headers (height is the generation''s)';
       COMMENT ON COLUMN files.meta_source IS 'Metadata format: a1111, comfyui, civitai, swarmui, fooocus, invokeai, novelai, drawthings, unknown (raw kept, see meta_error) or none';
+      COMMENT ON TABLE model_names IS 'Lower-cased model names of files rows, for substring search; may hold names no row uses any more';
       COMMENT ON VIEW file_locations IS 'Absolute host path of every copy whose destination is known';
     `,
   },

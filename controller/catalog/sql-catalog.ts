@@ -326,6 +326,10 @@ export class SqlCatalog implements Catalog {
           params,
         );
       }
+      await addModelNames(
+        tx,
+        records.map((record) => record.metadata?.model),
+      );
     });
     await this.noteAdded(records.length);
   }
@@ -427,7 +431,7 @@ export class SqlCatalog implements Catalog {
     if (tsquery) where.push(`search @@ to_tsquery('simple', ${param(tsquery)})`);
     if (query.model) {
       // A substring cannot use an index, and a rare one meant reading every row (160 ms at 200k).
-      // The catalog holds few distinct model names: find those that match, then their rows by index.
+      // There are few distinct model names: find those that match, then their rows by index.
       const names = await this.modelsLike(query.model);
       if (names.length === 0) return { items: [], nextCursor: null };
       where.push(`lower(model) = ANY(${param(names)}::text[])`);
@@ -554,20 +558,17 @@ export class SqlCatalog implements Catalog {
       params.push(update.metaFrom);
       sets.push(`meta_from = $${params.length}`);
     }
-    await this.db.query(`UPDATE files SET ${sets.join(', ')} WHERE id = $1`, params);
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE files SET ${sets.join(', ')} WHERE id = $1`, params);
+      await addModelNames(tx, [update.metadata.model]);
+    });
   }
 
-  /** The distinct lower-case model names containing `part`, walked along the model index. */
+  /** The lower-case model names containing `part` in any case, from the model_names table. */
   private async modelsLike(part: string): Promise<string[]> {
     const { rows } = await this.db.query<{ name: string }>(
-      `WITH RECURSIVE names(name) AS (
-         (SELECT lower(model) FROM files WHERE lower(model) IS NOT NULL ORDER BY lower(model) LIMIT 1)
-         UNION ALL
-         SELECT (SELECT lower(model) FROM files WHERE lower(model) > names.name ORDER BY lower(model) LIMIT 1)
-         FROM names WHERE names.name IS NOT NULL
-       )
-       SELECT name FROM names WHERE name LIKE $1`,
-      [`%${part.toLowerCase().replace(/[%_\\]/g, '\\$&')}%`],
+      `SELECT name FROM model_names WHERE name LIKE '%' || lower($1) || '%'`,
+      [part.replace(/[%_\\]/g, '\\$&')],
     );
     return rows.map((row) => row.name);
   }
@@ -586,6 +587,24 @@ export class SqlCatalog implements Catalog {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/**
+ * Adds the model names to model_names, lower-cased by the database (as `lower(model)` in the
+ * index is), for --model searches. In sorted order, so that two controllers adding the same new
+ * names on a shared catalog wait for each other instead of deadlocking.
+ */
+async function addModelNames(
+  db: Pick<SqlClient, 'query'>,
+  models: readonly (string | undefined)[],
+): Promise<void> {
+  const names = [...new Set(models.filter((model) => model !== undefined))];
+  if (names.length === 0) return;
+  await db.query(
+    `INSERT INTO model_names (name) SELECT DISTINCT lower(m) FROM unnest($1::text[]) AS m ORDER BY 1
+     ON CONFLICT (name) DO NOTHING`,
+    [names],
+  );
 }
 
 /** Inserts the destination if it is new; its id either way. */
