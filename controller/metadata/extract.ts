@@ -1,27 +1,16 @@
 // Entry point of the metadata reader: picks the format by signature and never throws.
 import { errorMessage } from '../../common/errors.js';
 import { type ByteSource, openFileSource } from './byte-source.js';
-import { parseExif } from './exif.js';
-import { type ExifLocation, findJpegExif, findWebpExif } from './exif-containers.js';
+import { findJpegExif, findWebpExif } from './exif-containers.js';
+import { exifTexts } from './exif-texts.js';
 import { type MediaFormat, SNIFF_BYTES, sniffFormat } from './file-format.js';
 import type { GenerationMetadata } from './generation-metadata.js';
 import { type FoundTexts, interpret, looksLikeInfotext, type ParsedJson } from './interpret.js';
 import { type ExactJson, parseJsonExact } from './json-exact.js';
 import { readMatroskaTags } from './matroska-tags.js';
-import {
-  type MediaInfo,
-  gifMedia,
-  jpegMedia,
-  kindOfFormat,
-  pngMedia,
-  sized,
-  webpMedia,
-} from './media-info.js';
+import { type MediaInfo, gifMedia, jpegMedia, kindOfFormat, sized, webpMedia } from './media-info.js';
 import { type ContainerTags, readMp4Tags } from './mp4-tags.js';
-import { type PngTextScan, readPngTexts } from './png-chunks.js';
-import { readStealthText } from './stealth-png.js';
-import { xmpUserComment } from './draw-things.js';
-import { XMP_KEY } from './tool-json.js';
+import { readPng } from './png-reading.js';
 
 export type { GenerationMetadata } from './generation-metadata.js';
 export type { MediaInfo, MediaKind } from './media-info.js';
@@ -31,11 +20,6 @@ export interface FileReading {
   metadata: GenerationMetadata;
   media: MediaInfo;
 }
-
-/** PNG text keywords, and EXIF and container tag names, that carry generation metadata. */
-const KEYS = ['parameters', 'prompt', 'workflow'] as const;
-/** ComfyUI WebP: `prompt:{json}` in EXIF 0x0110, `workflow:{json}` in 0x010F. */
-const EXIF_KEY_VALUE = /^(prompt|workflow):/;
 
 /**
  * Reads the generation metadata of one file: PNG text chunks, JPEG and WebP EXIF, MP4 and WebM tags.
@@ -170,130 +154,6 @@ function containerReading(container: ContainerTags): FileReading {
     metadata: interpret(containerTexts(container)),
     media: sized(container.audioOnly ? 'audio' : 'video', container.frame?.width, container.frame?.height),
   };
-}
-
-/**
- * PNG text chunks; without any, the stealth info some tools hide in the pixels (read only then,
- * as it means inflating image data).
- */
-async function readPng(source: ByteSource): Promise<FileReading> {
-  const scan = await readPngTexts(source);
-  const found = pngTexts(scan);
-  const nothing =
-    found.parameters === undefined &&
-    found.prompt === undefined &&
-    found.workflow === undefined &&
-    found.json === undefined &&
-    found.unknown === undefined &&
-    found.sourceHint === undefined;
-  if (nothing && scan.header && scan.idatOffset !== undefined) {
-    const stealth = await readStealthText(source, scan.header, scan.idatOffset);
-    if (stealth?.problem) {
-      found.problems.push(stealth.problem);
-      found.sourceHint = 'unknown';
-    } else if (stealth?.text !== undefined) {
-      addStealthText(found, stealth.signature, stealth.text);
-    }
-  }
-  return { metadata: interpret(found), media: pngMedia(scan) };
-}
-
-/**
- * A1111's extension hides the infotext; NovelAI hides a JSON object of its PNG text chunks
- * (`Comment` holding its parameters), which is read as those chunks would be.
- */
-function addStealthText(found: FoundTexts, signature: string, text: string): void {
-  const where = `PNG pixels (${signature})`;
-  if (looksLikeInfotext(text)) {
-    found.parameters = text;
-    return;
-  }
-  let chunks: unknown;
-  try {
-    chunks = text.trimStart().startsWith('{') ? JSON.parse(text) : undefined;
-  } catch {
-    chunks = undefined;
-  }
-  if (isRecord(chunks) && chunks['Comment'] !== undefined) {
-    found.unknown = Object.entries(chunks).map(([key, value]) => ({
-      where: `${where} ${JSON.stringify(key)}`,
-      text: typeof value === 'string' ? value : JSON.stringify(value),
-      key,
-    }));
-  } else if (text.trim() !== '') {
-    found.unknown = [{ where, text }];
-  }
-}
-
-/** PNG text keywords that describe the file, not how it was generated; never reported as unknown metadata. */
-const ORDINARY_PNG_KEYS = new Set([
-  'Title',
-  'Author',
-  'Copyright',
-  'Creation Time',
-  'Software',
-  'Disclaimer',
-  'Warning',
-  'Source',
-  'date:create',
-  'date:modify',
-  'date:timestamp',
-]);
-
-function pngTexts(scan: PngTextScan): FoundTexts {
-  const found: FoundTexts = { problems: scan.problems };
-  if (scan.exif) {
-    const fromExif = exifTexts({ block: scan.exif, problems: [] });
-    found.problems.push(...fromExif.problems.map((problem) => `PNG eXIf: ${problem}`));
-    found.parameters = fromExif.parameters;
-    found.json = fromExif.json;
-    found.prompt = fromExif.prompt;
-    found.workflow = fromExif.workflow;
-    if (fromExif.unknown)
-      found.unknown = fromExif.unknown.map((entry) => ({ ...entry, where: `PNG eXIf ${entry.where}` }));
-  }
-  for (const chunk of scan.texts) {
-    const key = KEYS.find((name) => name === chunk.keyword);
-    if (!key) {
-      if (chunk.text !== undefined && chunk.text.trim() !== '' && !ORDINARY_PNG_KEYS.has(chunk.keyword)) {
-        (found.unknown ??= []).push({
-          where: `PNG ${chunk.type} ${JSON.stringify(chunk.keyword)}`,
-          text: chunk.text,
-          key: chunk.keyword,
-        });
-      }
-      continue;
-    }
-    if (chunk.text === undefined) {
-      found.problems.push(chunk.problem ?? `${chunk.type} ${chunk.keyword} could not be read`);
-      found.sourceHint ??= key === 'parameters' ? 'a1111' : 'comfyui';
-    } else {
-      found[key] ??= chunk.text;
-    }
-  }
-  return found;
-}
-
-function exifTexts(location: ExifLocation): FoundTexts {
-  const found: FoundTexts = { problems: location.problems };
-  // Most XMP is a photo editor's; only a packet with a UserComment may hold generation metadata.
-  if (location.xmp !== undefined && xmpUserComment(location.xmp)) {
-    found.unknown = [{ where: 'XMP exif:UserComment', text: location.xmp, key: XMP_KEY }];
-  }
-  if (!location.block) return found;
-  const exif = parseExif(location.block);
-  found.problems.push(...exif.problems);
-  const comment = exif.userComment?.trim();
-  if (comment && looksLikeInfotext(comment)) found.parameters = exif.userComment;
-  // SwarmUI writes the same JSON it puts in a PNG's `parameters`.
-  else if (comment?.startsWith('{') && comment.includes('"sui_image_params"')) found.parameters = comment;
-  else if (comment?.startsWith('{')) found.json = comment;
-  else if (comment) (found.unknown ??= []).push({ where: 'EXIF UserComment', text: comment });
-  for (const value of exif.ascii.values()) {
-    const match = EXIF_KEY_VALUE.exec(value);
-    if (match) found[match[1] as 'prompt' | 'workflow'] ??= value.slice(match[0].length);
-  }
-  return found;
 }
 
 /**
