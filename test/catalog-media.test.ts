@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DestinationRef, StoredFileRecord } from '../controller/catalog/catalog.js';
 import { openPgliteClient } from '../controller/catalog/pglite-client.js';
 import { openPostgresClient } from '../controller/catalog/postgres-client.js';
+import { RECENT_WINDOW } from '../controller/catalog/search-query.js';
 import { SqlCatalog } from '../controller/catalog/sql-catalog.js';
 import type { SqlClient } from '../controller/catalog/sql-client.js';
 import { MIGRATIONS } from '../controller/catalog/migrations.js';
@@ -223,6 +224,39 @@ for (const backend of backends) {
         destPath: backend.shared ? null : '/srv/media',
       });
       expect(await catalog.countForReindex({ all: false, belowVersion: METADATA_READER_VERSION })).toBe(1);
+    });
+
+    it('finds phrases among the newest rows and below them, page after page', async () => {
+      const catalog = await catalogOn();
+      // Tags are phrases of their parts. Every row has castle_gate; one in 100 also
+      // "old lighthouse"; sea_unicorn is only in the oldest rows.
+      const total = RECENT_WINDOW + 1500;
+      const records = Array.from({ length: total }, (_, i) =>
+        record(`${i}.png`, undefined, {
+          source: 'a1111',
+          prompt: `castle_gate${i % 100 === 0 ? ', old lighthouse' : ''}${i < 3 ? ', sea_unicorn' : ''}`,
+        }),
+      );
+      for (let i = 0; i < total; i += 1000) await catalog.recordStored(records.slice(i, i + 1000));
+      const pages = async (text: string, limit: number) => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await catalog.search({ text, limit, ...(cursor ? { cursor } : {}) });
+          seen.push(...page.items.map((hit) => hit.containerPath));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        return seen;
+      };
+      expect(await pages('sea_unicorn', 20)).toEqual(['2.png', '1.png', '0.png']);
+      const lighthouses = await pages('"old lighthouse"', 7);
+      expect(lighthouses).toHaveLength(total / 100);
+      expect(lighthouses.slice(0, 2)).toEqual([`${total - 100}.png`, `${total - 200}.png`]);
+      expect(lighthouses.at(-1)).toBe('0.png');
+      expect(await pages('castle_gate', 1000)).toHaveLength(total);
+      expect(
+        (await catalog.search({ text: 'castle_gate', limit: 3 })).items.map((hit) => hit.containerPath),
+      ).toEqual([`${total - 1}.png`, `${total - 2}.png`, `${total - 3}.png`]);
     });
 
     it('gathers planner statistics once a thousand rows were added', async () => {
