@@ -36,6 +36,9 @@ const HIT_COLUMNS = `id, agent, container_path, stored_path, size, synced_at, pu
   prompt, negative_prompt, seed::text AS seed, steps, cfg, sampler, scheduler, model, width, height,
   media_kind, pixel_width, pixel_height, dest_id`;
 
+/** Every column a search condition reads. */
+const FILTER_COLUMNS = 'id, search, loras, model, media_kind, seed, sampler, agent, synced_at, starred_at';
+
 /** Rows read newest first, below the cursor, before a full-text search asks its index: see newestFirst. */
 export const RECENT_WINDOW = 5000;
 
@@ -60,11 +63,21 @@ async function newestFirst(
   params: readonly unknown[],
   wanted: number,
 ): Promise<HitRow[]> {
-  const recent = `SELECT * FROM files ${whereClause([below])} ORDER BY id DESC LIMIT ${RECENT_WINDOW}`;
-  const { rows } = await db.query<HitRow>(
-    `SELECT ${HIT_COLUMNS} FROM (${recent}) recent ${whereClause(where)} ORDER BY id DESC LIMIT ${wanted}`,
+  // Only the columns the conditions read: whole rows made this four times slower.
+  const recent = `SELECT ${FILTER_COLUMNS} FROM files ${whereClause([below])} ORDER BY id DESC LIMIT ${RECENT_WINDOW}`;
+  const { rows: found } = await db.query<{ id: string | number }>(
+    `SELECT id FROM (${recent}) recent ${whereClause(where)} ORDER BY id DESC LIMIT ${wanted}`,
     [...params],
   );
+  const rows =
+    found.length === 0
+      ? []
+      : (
+          await db.query<HitRow>(
+            `SELECT ${HIT_COLUMNS} FROM files WHERE id = ANY($1::bigint[]) ORDER BY id DESC`,
+            [found.map((row) => String(row.id))],
+          )
+        ).rows;
   if (rows.length >= wanted) return rows;
   const { rows: window } = await db.query<{ floor: string | null; n: number }>(
     `SELECT min(id)::text AS floor, count(*)::int AS n FROM (SELECT id FROM files ${whereClause([below])}
