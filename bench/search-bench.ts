@@ -47,6 +47,11 @@ function record(i: number, random: () => number, syncedAt: Date): StoredFileReco
     xxh64: i.toString(16).padStart(16, '0'),
     runId: `bench${Math.floor(i / 10_000)}`,
     syncedAt,
+    // One file in fifty a video, as ComfyUI outputs go; the kind filter is timed on them.
+    media:
+      i % 50 === 0
+        ? { kind: 'video', width: 512, height: 768 }
+        : { kind: 'image', width: 1024, height: 1024 },
     metadata: {
       source: 'comfyui',
       prompt,
@@ -126,6 +131,9 @@ export async function benchSearch(count: number): Promise<string[][]> {
       ['LoRA filter ("pixel")', { lora: 'pixel', limit: 20 }],
       ['rare LoRA, deep scan', { lora: 'rare_style', limit: 20 }],
       ['sampler filter + word', { sampler: 'dpm++ 2m', text: 'owl', limit: 20 }],
+      ['model substring, no match, deep scan', { model: 'no_such_model', limit: 20 }],
+      ['kind filter ("video", 1 in 50)', { kind: 'video', limit: 20 }],
+      ['kind + word ("video" + "duck")', { kind: 'video', text: 'duck', limit: 20 }],
     ];
     for (const [name, query] of queries) {
       let hits = 0;

@@ -80,7 +80,13 @@ function hitLines(hit: SearchHit & { hostPath: string }): string {
     hit.sampler ?? '',
     hit.steps !== null ? `${hit.steps} steps` : '',
     hit.cfg !== null ? `cfg ${hit.cfg}` : '',
-    hit.width && hit.height ? `${hit.width}x${hit.height}` : '',
+    hit.kind && hit.pixelWidth && hit.pixelHeight
+      ? `${hit.kind} ${hit.pixelWidth}x${hit.pixelHeight}`
+      : (hit.kind ?? ''),
+    // The generation's size, where the stored picture is another (an upscale, a crop) or unknown.
+    hit.width && hit.height && (hit.width !== hit.pixelWidth || hit.height !== hit.pixelHeight)
+      ? `generated ${hit.width}x${hit.height}`
+      : '',
     hit.model ?? '',
   ].filter(Boolean);
   const prompt = hit.prompt

@@ -13,7 +13,12 @@ import { type TarHeader, TarFormatError, TarReader } from '../lib/tar-reader.js'
 import type { DirtyDirs } from './durable.js';
 import { readMetadataWithin } from './ingest.js';
 import { handleSource } from './metadata/byte-source.js';
-import { type GenerationMetadata, extractFromSource } from './metadata/extract.js';
+import {
+  type FileReading,
+  type GenerationMetadata,
+  type MediaInfo,
+  readFromSource,
+} from './metadata/extract.js';
 import { RetainedBytes } from './metadata/retained.js';
 import type { PlaceOutcome, Placer } from './place.js';
 
@@ -24,6 +29,8 @@ export interface StoredFile {
   fresh: boolean;
   /** Read from the verified bytes as they arrived. */
   metadata: GenerationMetadata;
+  /** What its headers say it is, read with the metadata. */
+  media: MediaInfo;
 }
 
 export interface ExtractResult {
@@ -313,18 +320,18 @@ async function finish(
 ): Promise<{ stored: StoredFile } | { problem: Problem }> {
   const { xxh64, bytes, retained } = received;
   const target = { agent: ctx.agent, containerPath: expected.path, xxh64, size: bytes };
-  let metadata: GenerationMetadata;
+  let reading: FileReading;
   let outcome: PlaceOutcome;
   if (received.kind === 'memory') {
-    metadata = await readMetadataWithin(() => extractFromSource(retained.source(), expected.path));
+    reading = await readMetadataWithin(() => readFromSource(retained.source(), expected.path));
     outcome = await ctx.placer.placeBytes({ ...target, body: received.body }, ctx.dirty, ctx.fsyncEachFile);
   } else {
     const { handle, tempPath } = received;
     try {
       // The metadata is read while the disk syncs.
       const source = retained.source(handleSource(handle, bytes));
-      [metadata] = await Promise.all([
-        readMetadataWithin(() => extractFromSource(source, expected.path)),
+      [reading] = await Promise.all([
+        readMetadataWithin(() => readFromSource(source, expected.path)),
         ctx.fsyncEachFile ? handle.sync() : undefined,
       ]);
       await handle.close();
@@ -335,7 +342,9 @@ async function finish(
     outcome = await ctx.placer.place({ ...target, tempPath }, ctx.dirty);
   }
   if (!outcome.ok) return { problem: outcome.problem };
-  return { stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh, metadata } };
+  return {
+    stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh, ...reading },
+  };
 }
 
 async function discard(handle: FileHandle, tempPath: string): Promise<void> {

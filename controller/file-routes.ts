@@ -1,7 +1,7 @@
 // GET /v1/files/:id, its content (Range, ETag) and its thumbnail: the gallery's reads of stored files.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context, Hono } from 'hono';
 import type { Clock } from '../common/clock.js';
@@ -98,7 +98,9 @@ export function mountFileRoutes(
 
   app.get('/v1/files/:id', async (c) => {
     const file = await load(c);
-    return c.json({ ...file, hostPath: hostPath(file) });
+    // On a shared catalog a copy may be under another controller's destination: say where.
+    const where = file.destPath ? join(file.destPath, ...file.storedPath.split('/')) : hostPath(file);
+    return c.json({ ...file, hostPath: where });
   });
 
   // A star is a favourite kept in the catalog, so every controller sharing it sees the same stars.

@@ -21,6 +21,8 @@ export interface FileStoredEvent {
   syncedAt: string;
   provenance: StoredFileRecord['provenance'];
   metadata: StoredFileRecord['metadata'];
+  /** Media kind and pixel size, from the file's own headers. */
+  media?: StoredFileRecord['media'];
   metaFrom?: string;
 }
 

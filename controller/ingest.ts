@@ -2,7 +2,7 @@
 import type { ManifestEntry } from '../common/manifest.js';
 import type { Catalog, Provenance, StoredFileRecord } from './catalog/catalog.js';
 import { companionImageFor, sidecarTextFor } from './metadata/companion.js';
-import type { GenerationMetadata } from './metadata/extract.js';
+import type { FileReading, GenerationMetadata, MediaInfo } from './metadata/extract.js';
 
 export interface IngestContext {
   agent: string;
@@ -19,10 +19,16 @@ const PARSE_TIMEOUT_MS = 20_000;
  * without it, or whose metadata is broken or slow to read, is recorded all the same, with what went
  * wrong in `metadata.error`. A video without metadata of its own borrows its first-frame image's
  * (VideoHelperSuite), and an image without its own takes its Forge `.txt` sidecar's, from the same
- * batch or the catalog; `metaFrom` links the record to the file the metadata came from.
+ * batch or the catalog; `metaFrom` links the record to the file the metadata came from. The media
+ * kind and pixel size are always the file's own.
  */
 export async function buildRecords(
-  stored: readonly { entry: ManifestEntry; storedPath: string; metadata: GenerationMetadata }[],
+  stored: readonly {
+    entry: ManifestEntry;
+    storedPath: string;
+    metadata: GenerationMetadata;
+    media?: MediaInfo;
+  }[],
   ctx: IngestContext,
 ): Promise<StoredFileRecord[]> {
   // Read from the verified bytes as they arrived (extract.ts); here only looked up by path.
@@ -40,7 +46,7 @@ export async function buildRecords(
   const catalogued = await ctx.catalog.findMetadata(ctx.agent, [...earlier]);
   const records: StoredFileRecord[] = [];
   for (const file of stored) {
-    const { entry, storedPath } = file;
+    const { entry, storedPath, media } = file;
     let meta = file.metadata;
     let metaFrom: string | undefined;
     const companion = companionOf(file);
@@ -62,6 +68,8 @@ export async function buildRecords(
       syncedAt: ctx.syncedAt,
       provenance: ctx.provenance,
       metadata: meta,
+      // The borrowed metadata says how it was generated; what the file is stays its own.
+      ...(media ? { media } : {}),
       ...(metaFrom ? { metaFrom } : {}),
     });
   }
@@ -73,13 +81,17 @@ export async function buildRecords(
  * read is recorded with the reason instead.
  */
 export async function readMetadataWithin(
-  read: () => Promise<GenerationMetadata>,
+  read: () => Promise<FileReading>,
   timeoutMs = PARSE_TIMEOUT_MS,
-): Promise<GenerationMetadata> {
+): Promise<FileReading> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<GenerationMetadata>((resolve) => {
+  const timeout = new Promise<FileReading>((resolve) => {
     timer = setTimeout(
-      () => resolve({ source: 'none', error: `metadata not read within ${timeoutMs / 1000}s` }),
+      () =>
+        resolve({
+          metadata: { source: 'none', error: `metadata not read within ${timeoutMs / 1000}s` },
+          media: { kind: 'other' },
+        }),
       timeoutMs,
     );
   });

@@ -2,9 +2,9 @@
 import { join } from 'node:path';
 import { AppError } from '../common/errors.js';
 import { type CommandSpec, booleanValue, intValue, parseFlags, stringValue } from '../lib/args.js';
-import type { Catalog } from './catalog/catalog.js';
+import type { Catalog, MetadataUpdate, ReindexCandidate } from './catalog/catalog.js';
 import { CATALOG_FLAG, catalogUrlValue } from './config.js';
-import { extractMetadata } from './metadata/extract.js';
+import { type FileReading, readStoredFile } from './metadata/extract.js';
 import { METADATA_READER_VERSION } from './metadata/generation-metadata.js';
 
 export const REINDEX_COMMAND: CommandSpec = {
@@ -70,12 +70,14 @@ export interface ReindexOptions {
 }
 
 /**
- * Re-reads each selected row's stored copy under `destRoot` and rewrites its metadata columns,
- * batch by batch in id order, so memory stays bounded and an interrupted run resumes where the
- * reader version says. A stored copy that is missing is counted and skipped, not an error.
+ * Re-reads each selected row's stored copy under `destRoot` and rewrites its metadata and media
+ * columns, batch by batch in id order, so memory stays bounded and an interrupted run resumes where
+ * the reader version says. Rows that borrow their metadata from a companion file come last, so
+ * they take the companion's new reading; one whose own bytes now have metadata keeps its own. A
+ * stored copy that is missing is counted and skipped, not an error.
  */
 export async function runReindex(
-  catalog: Pick<Catalog, 'listForReindex' | 'countForReindex' | 'updateMetadata'>,
+  catalog: Pick<Catalog, 'listForReindex' | 'countForReindex' | 'updateMetadata' | 'findMetadata'>,
   destRoot: string,
   options: ReindexOptions,
 ): Promise<ReindexProgress> {
@@ -86,22 +88,38 @@ export async function runReindex(
     updated: 0,
     missing: 0,
   };
-  let afterId = 0;
-  for (;;) {
-    const batch = await catalog.listForReindex({ ...select, afterId, limit: options.batchSize });
-    if (batch.length === 0) break;
-    for (const row of batch) {
-      const meta = await extractMetadata(join(destRoot, row.storedPath));
-      if (meta.error?.startsWith('cannot open the file: ENOENT')) {
-        progress.missing++;
-      } else {
-        await catalog.updateMetadata(row.id, meta);
-        progress.updated++;
+  for (const borrowed of [false, true]) {
+    let afterId = 0;
+    for (;;) {
+      const batch = await catalog.listForReindex({ ...select, borrowed, afterId, limit: options.batchSize });
+      if (batch.length === 0) break;
+      for (const row of batch) {
+        const reading = await readStoredFile(join(destRoot, row.storedPath));
+        if (reading.metadata.error?.startsWith('cannot open the file: ENOENT')) {
+          progress.missing++;
+        } else {
+          await catalog.updateMetadata(row.id, await update(catalog, row, reading));
+          progress.updated++;
+        }
+        progress.done++;
+        afterId = row.id;
       }
-      progress.done++;
-      afterId = row.id;
+      options.onProgress?.({ ...progress });
     }
-    options.onProgress?.({ ...progress });
   }
   return progress;
+}
+
+/** The new reading of a row, or for a row that borrows its metadata, the companion's with the row's own media. */
+async function update(
+  catalog: Pick<Catalog, 'findMetadata'>,
+  row: ReindexCandidate,
+  reading: FileReading,
+): Promise<MetadataUpdate> {
+  if (row.metaFrom === null) return reading;
+  if (reading.metadata.source === 'none') {
+    const borrowed = (await catalog.findMetadata(row.agent, [row.metaFrom])).get(row.metaFrom);
+    if (borrowed) return { metadata: borrowed, media: reading.media };
+  }
+  return { ...reading, metaFrom: null };
 }

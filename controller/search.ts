@@ -5,13 +5,18 @@ import { type CommandSpec, booleanValue, parseFlags, stringValue } from '../lib/
 import { join } from 'node:path';
 import type { SearchHit, SearchPage, SearchQuery } from './catalog/catalog.js';
 import { CATALOG_FLAG, catalogUrlValue } from './config.js';
+import type { MediaKind } from './metadata/extract.js';
+
+/** The media kinds `--kind` and `kind=` accept. */
+export const MEDIA_KINDS: readonly MediaKind[] = ['image', 'animated', 'video', 'audio', 'other'];
 
 export const SEARCH_COMMAND: CommandSpec = {
   command: 'search',
   words: 'QUERY',
   summary:
     'Finds synced files by words or word starts of their prompt (also model, sampler, LoRAs, raw metadata,\n' +
-    'ComfyUI graph texts and file name; "quoted phrases", OR, -word), and by model, seed, LoRA, sampler, agent and age. Prints where each file is on the host, newest first.',
+    'ComfyUI graph texts and file name; "quoted phrases", OR, -word), and by model, seed, LoRA, sampler, media kind,\n' +
+    'agent and age. Prints where each file is on the host, newest first.',
   flags: [
     { name: 'dest', type: 'string', value: 'DIR', help: 'the destination whose embedded catalog to search' },
     CATALOG_FLAG,
@@ -19,6 +24,13 @@ export const SEARCH_COMMAND: CommandSpec = {
     { name: 'seed', type: 'string', value: 'N', env: false, help: 'exact seed' },
     { name: 'lora', type: 'string', value: 'L', env: false, help: 'words or word starts of a LoRA name' },
     { name: 'sampler', type: 'string', value: 'S', env: false, help: 'sampler name, any case' },
+    {
+      name: 'kind',
+      type: 'string',
+      value: 'K',
+      env: false,
+      help: `media kind: ${MEDIA_KINDS.join(', ')}`,
+    },
     { name: 'agent', type: 'string', value: 'A', env: false, help: 'only files from this agent' },
     {
       name: 'since',
@@ -54,6 +66,8 @@ export interface SearchParams {
   seed?: string;
   lora?: string;
   sampler?: string;
+  /** image, animated, video, audio or other. */
+  kind?: string;
   agent?: string;
   since?: string;
   limit?: string;
@@ -70,6 +84,15 @@ export function toSearchQuery(params: SearchParams, nowMs: number, what = '--'):
   if (params.agent) query.agent = params.agent;
   if (params.lora) query.lora = params.lora;
   if (params.sampler) query.sampler = params.sampler;
+  if (params.kind !== undefined) {
+    const kind = params.kind.toLowerCase();
+    if (!(MEDIA_KINDS as readonly string[]).includes(kind))
+      throw new AppError(
+        'E_USAGE',
+        `${what}kind: expected one of ${MEDIA_KINDS.join(', ')}, got "${params.kind}"`,
+      );
+    query.kind = kind as MediaKind;
+  }
   if (params.seed !== undefined) {
     if (!/^\d{1,20}$/.test(params.seed))
       throw new AppError('E_USAGE', `${what}seed: expected a whole number, got "${params.seed}"`);
@@ -120,7 +143,17 @@ export function loadSearchConfig(env: NodeJS.ProcessEnv, argv: readonly string[]
     );
   }
   const params: SearchParams = {};
-  for (const name of ['model', 'seed', 'lora', 'sampler', 'agent', 'since', 'limit', 'cursor'] as const) {
+  for (const name of [
+    'model',
+    'seed',
+    'lora',
+    'sampler',
+    'kind',
+    'agent',
+    'since',
+    'limit',
+    'cursor',
+  ] as const) {
     const value = stringValue(values, name);
     if (value !== undefined) params[name] = value;
   }
@@ -137,9 +170,14 @@ export function loadSearchConfig(env: NodeJS.ProcessEnv, argv: readonly string[]
 
 export type HostSearchPage = SearchPage & { items: (SearchHit & { hostPath: string })[] };
 
-/** Adds each hit's place on the host: absolute when the destination is known, else relative to it. */
+/**
+ * Adds each hit's place on the host: under the destination the catalog says it was stored in,
+ * else under `destRoot`, else relative to the destination.
+ */
 export function withHostPaths(page: SearchPage, destRoot: string | undefined): HostSearchPage {
-  const hostPath = (storedPath: string): string =>
-    destRoot ? join(destRoot, ...storedPath.split('/')) : storedPath;
-  return { ...page, items: page.items.map((hit) => ({ ...hit, hostPath: hostPath(hit.storedPath) })) };
+  const hostPath = (hit: SearchHit): string => {
+    const root = hit.destPath ?? destRoot;
+    return root ? join(root, ...hit.storedPath.split('/')) : hit.storedPath;
+  };
+  return { ...page, items: page.items.map((hit) => ({ ...hit, hostPath: hostPath(hit) })) };
 }

@@ -1,5 +1,6 @@
 // Opens what a sync writes to: the locked destination folder, and the catalog inside it or on a PostgreSQL server.
-import type { Catalog } from './catalog/catalog.js';
+import { hostname } from 'node:os';
+import type { Catalog, DestinationRef } from './catalog/catalog.js';
 import { openPgliteClient } from './catalog/pglite-client.js';
 import { openPostgresClient } from './catalog/postgres-client.js';
 import { SqlCatalog } from './catalog/sql-catalog.js';
@@ -20,7 +21,10 @@ export async function openStore(dest: string, catalogUrl?: string): Promise<Stor
   const destination = await openDestination(dest);
   let catalog: Catalog;
   try {
-    catalog = await openCatalog(catalogUrl, destination.catalogDir);
+    catalog = await openCatalog(catalogUrl, destination.catalogDir, {
+      host: hostname(),
+      path: destination.root,
+    });
   } catch (err) {
     await destination.release();
     throw err;
@@ -43,7 +47,15 @@ export async function openStore(dest: string, catalogUrl?: string): Promise<Stor
   };
 }
 
-export async function openCatalog(catalogUrl: string | undefined, pgliteDir: string): Promise<Catalog> {
+/**
+ * The catalog at `catalogUrl`, else the embedded one in `pgliteDir`. With the `destination` it
+ * stores into, its rows record that destination; the embedded catalog serves that one alone.
+ */
+export async function openCatalog(
+  catalogUrl: string | undefined,
+  pgliteDir: string,
+  destination?: DestinationRef,
+): Promise<Catalog> {
   const client = catalogUrl ? await openPostgresClient(catalogUrl) : await openPgliteClient(pgliteDir);
-  return SqlCatalog.open(client);
+  return SqlCatalog.open(client, { destination, ownsAllRows: !catalogUrl });
 }

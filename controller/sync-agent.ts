@@ -248,6 +248,7 @@ async function transferBatch(
       syncedAt: record.syncedAt.toISOString(),
       provenance: record.provenance,
       metadata: record.metadata,
+      ...(record.media ? { media: record.media } : {}),
       ...(record.metaFrom ? { metaFrom: record.metaFrom } : {}),
     });
   }

@@ -712,6 +712,11 @@ for (const backend of [pglite, postgres]) {
           model: 'dreamshaper_8',
           width: null,
           height: null,
+          kind: null,
+          pixelWidth: null,
+          pixelHeight: null,
+          destHost: null,
+          destPath: null,
         } satisfies SearchHit);
         expect(page.items[3]).toMatchObject({
           steps: 20,

@@ -1,5 +1,6 @@
 // Stored files over HTTP from a real controller: one record, its bytes with Range and ETag, thumbnails, and session auth.
 import { copyFile, mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
@@ -24,6 +25,11 @@ interface Detail {
   purgedAt: string | null;
   provenance: Record<string, string>;
   metadata: { raw?: string; loras?: unknown } | null;
+  kind: string | null;
+  pixelWidth: number | null;
+  pixelHeight: number | null;
+  destHost: string | null;
+  destPath: string | null;
 }
 
 describe('stored files over HTTP', () => {
@@ -89,6 +95,8 @@ describe('stored files over HTTP', () => {
     expect(response.status).toBe(200);
     const file = (await response.json()) as Detail;
     expect(file).toMatchObject({ id, seed: '235284042', prompt: 'photo of a duck', purgedAt: null });
+    expect(file).toMatchObject({ kind: 'image', pixelWidth: 1, pixelHeight: 1, destPath: dest });
+    expect(file.destHost).toBe(hostname());
     expect(file.metadata?.raw).toContain('Negative prompt: monochrome');
     expect(file.xxh64).toMatch(/^[0-9a-f]{16}$/);
     expect(file.hostPath).toBe(join(dest, file.storedPath));

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredFileRecord } from '../controller/catalog/catalog.js';
 import { SqlCatalog } from '../controller/catalog/sql-catalog.js';
 import { METADATA_READER_VERSION } from '../controller/metadata/generation-metadata.js';
-import { jpeg, tiff, userComment } from '../controller/metadata/test-samples.js';
+import { stealthPng } from '../controller/metadata/stealth-samples.js';
+import { FTYP, IDAT, box, jpeg, png, tEXt, tiff, userComment } from '../controller/metadata/test-samples.js';
 import { openStore } from '../controller/store.js';
 import { runCli, tempDir } from './helpers/processes.js';
 
@@ -144,5 +145,94 @@ describe('forge-sync reindex', () => {
     const badBatch = await runCli(['reindex', '--dest', dest, '--batch', '0']);
     expect(badBatch.code).toBe(2);
     expect(badBatch.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('forge-sync reindex after reader 3', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let dest: string;
+  const INFOTEXT = 'a paper boat\nNegative prompt: rain\nSteps: 12, Sampler: Euler, Seed: 77, Size: 64x64';
+
+  beforeEach(async () => {
+    work = await tempDir('fms-reindex3-');
+    dest = join(work.path, 'dest');
+    await mkdir(join(dest, 'gpu1'), { recursive: true });
+    // A VideoHelperSuite pair: the first-frame PNG with the graph, the video borrowing it; and a
+    // PNG whose infotext is hidden in its pixels, which reader 2 did not look for.
+    const tkhd = Buffer.alloc(84);
+    tkhd.writeUInt32BE(640 * 65536, 76);
+    tkhd.writeUInt32BE(360 * 65536, 80);
+    await writeFile(join(dest, 'gpu1/clip.png'), png(tEXt('prompt', JSON.stringify(GRAPH)), IDAT));
+    await writeFile(
+      join(dest, 'gpu1/clip.mp4'),
+      Buffer.concat([FTYP, box('moov', box('trak', box('tkhd', tkhd)))]),
+    );
+    await writeFile(
+      join(dest, 'gpu1/hidden.png'),
+      stealthPng({
+        width: 64,
+        height: 64,
+        channels: 4,
+        hide: { signature: 'stealth_pnginfo', text: INFOTEXT },
+      }),
+    );
+    const store = await openStore(dest);
+    try {
+      const stale = { source: 'comfyui' as const, prompt: 'stale' };
+      await store.catalog.recordStored([
+        record(1, 'clip.png', stale),
+        { ...record(2, 'clip.mp4', stale), metaFrom: 'clip.png' },
+        record(3, 'hidden.png', { source: 'none' }),
+      ]);
+      await (store.catalog as SqlCatalog)['db'].query('UPDATE files SET meta_version = 2');
+    } finally {
+      await store.close();
+    }
+  });
+
+  afterEach(async () => {
+    await work[Symbol.asyncDispose]();
+  });
+
+  it("fills kind and pixel size, reads stealth info, and a borrowing video takes its frame's new reading", async () => {
+    const result = await runCli(['reindex', '--dest', dest, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toEqual({
+      type: 'summary',
+      done: 3,
+      total: 3,
+      updated: 3,
+      missing: 0,
+    });
+    const store = await openStore(dest);
+    try {
+      const page = await store.catalog.search({ limit: 10 });
+      const by = Object.fromEntries(page.items.map((hit) => [hit.containerPath, hit]));
+      expect(by['clip.png']).toMatchObject({
+        prompt: 'an origami crane',
+        kind: 'image',
+        pixelWidth: 1,
+        pixelHeight: 1,
+      });
+      expect(by['clip.mp4']).toMatchObject({
+        prompt: 'an origami crane',
+        kind: 'video',
+        pixelWidth: 640,
+        pixelHeight: 360,
+      });
+      expect((await store.catalog.getFile(by['clip.mp4']!.id))?.metaFrom).toBe('clip.png');
+      expect(by['hidden.png']).toMatchObject({
+        metaSource: 'a1111',
+        prompt: 'a paper boat',
+        negativePrompt: 'rain',
+        seed: '77',
+        kind: 'image',
+        pixelWidth: 64,
+        pixelHeight: 64,
+        destPath: dest,
+      });
+    } finally {
+      await store.close();
+    }
   });
 });

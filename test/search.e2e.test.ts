@@ -43,6 +43,10 @@ interface Hit {
   sampler: string | null;
   steps: number | null;
   metaSource: string | null;
+  kind: string | null;
+  pixelWidth: number | null;
+  pixelHeight: number | null;
+  destPath: string | null;
 }
 
 describe('metadata and search', () => {
@@ -178,6 +182,31 @@ describe('metadata and search', () => {
     expect(new Set(seen).size).toBe(9);
   });
 
+  it('gives each file its media kind and pixel size, and filters by kind', async () => {
+    const all = await search('--limit', '1000');
+    const kinds = Object.fromEntries(
+      all.items.map((hit) => [hit.containerPath, [hit.kind, hit.pixelWidth, hit.pixelHeight]]),
+    );
+    expect(kinds).toMatchObject({
+      'output/txt2img-images/2026-11-24/00000-235284042.png': ['image', 1, 1],
+      'output/txt2img-images/2026-11-24/00001-235284042.jpg': ['image', 1, 1],
+      'output/video/AnimateDiff_00001.mp4': ['video', null, null],
+      'output/plain.png': ['image', null, null],
+    });
+    // The video's metadata is its first frame's; what it is stays its own.
+    const video = all.items.find((hit) => hit.containerPath === 'output/video/AnimateDiff_00001.mp4')!;
+    expect(video).toMatchObject({ metaSource: 'comfyui', kind: 'video', destPath: dest });
+    expect((await search('--kind', 'video')).items.map((hit) => hit.containerPath)).toEqual([
+      'output/video/AnimateDiff_00001.mp4',
+    ]);
+    expect((await search('--kind', 'IMAGE', '--limit', '1000')).items).toHaveLength(8);
+    const bad = await runCli(['search', '--kind', 'gif', '--dest', dest]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe(
+      'forge-sync: --kind: expected one of image, animated, video, audio, other, got "gif"',
+    );
+  });
+
   it('rejects a bad seed with one clear line', async () => {
     const result = await runCli(['search', '--seed', 'abc', '--dest', dest]);
     expect(result.code).toBe(2);
@@ -210,6 +239,14 @@ describe('metadata and search', () => {
       ).json()) as { items: Hit[]; nextCursor: string | null };
       expect(next.items).toHaveLength(1);
       expect(next.items[0]!.containerPath).not.toBe(page.items[0]!.containerPath);
+      const videos = (await (
+        await fetch(`${controller.url}/v1/files?kind=video`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+      ).json()) as { items: Hit[] };
+      expect(videos.items.map((hit) => [hit.containerPath, hit.kind])).toEqual([
+        ['output/video/AnimateDiff_00001.mp4', 'video'],
+      ]);
       const bad = await fetch(`${controller.url}/v1/files?seed=x`, {
         headers: { authorization: `Bearer ${TOKEN}` },
       });

@@ -1,6 +1,6 @@
 // The catalog interface: every stored file, where it came from and where it is, for PGlite and PostgreSQL alike.
 import type { StoredCopy } from '../../common/purge-plan.js';
-import type { GenerationMetadata } from '../metadata/extract.js';
+import type { GenerationMetadata, MediaInfo, MediaKind } from '../metadata/extract.js';
 
 /** Where a file came from, beyond the agent's name: filled in when the controller knows it (Docker discovery). */
 export interface Provenance {
@@ -28,11 +28,22 @@ export interface StoredFileRecord {
   metadata?: GenerationMetadata;
   /** For a video whose metadata lives in its first-frame image: that image's container path. */
   metaFrom?: string;
+  /** What the stored file's own headers say it is (kind, pixel size), even when its metadata is borrowed. */
+  media?: MediaInfo;
+}
+
+/** A destination folder on a host: where the copies a controller stores are. */
+export interface DestinationRef {
+  host: string;
+  /** Absolute path of --dest on that host. */
+  path: string;
 }
 
 export interface ReindexBatchQuery {
   all: boolean;
   belowVersion: number;
+  /** The rows that borrow their metadata from a companion file (metaFrom), or the others. */
+  borrowed: boolean;
   afterId: number;
   limit: number;
 }
@@ -40,6 +51,17 @@ export interface ReindexBatchQuery {
 export interface ReindexCandidate {
   id: number;
   storedPath: string;
+  agent: string;
+  /** The companion file the row's metadata was borrowed from, if it was. */
+  metaFrom: string | null;
+}
+
+/** A new reading of a stored file, for updateMetadata. */
+export interface MetadataUpdate {
+  metadata: GenerationMetadata;
+  media?: MediaInfo;
+  /** Set to change where the metadata comes from: a companion's container path, or null for the file itself. */
+  metaFrom?: string | null;
 }
 
 export interface SearchQuery {
@@ -61,6 +83,8 @@ export interface SearchQuery {
   since?: Date;
   /** Only starred (favourite) files. */
   starred?: boolean;
+  /** Only files of this media kind. */
+  kind?: MediaKind;
   limit: number;
   /** From a previous page's `nextCursor`. */
   cursor?: string;
@@ -84,8 +108,17 @@ export interface SearchHit {
   sampler: string | null;
   scheduler: string | null;
   model: string | null;
+  /** Generation size, as the metadata states it. */
   width: number | null;
   height: number | null;
+  /** Media kind from the file's bytes; null for rows not read since it was recorded (run reindex). */
+  kind: MediaKind | null;
+  /** Size of the stored picture, from its headers. */
+  pixelWidth: number | null;
+  pixelHeight: number | null;
+  /** The host and absolute --dest the copy was stored under, when the catalog knows them. */
+  destHost: string | null;
+  destPath: string | null;
 }
 
 /** One stored file with everything the catalog knows of it: GET /v1/files/:id. */
@@ -219,15 +252,16 @@ export interface Catalog {
   /** Finds stored files by prompt words, model, seed, agent and age; newest first, paged. */
   search(query: SearchQuery): Promise<SearchPage>;
   /**
-   * Stored files whose metadata was read by a reader older than
-   * `belowVersion` (or never read), or all with `all`; by id after `afterId`, at most `limit`.
-   * Rows whose metadata came from a companion file (`metaFrom`) are left to that file.
+   * Stored files whose metadata was read by a reader older than `belowVersion` (or never read),
+   * or all with `all`; by id after `afterId`, at most `limit`; either those whose metadata came
+   * from a companion file (`borrowed`) or the others. Rows another destination stored are left
+   * to the controllers that can read them.
    */
   listForReindex(options: ReindexBatchQuery): Promise<ReindexCandidate[]>;
-  /** Counts what listForReindex would list from the start, for progress. */
-  countForReindex(options: Omit<ReindexBatchQuery, 'afterId' | 'limit'>): Promise<number>;
-  /** Replaces a row's metadata columns and reader version with a new reading. */
-  updateMetadata(id: number, metadata: GenerationMetadata): Promise<void>;
+  /** Counts what listForReindex would list from the start, borrowed or not, for progress. */
+  countForReindex(options: Omit<ReindexBatchQuery, 'afterId' | 'limit' | 'borrowed'>): Promise<number>;
+  /** Replaces a row's metadata and media columns and reader version with a new reading. */
+  updateMetadata(id: number, update: MetadataUpdate): Promise<void>;
   /**
    * Runs `work` holding the agent's lease, so controllers sharing one catalog never sync or purge
    * the same agent at once. Resolves null, without running it, when another controller holds it.

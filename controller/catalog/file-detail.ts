@@ -1,5 +1,5 @@
 // Reading one stored file's whole catalog row (GET /v1/files/:id), apart from the search SQL.
-import type { GenerationMetadata } from '../metadata/extract.js';
+import type { GenerationMetadata, MediaKind } from '../metadata/extract.js';
 import type { FileDetail } from './catalog.js';
 import type { SqlClient } from './sql-client.js';
 
@@ -57,9 +57,13 @@ export async function writeStarred(db: SqlClient, id: number, starred: boolean, 
   return rows.length > 0;
 }
 
-/** The row with this id, every column; null when there is none. */
+/** The row with this id, every column, and its destination; null when there is none. */
 export async function readFileDetail(db: SqlClient, id: number): Promise<FileDetail | null> {
-  const { rows } = await db.query<Row>('SELECT *, seed::text AS seed_text FROM files WHERE id = $1', [id]);
+  const { rows } = await db.query<Row>(
+    `SELECT f.*, f.seed::text AS seed_text, d.host AS dest_host, d.path AS dest_path
+     FROM files f LEFT JOIN destinations d ON d.id = f.dest_id WHERE f.id = $1`,
+    [id],
+  );
   if (!rows[0]) return null;
   // NUMERIC since migration 5: read as exact text, whatever the driver makes of numerics.
   const row: Row = { ...rows[0], seed: rows[0].seed_text };
@@ -96,6 +100,11 @@ export async function readFileDetail(db: SqlClient, id: number): Promise<FileDet
     model: text(row.model),
     width: num(row.width),
     height: num(row.height),
+    kind: text(row.media_kind) as MediaKind | null,
+    pixelWidth: num(row.pixel_width),
+    pixelHeight: num(row.pixel_height),
+    destHost: text(row.dest_host),
+    destPath: text(row.dest_path),
     metadata: metadataOf(row),
   };
 }

@@ -162,6 +162,47 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX files_starred ON files (id) WHERE starred_at IS NOT NULL;
     `,
   },
+  {
+    version: 7,
+    name: 'media-kind-pixel-size-and-destinations',
+    sql: `
+      -- Where each copy is on its host: a row names its destination, and a destination its absolute
+      -- path, so an indexer reading a shared catalog finds every file (see the file_locations view)
+      -- and a moved --dest is one UPDATE. Rows written before this migration have none until a
+      -- controller with an embedded catalog opens it, or a reindex reads them from a destination.
+      CREATE TABLE destinations (
+        id            SERIAL PRIMARY KEY,
+        host          TEXT        NOT NULL,
+        path          TEXT        NOT NULL,
+        first_used_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        UNIQUE (host, path)
+      );
+      ALTER TABLE files
+        ADD COLUMN dest_id      INTEGER REFERENCES destinations (id),
+        ADD COLUMN media_kind   TEXT,
+        ADD COLUMN pixel_width  INTEGER,
+        ADD COLUMN pixel_height INTEGER;
+      CREATE INDEX files_media_kind ON files (media_kind, id);
+      -- Every model name in use, lower-cased: a --model substring is matched against these few
+      -- names and their rows found through files_model, instead of reading every row. Writers add
+      -- the names they store; a name no row uses any more costs one index lookup, nothing else.
+      CREATE TABLE model_names (name TEXT PRIMARY KEY);
+      INSERT INTO model_names SELECT DISTINCT lower(model) FROM files WHERE model IS NOT NULL;
+      CREATE VIEW file_locations AS
+        SELECT f.id, f.agent, f.container_path, d.host, d.path || '/' || f.stored_path AS host_path
+        FROM files f JOIN destinations d ON d.id = f.dest_id;
+      COMMENT ON TABLE destinations IS 'Each destination folder (--dest) a controller stored files in';
+      COMMENT ON COLUMN destinations.host IS 'Host name of the machine the controller ran on';
+      COMMENT ON COLUMN destinations.path IS 'Absolute path of --dest on that host, symlinks resolved';
+      COMMENT ON COLUMN files.dest_id IS 'Destination the copy was stored under: it is at destinations.path || ''/'' || stored_path';
+      COMMENT ON COLUMN files.media_kind IS 'What the bytes are: image, animated (APNG, animated WebP or GIF), video, audio or other; NULL until read';
+      COMMENT ON COLUMN files.pixel_width IS 'Width of the stored picture in pixels, from the file''s headers (width is the generation''s)';
+      COMMENT ON COLUMN files.pixel_height IS 'Height of the stored picture in pixels, from the file''s headers (height is the generation''s)';
+      COMMENT ON COLUMN files.meta_source IS 'Metadata format: a1111, comfyui, civitai, swarmui, fooocus, invokeai, novelai, drawthings, unknown (raw kept, see meta_error) or none';
+      COMMENT ON TABLE model_names IS 'Lower-cased model names of files rows, for substring search; may hold names no row uses any more';
+      COMMENT ON VIEW file_locations IS 'Absolute host path of every copy whose destination is known';
+    `,
+  },
 ];
 
 /**

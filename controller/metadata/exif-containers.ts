@@ -1,4 +1,4 @@
-// Finds the EXIF block in a JPEG (APP1 segment) or a WebP (RIFF `EXIF` chunk) without reading image data.
+// Finds the EXIF block and XMP packet in a JPEG (APP1 segments) or a WebP (RIFF `EXIF` and `XMP ` chunks) without reading image data.
 import { type ByteSource, WindowedReader } from './byte-source.js';
 
 /** Largest EXIF block read from a WebP; ComfyUI puts whole workflows there. JPEG APP1 is capped at 64 KiB anyway. */
@@ -8,13 +8,18 @@ const MAX_SEGMENTS = 100_000;
 export interface ExifLocation {
   /** The EXIF block (TIFF data, perhaps after `Exif\0\0`), when there is one. */
   block?: Buffer;
+  /** The XMP packet (Draw Things keeps its parameters there), when there is one. */
+  xmp?: string;
   problems: string[];
 }
 
-/** Walks JPEG marker segments up to the start of scan, returning the first APP1 `Exif` segment. */
+const XMP_HEADER = 'http://ns.adobe.com/xap/1.0/\0';
+
+/** Walks JPEG marker segments up to the start of scan, returning the first APP1 `Exif` segment and XMP packet. */
 export async function findJpegExif(source: ByteSource): Promise<ExifLocation> {
   const reader = new WindowedReader(source);
   const problems: string[] = [];
+  const found: ExifLocation = { problems };
   let position = 2;
   for (let count = 0; count < MAX_SEGMENTS; count++) {
     const header = await reader.read(position, 4);
@@ -47,17 +52,22 @@ export async function findJpegExif(source: ByteSource): Promise<ExifLocation> {
     }
     if (marker === 0xe1) {
       const data = await reader.read(position + 4, length - 2);
-      if (data.toString('latin1', 0, 6) === 'Exif\0\0') return { block: data, problems };
+      if (data.toString('latin1', 0, 6) === 'Exif\0\0') found.block ??= data;
+      else if (data.toString('latin1', 0, XMP_HEADER.length) === XMP_HEADER) {
+        found.xmp ??= data.toString('utf8', XMP_HEADER.length);
+      }
+      if (found.block && found.xmp !== undefined) break;
     }
     position += 2 + length;
   }
-  return { problems };
+  return found;
 }
 
-/** Walks a WebP's RIFF chunks by header and returns its `EXIF` chunk. */
+/** Walks a WebP's RIFF chunks by header and returns its `EXIF` and `XMP ` chunks. */
 export async function findWebpExif(source: ByteSource): Promise<ExifLocation> {
   const reader = new WindowedReader(source);
   const problems: string[] = [];
+  const found: ExifLocation = { problems };
   const riff = await reader.read(0, 12);
   if (
     riff.length < 12 ||
@@ -79,14 +89,16 @@ export async function findWebpExif(source: ByteSource): Promise<ExifLocation> {
       );
       break;
     }
-    if (fourcc === 'EXIF') {
+    if (fourcc === 'EXIF' || fourcc === 'XMP ') {
       if (size > MAX_EXIF_BYTES) {
-        problems.push(`WebP EXIF chunk is ${size} bytes, over the limit; skipped`);
-        break;
+        problems.push(`WebP ${fourcc.trim()} chunk is ${size} bytes, over the limit; skipped`);
+      } else if (fourcc === 'EXIF') {
+        found.block ??= await reader.read(position + 8, size);
+      } else {
+        found.xmp ??= (await reader.read(position + 8, size)).toString('utf8');
       }
-      return { block: await reader.read(position + 8, size), problems };
     }
     position += 8 + size + (size & 1);
   }
-  return { problems };
+  return found;
 }

@@ -3,7 +3,8 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { extractMetadata } from './extract.js';
+import sharp from 'sharp';
+import { extractMetadata, readStoredFile } from './extract.js';
 import type { GenerationMetadata } from './generation-metadata.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/sd-parsers/', import.meta.url));
@@ -35,6 +36,39 @@ const DUCK: GenerationMetadata = {
   },
 };
 
+/** The infotext hidden in automatic1111_stealth.png's alpha channel, gzipped (`stealth_pngcomp`). */
+const STEALTH_INFOTEXT =
+  'a circle\nNegative prompt: a square\nSteps: 20, Sampler: Euler, Schedule type: Automatic, CFG scale: 7, ' +
+  'Seed: 2015833630, Size: 64x64, Model hash: 15012c538f, Model: realisticVisionV51_v51VAE, Clip skip: 2, ' +
+  'Version: v1.9.4-169-ga30b19dd';
+const STEALTH: GenerationMetadata = {
+  source: 'a1111',
+  raw: STEALTH_INFOTEXT,
+  prompt: 'a circle',
+  negativePrompt: 'a square',
+  seed: 2015833630,
+  steps: 20,
+  cfg: 7,
+  sampler: 'Euler',
+  scheduler: 'Automatic',
+  model: 'realisticVisionV51_v51VAE',
+  modelHash: '15012c538f',
+  width: 64,
+  height: 64,
+  params: {
+    Steps: '20',
+    Sampler: 'Euler',
+    'Schedule type': 'Automatic',
+    'CFG scale': '7',
+    Seed: '2015833630',
+    Size: '64x64',
+    'Model hash': '15012c538f',
+    Model: 'realisticVisionV51_v51VAE',
+    'Clip skip': '2',
+    Version: 'v1.9.4-169-ga30b19dd',
+  },
+};
+
 const HANDS_NEGATIVE =
   '(hands), text, error, cropped, (worst quality:1.2), (low quality:1.2), normal quality, (jpeg artifacts:1.3), ' +
   'signature, watermark, username, blurry, artist name, monochrome, sketch, censorship, censor, (copyright:1.2), ' +
@@ -44,7 +78,7 @@ const HANDS_NEGATIVE =
 const exact: Record<string, GenerationMetadata> = {
   'AUTOMATIC1111/automatic1111_cropped.png': DUCK,
   'AUTOMATIC1111/automatic1111_cropped.jpg': DUCK,
-  'AUTOMATIC1111/automatic1111_stealth.png': { source: 'none' },
+  'AUTOMATIC1111/automatic1111_stealth.png': STEALTH,
   'bad_images/empty_file.png': { source: 'none' },
   'bad_images/empty_image.png': { source: 'none' },
   'bad_images/empty_image.jpg': { source: 'none' },
@@ -213,6 +247,18 @@ describe('extractMetadata on the sd-parsers samples', () => {
 
   it.each(Object.entries(exact))('%s', async (file, want) => {
     expect(await extractMetadata(join(FIXTURES, file))).toStrictEqual(want);
+  });
+
+  it("reads each sample's kind, and the pixel size libvips decodes", async () => {
+    for (const file of await listSamples(FIXTURES)) {
+      const { media } = await readStoredFile(join(FIXTURES, file));
+      if (file === 'bad_images/empty_file.png') {
+        expect(media).toStrictEqual({ kind: 'other' });
+        continue;
+      }
+      const { width, height } = await sharp(join(FIXTURES, file)).metadata();
+      expect([file, media]).toStrictEqual([file, { kind: 'image', width, height }]);
+    }
   });
 
   it.each(Object.entries(comfy))('%s', async (file, want) => {

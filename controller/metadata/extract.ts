@@ -1,22 +1,25 @@
 // Entry point of the metadata reader: picks the format by signature and never throws.
 import { errorMessage } from '../../common/errors.js';
 import { type ByteSource, openFileSource } from './byte-source.js';
-import { parseExif } from './exif.js';
-import { type ExifLocation, findJpegExif, findWebpExif } from './exif-containers.js';
-import { SNIFF_BYTES, sniffFormat } from './file-format.js';
+import { findJpegExif, findWebpExif } from './exif-containers.js';
+import { exifTexts } from './exif-texts.js';
+import { type MediaFormat, SNIFF_BYTES, sniffFormat } from './file-format.js';
 import type { GenerationMetadata } from './generation-metadata.js';
 import { type FoundTexts, interpret, looksLikeInfotext, type ParsedJson } from './interpret.js';
 import { type ExactJson, parseJsonExact } from './json-exact.js';
 import { readMatroskaTags } from './matroska-tags.js';
+import { type MediaInfo, gifMedia, jpegMedia, kindOfFormat, sized, webpMedia } from './media-info.js';
 import { type ContainerTags, readMp4Tags } from './mp4-tags.js';
-import { readPngTexts } from './png-chunks.js';
+import { readPng } from './png-reading.js';
 
 export type { GenerationMetadata } from './generation-metadata.js';
+export type { MediaInfo, MediaKind } from './media-info.js';
 
-/** PNG text keywords, and EXIF and container tag names, that carry generation metadata. */
-const KEYS = ['parameters', 'prompt', 'workflow'] as const;
-/** ComfyUI WebP: `prompt:{json}` in EXIF 0x0110, `workflow:{json}` in 0x010F. */
-const EXIF_KEY_VALUE = /^(prompt|workflow):/;
+/** What the reader makes of one file: how it was generated, and what its headers say it is. */
+export interface FileReading {
+  metadata: GenerationMetadata;
+  media: MediaInfo;
+}
 
 /**
  * Reads the generation metadata of one file: PNG text chunks, JPEG and WebP EXIF, MP4 and WebM tags.
@@ -25,14 +28,22 @@ const EXIF_KEY_VALUE = /^(prompt|workflow):/;
  * beside whatever could be read.
  */
 export async function extractMetadata(path: string): Promise<GenerationMetadata> {
+  return (await readStoredFile(path)).metadata;
+}
+
+/** extractMetadata, with the file's media kind and pixel size read from the same headers. Never throws. */
+export async function readStoredFile(path: string): Promise<FileReading> {
   let source;
   try {
     source = await openFileSource(path);
   } catch (err) {
-    return { source: 'none', error: `cannot open the file: ${errorMessage(err)}` };
+    return {
+      metadata: { source: 'none', error: `cannot open the file: ${errorMessage(err)}` },
+      media: { kind: 'other' },
+    };
   }
   try {
-    return await extractFromSource(source, path);
+    return await readFromSource(source, path);
   } finally {
     await source.close().catch(() => undefined);
   }
@@ -56,8 +67,13 @@ const EXTENSIONS: Record<string, string[]> = {
   png: ['png', 'apng'],
   jpeg: ['jpg', 'jpeg', 'jpe', 'jfif'],
   webp: ['webp'],
-  mp4: ['mp4', 'm4v', 'mov'],
+  gif: ['gif'],
+  heif: ['avif', 'heic', 'heif'],
+  mp4: ['mp4', 'm4v', 'mov', 'm4a'],
   matroska: ['webm', 'mkv'],
+  flac: ['flac'],
+  ogg: ['ogg', 'oga', 'opus'],
+  mp3: ['mp3'],
 };
 
 /**
@@ -80,105 +96,64 @@ export function nameMismatch(path: string, format: string): string | undefined {
  * flagged in `error`. Never throws.
  */
 export async function extractFromSource(source: ByteSource, name?: string): Promise<GenerationMetadata> {
-  if (name === undefined) return extractByFormat(source);
+  return (await readFromSource(source, name)).metadata;
+}
+
+/** extractFromSource, with the file's media kind and pixel size. Never throws. */
+export async function readFromSource(source: ByteSource, name?: string): Promise<FileReading> {
+  if (name === undefined) return readByFormat(source);
   try {
-    if (/\.txt$/i.test(name)) return await sidecarText(source);
-    const meta = await extractByFormat(source);
+    if (/\.txt$/i.test(name)) return { metadata: await sidecarText(source), media: { kind: 'other' } };
+    const reading = await readByFormat(source);
     const mismatch = nameMismatch(name, sniffFormat(await source.read(0, SNIFF_BYTES)));
+    const meta = reading.metadata;
     if (mismatch) meta.error = meta.error ? `${mismatch}; ${meta.error}` : mismatch;
-    return meta;
+    return reading;
   } catch (err) {
-    return { source: 'none', error: `cannot read the file: ${errorMessage(err)}` };
+    return {
+      metadata: { source: 'none', error: `cannot read the file: ${errorMessage(err)}` },
+      media: { kind: 'other' },
+    };
   }
 }
 
-async function extractByFormat(source: ByteSource): Promise<GenerationMetadata> {
+async function readByFormat(source: ByteSource): Promise<FileReading> {
+  let format: MediaFormat = 'unknown';
   try {
-    switch (sniffFormat(await source.read(0, SNIFF_BYTES))) {
+    format = sniffFormat(await source.read(0, SNIFF_BYTES));
+    switch (format) {
       case 'png':
-        return interpret(await pngTexts(source));
-      case 'jpeg':
-        return interpret(exifTexts(await findJpegExif(source)));
-      case 'webp':
-        return interpret(exifTexts(await findWebpExif(source)));
+        return await readPng(source);
+      case 'jpeg': {
+        const exif = await findJpegExif(source);
+        return { metadata: interpret(exifTexts(exif)), media: await jpegMedia(source) };
+      }
+      case 'webp': {
+        const exif = await findWebpExif(source);
+        return { metadata: interpret(exifTexts(exif)), media: await webpMedia(source) };
+      }
       case 'mp4':
-        return interpret(containerTexts(await readMp4Tags(source)));
+        return containerReading(await readMp4Tags(source));
       case 'matroska':
-        return interpret(containerTexts(await readMatroskaTags(source)));
-      case 'unknown':
-        return { source: 'none' };
+        return containerReading(await readMatroskaTags(source));
+      case 'gif':
+        return { metadata: { source: 'none' }, media: await gifMedia(source) };
+      default:
+        return { metadata: { source: 'none' }, media: { kind: kindOfFormat(format) } };
     }
   } catch (err) {
-    return { source: 'none', error: `cannot read the file: ${errorMessage(err)}` };
+    return {
+      metadata: { source: 'none', error: `cannot read the file: ${errorMessage(err)}` },
+      media: { kind: kindOfFormat(format) },
+    };
   }
 }
 
-/** PNG text keywords that describe the file, not how it was generated; never reported as unknown metadata. */
-const ORDINARY_PNG_KEYS = new Set([
-  'Title',
-  'Author',
-  'Copyright',
-  'Creation Time',
-  'Software',
-  'Disclaimer',
-  'Warning',
-  'Source',
-  'date:create',
-  'date:modify',
-  'date:timestamp',
-]);
-
-async function pngTexts(source: ByteSource): Promise<FoundTexts> {
-  const scan = await readPngTexts(source);
-  const found: FoundTexts = { problems: scan.problems };
-  if (scan.exif) {
-    const fromExif = exifTexts({ block: scan.exif, problems: [] });
-    found.problems.push(...fromExif.problems.map((problem) => `PNG eXIf: ${problem}`));
-    found.parameters = fromExif.parameters;
-    found.json = fromExif.json;
-    found.prompt = fromExif.prompt;
-    found.workflow = fromExif.workflow;
-    if (fromExif.unknown)
-      found.unknown = fromExif.unknown.map((entry) => ({ ...entry, where: `PNG eXIf ${entry.where}` }));
-  }
-  for (const chunk of scan.texts) {
-    const key = KEYS.find((name) => name === chunk.keyword);
-    if (!key) {
-      if (chunk.text !== undefined && chunk.text.trim() !== '' && !ORDINARY_PNG_KEYS.has(chunk.keyword)) {
-        (found.unknown ??= []).push({
-          where: `PNG ${chunk.type} ${JSON.stringify(chunk.keyword)}`,
-          text: chunk.text,
-          key: chunk.keyword,
-        });
-      }
-      continue;
-    }
-    if (chunk.text === undefined) {
-      found.problems.push(chunk.problem ?? `${chunk.type} ${chunk.keyword} could not be read`);
-      found.sourceHint ??= key === 'parameters' ? 'a1111' : 'comfyui';
-    } else {
-      found[key] ??= chunk.text;
-    }
-  }
-  return found;
-}
-
-function exifTexts(location: ExifLocation): FoundTexts {
-  const found: FoundTexts = { problems: location.problems };
-  if (!location.block) return found;
-  const exif = parseExif(location.block);
-  found.problems.push(...exif.problems);
-  const comment = exif.userComment?.trim();
-  if (comment && looksLikeInfotext(comment)) found.parameters = exif.userComment;
-  // SwarmUI writes the same JSON it puts in a PNG's `parameters`.
-  else if (comment?.startsWith('{') && comment.includes('"sui_image_params"')) found.parameters = comment;
-  else if (comment?.startsWith('{')) found.json = comment;
-  else if (comment) (found.unknown ??= []).push({ where: 'EXIF UserComment', text: comment });
-  for (const value of exif.ascii.values()) {
-    const match = EXIF_KEY_VALUE.exec(value);
-    if (match) found[match[1] as 'prompt' | 'workflow'] ??= value.slice(match[0].length);
-  }
-  return found;
+function containerReading(container: ContainerTags): FileReading {
+  return {
+    metadata: interpret(containerTexts(container)),
+    media: sized(container.audioOnly ? 'audio' : 'video', container.frame?.width, container.frame?.height),
+  };
 }
 
 /**

@@ -5,9 +5,10 @@
  * when a reader improves, and `forge-sync reindex` re-reads the stored copies read by older ones.
  * 1: infotext, ComfyUI PNG/WebP/video. 2: ComfyUI/Civitai JSON in UserComment, PNG eXIf, Civitai
  * resources, wildcard/Power Lora/concat graph walk, SwarmUI/Fooocus/InvokeAI/NovelAI JSON, Forge
- * .txt sidecars, unknown metadata kept raw.
+ * .txt sidecars, unknown metadata kept raw. 3: stealth PNG info, Draw Things XMP, InvokeAI
+ * `sd-metadata` and `Dream`, and each file's media kind and pixel size (MediaInfo).
  */
-export const METADATA_READER_VERSION = 2;
+export const METADATA_READER_VERSION = 3;
 
 /** Which metadata format the fields came from. */
 /**
@@ -15,7 +16,16 @@ export const METADATA_READER_VERSION = 2;
  * found but not understood: its text is kept in `raw` and `error` says why.
  */
 export type MetadataSource =
-  'a1111' | 'comfyui' | 'civitai' | 'swarmui' | 'fooocus' | 'invokeai' | 'novelai' | 'unknown' | 'none';
+  | 'a1111'
+  | 'comfyui'
+  | 'civitai'
+  | 'swarmui'
+  | 'fooocus'
+  | 'invokeai'
+  | 'novelai'
+  | 'drawthings'
+  | 'unknown'
+  | 'none';
 
 /** A LoRA used by a generation. */
 export interface LoraRef {

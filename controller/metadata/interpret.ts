@@ -1,7 +1,7 @@
 // Turns the texts found in a file (infotext, ComfyUI prompt and workflow) into GenerationMetadata.
 import { civitaiExtraMetadata, civitaiResources, mergeCivitaiLoras } from './civitai.js';
 import { summarizeComfyPrompt } from './comfy-graph.js';
-import { readToolJson } from './tool-json.js';
+import { readToolText } from './tool-json.js';
 import type { GenerationMetadata, LoraRef, MetadataSource } from './generation-metadata.js';
 import { type Infotext, parseInfotext } from './infotext.js';
 import { type ExactJson, parseJsonExact } from './json-exact.js';
@@ -40,10 +40,14 @@ export function interpret(found: FoundTexts): GenerationMetadata {
   const problems = [...found.problems];
   let meta: GenerationMetadata;
   const tool =
-    found.parameters === undefined ? undefined : (readToolJson('parameters', found.parameters) ?? undefined);
+    found.parameters === undefined ? undefined : (readToolText('parameters', found.parameters) ?? undefined);
+  // InvokeAI 2.x writes `Dream` and `sd-metadata`: the JSON says more, so `Dream` is read last.
   const toolChunk = tool
     ? undefined
-    : found.unknown?.map((entry) => readToolJson(entry.key ?? '', entry.text)).find(Boolean);
+    : [...(found.unknown ?? [])]
+        .sort((a, b) => Number(a.key === 'Dream') - Number(b.key === 'Dream'))
+        .map((entry) => readToolText(entry.key ?? '', entry.text))
+        .find(Boolean);
   if (tool ?? toolChunk) {
     meta = (tool ?? toolChunk)!;
   } else if (found.parameters !== undefined && found.parameters.trim() !== '') {

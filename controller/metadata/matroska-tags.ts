@@ -10,6 +10,14 @@ const TAG = 0x7373;
 const SIMPLE_TAG = 0x67c8;
 const TAG_NAME = 0x45a3;
 const TAG_STRING = 0x4487;
+const TRACKS = 0x1654ae6b;
+const TRACK_ENTRY = 0xae;
+const TRACK_TYPE = 0x83;
+const VIDEO = 0xe0;
+const PIXEL_WIDTH = 0xb0;
+const PIXEL_HEIGHT = 0xba;
+/** Largest Tracks element read; real ones are a few hundred bytes, codec private data included. */
+const MAX_TRACKS_BYTES = 1 << 20;
 const MAX_ELEMENTS = 100_000;
 
 interface ElementHeader {
@@ -20,7 +28,8 @@ interface ElementHeader {
 }
 
 /**
- * Walks the Segment's top-level elements by header and parses each Tags element. ffmpeg writes the
+ * Walks the Segment's top-level elements by header and parses each Tags element, and the Tracks
+ * element for the picture size. ffmpeg writes the
  * global tags (VideoHelperSuite's `COMMENT`, ComfyUI's `PROMPT` and `WORKFLOW`) before the first
  * cluster; clusters of known size are skipped to find tags written at the end.
  */
@@ -49,6 +58,8 @@ export async function readMatroskaTags(source: ByteSource): Promise<ContainerTag
       } else {
         parseTags(await reader.read(body, header.size), result);
       }
+    } else if (header.id === TRACKS && header.size <= MAX_TRACKS_BYTES && !result.frame) {
+      parseTracks(await reader.read(body, header.size), result);
     } else if (header.id === CLUSTER && body + header.size > source.size) {
       break;
     }
@@ -71,6 +82,32 @@ function parseTags(data: Buffer, result: ContainerTags): void {
       if (name !== undefined && value !== undefined) result.tags.set(name.toLowerCase(), value);
     }
   }
+}
+
+/** The first video track's PixelWidth and PixelHeight; audioOnly when every track says it is audio (type 2). */
+function parseTracks(data: Buffer, result: ContainerTags): void {
+  let tracks = 0;
+  let audio = 0;
+  for (const entry of children(data)) {
+    if (entry.id !== TRACK_ENTRY) continue;
+    tracks++;
+    for (const field of children(entry.data)) {
+      if (field.id === TRACK_TYPE && uint(field.data) === 2) audio++;
+      if (field.id !== VIDEO || result.frame) continue;
+      let width = 0;
+      let height = 0;
+      for (const setting of children(field.data)) {
+        if (setting.id === PIXEL_WIDTH) width = uint(setting.data);
+        if (setting.id === PIXEL_HEIGHT) height = uint(setting.data);
+      }
+      if (width > 0 && height > 0) result.frame = { width, height };
+    }
+  }
+  if (tracks > 0 && audio === tracks) result.audioOnly = true;
+}
+
+function uint(data: Buffer): number {
+  return data.length >= 1 && data.length <= 6 ? data.readUIntBE(0, data.length) : 0;
 }
 
 function* children(data: Buffer): Generator<{ id: number; data: Buffer }> {

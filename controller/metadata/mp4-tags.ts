@@ -5,6 +5,10 @@ import { type ByteSource, WindowedReader } from './byte-source.js';
 export interface ContainerTags {
   tags: Map<string, string>;
   problems: string[];
+  /** The first video track's picture size, in pixels. */
+  frame?: { width: number; height: number };
+  /** Set when the tracks were listed and none of them is video. */
+  audioOnly?: boolean;
 }
 
 /** Largest metadata box read whole; the rest of the file is only walked by box headers. */
@@ -32,14 +36,39 @@ export async function readMp4Tags(source: ByteSource): Promise<ContainerTags> {
   const result: ContainerTags = { tags: new Map(), problems: [] };
   const moov = (await childBoxes(reader, 0, source.size, result.problems)).find((box) => box.type === 'moov');
   if (!moov) return result;
+  let tracks = 0;
   for (const child of await childBoxes(reader, moov.body, moov.end, result.problems)) {
     if (child.type === 'meta') await readMeta(reader, child, result);
+    if (child.type === 'trak') {
+      tracks++;
+      result.frame ??= await trackFrame(reader, child, result.problems);
+    }
     if (child.type !== 'udta') continue;
     for (const item of await childBoxes(reader, child.body, child.end, result.problems)) {
       if (item.type === 'meta') await readMeta(reader, item, result);
     }
   }
+  if (tracks > 0 && !result.frame) result.audioOnly = true;
   return result;
+}
+
+/**
+ * A track's picture size from its `tkhd`: 16.16 fixed-point width and height at its end (offset 76
+ * of a version 0 box, 88 of version 1). Audio tracks have zeros there.
+ */
+async function trackFrame(
+  reader: WindowedReader,
+  trak: Box,
+  problems: string[],
+): Promise<{ width: number; height: number } | undefined> {
+  const tkhd = (await childBoxes(reader, trak.body, trak.end, problems)).find((box) => box.type === 'tkhd');
+  if (!tkhd) return undefined;
+  const body = await reader.read(tkhd.body, 96);
+  const at = body[0] === 1 ? 88 : 76;
+  if (body.length < at + 8 || tkhd.body + at + 8 > tkhd.end) return undefined;
+  const width = body.readUInt32BE(at) >>> 16;
+  const height = body.readUInt32BE(at + 4) >>> 16;
+  return width > 0 && height > 0 ? { width, height } : undefined;
 }
 
 /** The boxes between start and end, by header only. A box running past `end` is reported and ends the walk. */

@@ -5,6 +5,9 @@ import { type ByteSource, bufferSource } from './byte-source.js';
 import { decodeLatin1Text, decodeTextChunk, type PngText, readPngTexts } from './png-chunks.js';
 import { IDAT, IEND, IHDR, iTXt, PNG_SIGNATURE_BYTES, png, pngChunk, tEXt, zTXt } from './test-samples.js';
 
+/** What IHDR of the builders' 1×1 greyscale PNG says. */
+const GREY_1X1 = { width: 1, height: 1, bitDepth: 8, colorType: 0, interlaced: false };
+
 /** The data part of a built chunk (between its header and CRC). */
 const dataOf = (chunk: Buffer) => chunk.subarray(8, chunk.length - 4);
 
@@ -103,13 +106,26 @@ describe('readPngTexts', () => {
         { type: 'zTXt', keyword: 'parameters', text: 'p' },
         { type: 'iTXt', keyword: 'workflow', text: '{"w":1}' },
       ],
+      header: GREY_1X1,
+      idatOffset: 8 + IHDR.length + tEXt('prompt', '{}').length,
       problems: [],
     });
   });
 
   it('stops at IEND and ignores what follows', async () => {
     const file = Buffer.concat([png(IDAT), tEXt('parameters', 'late')]);
-    expect(await readPngTexts(bufferSource(file))).toStrictEqual({ texts: [], problems: [] });
+    expect(await readPngTexts(bufferSource(file))).toStrictEqual({
+      texts: [],
+      header: GREY_1X1,
+      idatOffset: 8 + IHDR.length,
+      problems: [],
+    });
+  });
+
+  it('notes an acTL chunk before the image data: an animated PNG', async () => {
+    const acTL = pngChunk('acTL', Buffer.from([0, 0, 0, 2, 0, 0, 0, 0]));
+    expect((await readPngTexts(bufferSource(png(acTL, IDAT)))).animated).toBe(true);
+    expect((await readPngTexts(bufferSource(png(IDAT, acTL)))).animated).toBeUndefined();
   });
 
   it('reports a chunk whose length runs past the end of the file, keeping texts read before it', async () => {

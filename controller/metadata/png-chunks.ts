@@ -22,8 +22,24 @@ export interface PngText {
   problem?: string;
 }
 
+/** The IHDR fields the pixel readers need. */
+export interface PngHeader {
+  width: number;
+  height: number;
+  bitDepth: number;
+  /** 0 grey, 2 RGB, 3 palette, 4 grey and alpha, 6 RGBA. */
+  colorType: number;
+  interlaced: boolean;
+}
+
 export interface PngTextScan {
   texts: PngText[];
+  /** From IHDR, when the file has a well-formed one first. */
+  header?: PngHeader;
+  /** Offset of the first IDAT chunk; the image data runs on through the IDAT chunks after it. */
+  idatOffset?: number;
+  /** Whether an `acTL` chunk (animated PNG) comes before the image data. */
+  animated?: boolean;
   /** The first `eXIf` chunk's data (a TIFF block): kohya sample images and some savers put infotext there. */
   exif?: Buffer;
   /** Structural trouble (truncation, oversized chunks); the texts found before it are still returned. */
@@ -31,8 +47,9 @@ export interface PngTextScan {
 }
 
 /**
- * Collects tEXt, zTXt, iTXt and ComfyUI's `comf` chunks before and after IDAT. Only chunk headers and
- * text chunk bodies are read; pixel data is skipped by seeking. Never throws for a malformed file.
+ * Collects tEXt, zTXt, iTXt and ComfyUI's `comf` chunks before and after IDAT, and notes IHDR, where
+ * the image data starts and whether the image is animated. Only chunk headers, IHDR and text chunk
+ * bodies are read; pixel data is skipped by seeking. Never throws for a malformed file.
  */
 export async function readPngTexts(source: ByteSource): Promise<PngTextScan> {
   const reader = new WindowedReader(source);
@@ -64,7 +81,13 @@ export async function readPngTexts(source: ByteSource): Promise<PngTextScan> {
       );
       break;
     }
-    if (type === 'eXIf' && scan.exif === undefined) {
+    if (type === 'IHDR' && count === 0 && length === 13) {
+      scan.header = parseHeader(await reader.read(position + 8, 13));
+    } else if (type === 'IDAT') {
+      scan.idatOffset ??= position;
+    } else if (type === 'acTL' && scan.idatOffset === undefined) {
+      scan.animated = true;
+    } else if (type === 'eXIf' && scan.exif === undefined) {
       if (length > MAX_TEXT_BYTES)
         scan.problems.push(`PNG eXIf chunk at offset ${position} is over the limit; skipped`);
       else scan.exif = await reader.read(position + 8, length);
@@ -81,6 +104,16 @@ export async function readPngTexts(source: ByteSource): Promise<PngTextScan> {
     position = end;
   }
   return scan;
+}
+
+function parseHeader(data: Buffer): PngHeader {
+  return {
+    width: data.readUInt32BE(0),
+    height: data.readUInt32BE(4),
+    bitDepth: data[8]!,
+    colorType: data[9]!,
+    interlaced: data[12] === 1,
+  };
 }
 
 /** Decodes one text chunk's data (the bytes between its header and CRC). */

@@ -1,16 +1,24 @@
-// Generators that write their parameters as JSON: SwarmUI, Fooocus, InvokeAI and NovelAI.
+// Generators that write their parameters in their own formats: SwarmUI, Fooocus, InvokeAI, NovelAI and Draw Things.
+import { readDrawThingsXmp } from './draw-things.js';
 import type { GenerationMetadata, LoraRef } from './generation-metadata.js';
 import { toSeed } from './infotext.js';
+import { readDream, readSdMetadata } from './invokeai-legacy.js';
 
 type Json = Record<string, unknown>;
 
+/** The PNG text keyword (and XMP packet name) Draw Things writes its XMP under. */
+export const XMP_KEY = 'XML:com.adobe.xmp';
+
 /**
- * Reads the JSON one of these tools wrote under `key` (a PNG text keyword, or `parameters` for an
+ * Reads what one of these tools wrote under `key` (a PNG text keyword, or `parameters` for an
  * EXIF UserComment): SwarmUI `{"sui_image_params": …}` and Fooocus `{"prompt", "base_model", …}`
- * in `parameters`, InvokeAI in `invokeai_metadata`, NovelAI in `Comment`. Null when the text is
- * not one of them. Never throws.
+ * in `parameters`, InvokeAI in `invokeai_metadata` (3.x and later), `sd-metadata` and `Dream`
+ * (2.x), NovelAI in `Comment`, Draw Things in its XMP packet. Null when the text is not one of
+ * them. Never throws.
  */
-export function readToolJson(key: string, text: string): GenerationMetadata | null {
+export function readToolText(key: string, text: string): GenerationMetadata | null {
+  if (key === 'Dream') return readDream(text);
+  if (key === XMP_KEY) return readDrawThingsXmp(text);
   if (!text.trimStart().startsWith('{')) return null;
   let root: unknown;
   try {
@@ -28,6 +36,7 @@ export function readToolJson(key: string, text: string): GenerationMetadata | nu
     return fooocus(root, text);
   }
   if (key === 'invokeai_metadata') return invoke(root, text);
+  if (key === 'sd-metadata') return readSdMetadata(root, text);
   if (key === 'Comment' && typeof root['prompt'] === 'string' && ('uc' in root || 'scale' in root)) {
     return novelai(root, text);
   }
