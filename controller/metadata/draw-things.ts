@@ -1,8 +1,6 @@
 // Draw Things: its parameters as JSON in the `exif:UserComment` property of the image's XMP packet.
 import type { GenerationMetadata, LoraRef } from './generation-metadata.js';
-import { toSeed } from './infotext.js';
-
-type Json = Record<string, unknown>;
+import { clean, isRecord, num, seed, str } from './json-fields.js';
 
 /**
  * The text of the XMP property `exif:UserComment`: an element holding an `rdf:Alt` list (its first
@@ -66,8 +64,7 @@ export function readDrawThingsXmp(xmp: string): GenerationMetadata | null {
     raw: comment,
     prompt: str(root['c']),
     negativePrompt: str(root['uc']),
-    seed:
-      typeof root['seed'] === 'number' || typeof root['seed'] === 'string' ? toSeed(root['seed']) : undefined,
+    seed: seed(root['seed']),
     steps: num(root['steps']),
     cfg: num(root['scale']),
     sampler: str(root['sampler']),
@@ -76,24 +73,9 @@ export function readDrawThingsXmp(xmp: string): GenerationMetadata | null {
     height: size ? Number(size[2]) : undefined,
     loras: loras.length > 0 ? loras : undefined,
   };
-  for (const key of Object.keys(meta) as (keyof GenerationMetadata)[]) {
-    if (meta[key] === undefined) delete meta[key];
-  }
-  return meta;
-}
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return clean(meta);
 }
 
 function list(value: unknown): unknown[] | undefined {
   return Array.isArray(value) ? value : undefined;
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }

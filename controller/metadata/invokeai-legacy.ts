@@ -1,8 +1,7 @@
 // InvokeAI before 3.0: the `sd-metadata` JSON and the `Dream` command line it wrote into PNG text chunks.
 import type { GenerationMetadata } from './generation-metadata.js';
+import { type Json, isRecord, str, num, seed, clean } from './json-fields.js';
 import { toSeed } from './infotext.js';
-
-type Json = Record<string, unknown>;
 
 /**
  * InvokeAI 2.x takes words in square brackets as the negative prompt (`a cat [blurry, dog]`): the
@@ -110,27 +109,4 @@ export function readDream(text: string): GenerationMetadata | null {
   }
   if (Object.keys(params).length > 0) meta.params = params;
   return clean(meta);
-}
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-function seed(value: unknown): number | string | undefined {
-  return typeof value === 'number' || typeof value === 'string' ? toSeed(value) : undefined;
-}
-
-function clean(meta: GenerationMetadata): GenerationMetadata {
-  for (const key of Object.keys(meta) as (keyof GenerationMetadata)[]) {
-    if (meta[key] === undefined) delete meta[key];
-  }
-  return meta;
 }

@@ -1,10 +1,8 @@
 // Generators that write their parameters in their own formats: SwarmUI, Fooocus, InvokeAI, NovelAI and Draw Things.
 import { readDrawThingsXmp } from './draw-things.js';
 import type { GenerationMetadata, LoraRef } from './generation-metadata.js';
-import { toSeed } from './infotext.js';
+import { type Json, isRecord, str, num, seed, clean } from './json-fields.js';
 import { readDream, readSdMetadata } from './invokeai-legacy.js';
-
-type Json = Record<string, unknown>;
 
 /** The PNG text keyword (and XMP packet name) Draw Things writes its XMP under. */
 export const XMP_KEY = 'XML:com.adobe.xmp';
@@ -137,27 +135,4 @@ function novelai(p: Json, raw: string): GenerationMetadata {
     width: num(p['width']),
     height: num(p['height']),
   });
-}
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-function seed(value: unknown): number | string | undefined {
-  return typeof value === 'number' || typeof value === 'string' ? toSeed(value) : undefined;
-}
-
-function clean(meta: GenerationMetadata): GenerationMetadata {
-  for (const key of Object.keys(meta) as (keyof GenerationMetadata)[]) {
-    if (meta[key] === undefined) delete meta[key];
-  }
-  return meta;
 }
