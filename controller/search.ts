@@ -16,7 +16,7 @@ export const SEARCH_COMMAND: CommandSpec = {
   summary:
     'Finds synced files by words or word starts of their prompt (also model, sampler, LoRAs, raw metadata,\n' +
     'ComfyUI graph texts and file name; "quoted phrases", OR, -word), and by model, seed, LoRA, sampler, media kind,\n' +
-    'agent and age. Prints where each file is on the host, newest first.',
+    'agent, age and the dates they were made. Prints where each file is on the host, newest first.',
   flags: [
     { name: 'dest', type: 'string', value: 'DIR', help: 'the destination whose embedded catalog to search' },
     CATALOG_FLAG,
@@ -38,6 +38,20 @@ export const SEARCH_COMMAND: CommandSpec = {
       value: 'D',
       env: false,
       help: 'only files synced within this time, like 2d',
+    },
+    {
+      name: 'from',
+      type: 'string',
+      value: 'DATE',
+      env: false,
+      help: 'only files made (modified) on or after this day or time, like 2026-11-01 or 2026-11-01T18:00',
+    },
+    {
+      name: 'to',
+      type: 'string',
+      value: 'DATE',
+      env: false,
+      help: 'only files made on or before this day (all of it) or time',
     },
     {
       name: 'limit',
@@ -70,6 +84,10 @@ export interface SearchParams {
   kind?: string;
   agent?: string;
   since?: string;
+  /** Made (modified) on or after: a day (YYYY-MM-DD, from its start) or a time (ISO 8601). */
+  from?: string;
+  /** Made on or before: a day (to its end) or a time. */
+  to?: string;
   limit?: string;
   cursor?: string;
   /** `1` or `true`: only starred files. */
@@ -99,6 +117,11 @@ export function toSearchQuery(params: SearchParams, nowMs: number, what = '--'):
     query.seed = params.seed.replace(/^0+(?=\d)/, '');
   }
   if (params.since !== undefined) query.since = new Date(nowMs - parseDuration(params.since, `${what}since`));
+  if (params.from !== undefined) query.madeFrom = dayOrTime(params.from, 'start', `${what}from`);
+  if (params.to !== undefined) query.madeTo = dayOrTime(params.to, 'end', `${what}to`);
+  if (query.madeFrom && query.madeTo && query.madeFrom > query.madeTo) {
+    throw new AppError('E_USAGE', `${what}from is after ${what}to: nothing can match`);
+  }
   if (params.starred !== undefined) {
     if (!/^(1|true|0|false)$/.test(params.starred))
       throw new AppError('E_USAGE', `${what}starred: expected true or false, got "${params.starred}"`);
@@ -123,6 +146,36 @@ export function toSearchQuery(params: SearchParams, nowMs: number, what = '--'):
     query.cursor = params.cursor;
   }
   return query;
+}
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * A day (the start or the end of it, in this machine's time zone, where `forge-sync search` runs and
+ * the gallery sends times with their offset) or an ISO 8601 time; without an offset, local time.
+ */
+function dayOrTime(text: string, edge: 'start' | 'end', name: string): Date {
+  const day = DAY.exec(text);
+  let date: Date | undefined;
+  if (day) {
+    const [year, month, dayOfMonth] = [Number(day[1]), Number(day[2]) - 1, Number(day[3])];
+    date =
+      edge === 'start'
+        ? new Date(year, month, dayOfMonth)
+        : new Date(new Date(year, month, dayOfMonth + 1).getTime() - 1);
+    // 2026-02-31 rolls over into March: not a day.
+    if (new Date(year, month, dayOfMonth).getDate() !== dayOfMonth) date = undefined;
+  } else if (TIME.test(text)) {
+    date = new Date(text);
+  }
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new AppError(
+      'E_USAGE',
+      `${name}: expected a day like 2026-11-30 or a time like 2026-11-30T18:00, got "${text}"`,
+    );
+  }
+  return date;
 }
 
 export interface SearchConfig {
@@ -151,6 +204,8 @@ export function loadSearchConfig(env: NodeJS.ProcessEnv, argv: readonly string[]
     'kind',
     'agent',
     'since',
+    'from',
+    'to',
     'limit',
     'cursor',
   ] as const) {

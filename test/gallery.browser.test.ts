@@ -199,6 +199,22 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
     expect(await searchFor({ lora: 'detail' })).toEqual([]);
   });
 
+  it('filters by the days the files were made, as the viewer counts days', async () => {
+    const all = await searchFor({});
+    const dayOf = (date: Date): string =>
+      `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
+    const madeBetween = async (from: string, to: string): Promise<string[]> => {
+      await page.fill('[data-testid=made-from]', from);
+      await page.fill('[data-testid=made-to]', to);
+      return searchFor({});
+    };
+    // Every sample was made (modified) at OLD.
+    expect(await madeBetween(dayOf(OLD), dayOf(OLD))).toEqual(all);
+    expect(await madeBetween(dayOf(new Date(OLD.getTime() + 86_400_000)), '')).toEqual([]);
+    expect(await madeBetween('', dayOf(new Date(OLD.getTime() - 86_400_000)))).toEqual([]);
+    expect(await madeBetween('', '')).toEqual(all);
+  });
+
   it('opens the detail view with the prompt, seed and the full-size image', async () => {
     await searchFor({ seed: '235284042', q: 'duck' });
     await page.click('[data-testid=tile][data-path$="00000-235284042.png"]');

@@ -55,12 +55,12 @@ describe('metadata and search', () => {
   let dest: string;
   let agent: Started;
 
-  async function place(rel: string, from: string | Buffer): Promise<void> {
+  async function place(rel: string, from: string | Buffer, made = OLD): Promise<void> {
     const path = join(out, rel);
     await mkdir(dirname(path), { recursive: true });
     if (typeof from === 'string') await copyFile(join(SAMPLES, from), path);
     else await writeFile(path, from);
-    await utimes(path, OLD, OLD);
+    await utimes(path, made, made);
   }
 
   async function search(...args: string[]): Promise<{ items: Hit[]; nextCursor: string | null }> {
@@ -81,7 +81,8 @@ describe('metadata and search', () => {
     await place('broken/empty_image.png', 'bad_images/empty_image.png');
     await place('video/AnimateDiff_00001.png', 'ComfyUI/img2img_cropped.png');
     await place('video/AnimateDiff_00001.mp4', tinyMp4());
-    await place('plain.png', fakePng(64));
+    // Made at 23:30 local time on 20 November: the day's end, where a day filter must still hold it.
+    await place('plain.png', fakePng(64), new Date(2026, 10, 20, 23, 30));
     agent = await startAgent([out]);
     const result = await syncJson(dest, { gpu1: agent.url }, ['--events', join(work.path, 'events.ndjson')]);
     expect(result.code, result.stderr).toBe(0);
@@ -205,6 +206,31 @@ describe('metadata and search', () => {
     expect(bad.stderr.trim()).toBe(
       'forge-sync: --kind: expected one of image, animated, video, audio, other, got "gif"',
     );
+  });
+
+  it('finds files by the day or time they were made, in local time', async () => {
+    const made = async (...range: string[]) =>
+      (await search(...range, '--limit', '1000')).items.map((hit) => hit.containerPath).sort();
+    expect(await made('--from', '2026-11-20', '--to', '2026-11-20')).toEqual(['output/plain.png']);
+    expect(await made('--to', '2026-11-20T23:29')).toEqual([]);
+    expect(await made('--from', '2026-11-20T23:30', '--to', '2026-11-21')).toEqual(['output/plain.png']);
+    expect(await made('--from', '2026-11-21')).toHaveLength(8);
+    expect(await made('--to', '2026-11-19')).toEqual([]);
+    for (const [args, message] of [
+      [
+        ['--from', '2026-02-30'],
+        '--from: expected a day like 2026-11-30 or a time like 2026-11-30T18:00, got "2026-02-30"',
+      ],
+      [
+        ['--to', 'yesterday'],
+        '--to: expected a day like 2026-11-30 or a time like 2026-11-30T18:00, got "yesterday"',
+      ],
+      [['--from', '2026-11-21', '--to', '2026-11-20'], '--from is after --to: nothing can match'],
+    ] as const) {
+      const result = await runCli(['search', ...args, '--dest', dest]);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toBe(`forge-sync: ${message}`);
+    }
   });
 
   it('rejects a bad seed with one clear line', async () => {

@@ -81,6 +81,10 @@ export interface SearchQuery {
   agent?: string;
   /** Only files synced at or after this time. */
   since?: Date;
+  /** Only files made (their modification time in the container) at or after this time. */
+  madeFrom?: Date;
+  /** Only files made at or before this time. */
+  madeTo?: Date;
   /** Only starred (favourite) files. */
   starred?: boolean;
   /** Only files of this media kind. */

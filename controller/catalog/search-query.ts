@@ -134,6 +134,8 @@ export async function searchFiles(db: SqlClient, query: SearchQuery): Promise<Se
   }
   if (query.agent) where.push(`agent = ${param(query.agent)}`);
   if (query.since) where.push(`synced_at >= ${param(query.since.toISOString())}`);
+  if (query.madeFrom) where.push(`mtime_ms >= ${param(query.madeFrom.getTime())}`);
+  if (query.madeTo) where.push(`mtime_ms <= ${param(query.madeTo.getTime())}`);
   if (query.starred) where.push('starred_at IS NOT NULL');
   let below = '';
   if (query.cursor) {

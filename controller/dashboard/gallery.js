@@ -21,7 +21,18 @@ import { forgetToken, openSession, takeToken, api } from './session.js';
 
 const PAGE_SIZE = 60;
 const VIDEO = /\.(mp4|webm|mkv|mov|m4v)$/i;
-const FILTERS = /** @type {const} */ (['q', 'seed', 'model', 'lora', 'sampler', 'agent', 'since', 'starred']);
+const FILTERS = /** @type {const} */ ([
+  'q',
+  'seed',
+  'model',
+  'lora',
+  'sampler',
+  'agent',
+  'since',
+  'from',
+  'to',
+  'starred',
+]);
 
 /** @type {string | null} */
 let token = takeToken();
@@ -75,7 +86,11 @@ function filterParams() {
   const params = new URLSearchParams();
   for (const name of FILTERS) {
     const value = String(data.get(name) ?? '').trim();
-    if (value) params.set(name, value);
+    if (!value) continue;
+    // A day picked here is a day where the viewer is: sent as the instants it starts and ends.
+    if (name === 'from') params.set(name, new Date(`${value}T00:00:00`).toISOString());
+    else if (name === 'to') params.set(name, new Date(`${value}T23:59:59.999`).toISOString());
+    else params.set(name, value);
   }
   return params;
 }
