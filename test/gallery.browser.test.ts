@@ -223,6 +223,11 @@ suite(`gallery in headless Chromium${ready ? '' : ` [skipped: ${why}]`}`, () => 
     expect(await page.textContent('[data-field=seed]')).toBe('235284042');
     expect(await page.textContent('[data-field=negative]')).toBe('monochrome');
     expect(await page.textContent('[data-field=sampler]')).toBe('UniPC');
+    // What the file itself is, from its own header (the cropped sample is 1×1), beside the generation size.
+    expect(await page.textContent('[data-field=media]')).toBe('image · 1×1 px');
+    expect(await page.textContent('[data-field=made]')).toBe(
+      await page.evaluate((ms) => new Date(ms).toLocaleString(), OLD.getTime()),
+    );
     await until('the full-size image', () =>
       page.locator('[data-testid=detail-image]').evaluate((img) => {
         const image = img as unknown as { complete: boolean; naturalWidth: number };

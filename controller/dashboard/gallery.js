@@ -11,10 +11,11 @@ import { forgetToken, openSession, takeToken, api } from './session.js';
  *   syncedAt: string; purgedAt: string | null; metaSource: string | null; metaError: string | null;
  *   prompt: string | null; negativePrompt: string | null; seed: string | null; steps: number | null;
  *   cfg: number | null; sampler: string | null; scheduler: string | null; model: string | null;
- *   width: number | null; height: number | null }} Hit
+ *   width: number | null; height: number | null; kind: string | null; pixelWidth: number | null;
+ *   pixelHeight: number | null }} Hit
  */
 /**
- * @typedef {Hit & { hostPath: string; starredAt: string | null; provenance: { host?: string };
+ * @typedef {Hit & { hostPath: string; mtimeMs: number; starredAt: string | null; provenance: { host?: string };
  *   metadata: { raw?: string; modelHash?: string; loras?: { name: string; strength?: number }[];
  *   comfyPrompt?: unknown } | null }} Detail
  */
@@ -227,6 +228,14 @@ async function openDetail(id) {
       'Size',
       `${file.width && file.height ? `${file.width}×${file.height}, ` : ''}${formatBytes(file.size)}`,
     ],
+    [
+      'media',
+      'File',
+      [file.kind, file.pixelWidth && file.pixelHeight ? `${file.pixelWidth}×${file.pixelHeight} px` : null]
+        .filter(Boolean)
+        .join(' · '),
+    ],
+    ['made', 'Made', new Date(file.mtimeMs).toLocaleString()],
     ['agent', 'Agent', [file.agent, file.provenance.host].filter(Boolean).join(' on ')],
     ['host-path', 'Host path', file.hostPath],
     ['container-path', 'Container path', file.containerPath],
