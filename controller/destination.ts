@@ -66,7 +66,7 @@ export async function openDestination(dest: string): Promise<Destination> {
     tmpDir,
     journalDir,
     catalogDir: join(state, 'catalog'),
-    durability: await probeDurability(root),
+    durability: await probeDurability(),
     release,
   };
 }

@@ -80,7 +80,7 @@ describe('BatchDurability', () => {
   it('finds `sync -f` here and commits a batch with one filesystem sync', async () => {
     const root = await realpath(await mkdtemp(join(tmpdir(), 'durable-test-')));
     try {
-      expect(await probeDurability(root)).toBe('syncfs');
+      expect(await probeDurability()).toBe('syncfs');
       const file = join(root, 'f.png');
       await writeFile(file, 'x');
       const dirty = new DirtyDirs();
@@ -99,7 +99,7 @@ describe('BatchDurability', () => {
     const path = process.env.PATH;
     try {
       process.env.PATH = join(root, 'no-such-bin');
-      expect(await probeDurability(root)).toBe('fsync');
+      expect(await probeDurability()).toBe('fsync');
       const file = join(root, 'f.png');
       await writeFile(file, 'x');
       const durability = new BatchDurability('syncfs', root);

@@ -1,7 +1,8 @@
 // fsync helpers: a copy counts as stored only once its bytes and its folder entry are on disk.
 import { execFile } from 'node:child_process';
-import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { constants } from 'node:fs';
+import { access, open } from 'node:fs/promises';
+import { delimiter, dirname, join } from 'node:path';
 import { forEachLimit } from '../lib/pool.js';
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -63,12 +64,22 @@ export function syncFilesystem(path: string): Promise<void> {
   });
 }
 
-/** `syncfs` when a `sync -f` of `root` works here, else `fsync`. */
-export async function probeDurability(root: string): Promise<DurabilityMode> {
-  return syncFilesystem(root).then(
-    () => 'syncfs' as const,
-    () => 'fsync' as const,
-  );
+/**
+ * `syncfs` when a `sync` command is on the PATH, else `fsync`. Looked up, not run: a `sync -f` at
+ * every start would flush every other writer's dirty pages on that filesystem first (seconds on a
+ * busy disk). A `sync` that cannot do `-f` fails its first batch, which then falls back (see
+ * BatchDurability), so the guess never costs durability.
+ */
+export async function probeDurability(): Promise<DurabilityMode> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const found = await access(join(dir, 'sync'), constants.X_OK).then(
+      () => true,
+      () => false,
+    );
+    if (found) return 'syncfs';
+  }
+  return 'fsync';
 }
 
 /**
