@@ -52,6 +52,13 @@ export interface ExtractContext {
 }
 
 const MAX_REPORT_BYTES = 16 << 20;
+/**
+ * Refused entries are read and dropped (skipping one means reading it), so their number and bytes
+ * per archive are bounded: an honest agent sends none, and past either bound the rest of the
+ * archive is refused before its bytes are read.
+ */
+export const MAX_REFUSED_ENTRIES = 1000;
+export const MAX_REFUSED_BYTES = 16 << 20;
 /** Verified files being fsynced and placed at once, per archive stream. */
 const FINISH_CONCURRENCY = 16;
 /** Received bytes gathered per write. */
@@ -66,12 +73,21 @@ export async function extractArchive(source: ChunkReader, ctx: ExtractContext): 
   const result: ExtractResult = { stored: [], problems: [], skipped: [] };
   const seen = new Set<string>();
   let report: ArchiveReport | undefined;
+  let refusedEntries = 0;
+  let refusedBytes = 0;
   const finishing = new TaskGroup(FINISH_CONCURRENCY);
   const tar = new TarReader(source);
   try {
     for (let header = await tar.nextEntry(); header; header = await tar.nextEntry()) {
       const name = header.name;
       if (name === ARCHIVE_REPORT_NAME) {
+        if (report) throw new AppError('E_PROTOCOL', 'the archive has a second report');
+        if (tar.bodyLeftBytes > MAX_REPORT_BYTES) {
+          throw new AppError(
+            'E_AGENT_LIMIT',
+            `the archive report declares ${tar.bodyLeftBytes} bytes, more than ${MAX_REPORT_BYTES}`,
+          );
+        }
         report = parseReport(await readSmall(tar, MAX_REPORT_BYTES));
         continue;
       }
@@ -80,6 +96,18 @@ export async function extractArchive(source: ChunkReader, ctx: ExtractContext): 
       seen.add(name);
       if (refusal) {
         result.problems.push({ code: refusal.code, path: name, message: refusal.message });
+        refusedEntries++;
+        refusedBytes += tar.bodyLeftBytes;
+        if (refusedEntries > MAX_REFUSED_ENTRIES || refusedBytes > MAX_REFUSED_BYTES) {
+          const past =
+            refusedEntries > MAX_REFUSED_ENTRIES
+              ? `more than ${MAX_REFUSED_ENTRIES} refused entries`
+              : `refused entries declaring more than ${MAX_REFUSED_BYTES} bytes`;
+          throw new AppError(
+            'E_AGENT_LIMIT',
+            `the archive holds ${past} (the last, ${JSON.stringify(name)}: ${refusal.message}); the rest of it is refused unread`,
+          );
+        }
         await tar.skipBody();
         continue;
       }
@@ -166,7 +194,7 @@ function refuse(
   if (header.size !== expected.size) {
     return {
       code: 'E_SIZE_MISMATCH',
-      message: `rejected: ${header.size} bytes sent, ${expected.size} expected`,
+      message: `rejected: ${header.size} bytes declared, ${expected.size} expected`,
     };
   }
   const claimed = header.pax[PAX_XXH64];

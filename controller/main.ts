@@ -6,6 +6,7 @@ import { AppError } from '../common/errors.js';
 import type { SearchPage } from './catalog/catalog.js';
 import { noSink, openNdjsonSink } from './ingest-sink.js';
 import { type LogFormat, createLogger } from '../lib/logger.js';
+import type { AgentLimits } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
@@ -36,6 +37,7 @@ interface OneShotConfig {
   events: string | undefined;
   json: boolean;
   concurrency: number;
+  agentLimits: AgentLimits;
   token: string | undefined;
   purgeToken?: string | undefined;
 }
@@ -76,6 +78,7 @@ async function oneShot<T>(
     const context: RunContext = {
       catalog: store.catalog,
       concurrency: config.concurrency,
+      agentLimits: config.agentLimits,
       token: config.token,
       purgeToken: config.purgeToken,
       clock: systemClock,
@@ -221,6 +224,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   const context: RunContext = {
     catalog: store.catalog,
     concurrency: config.concurrency,
+    agentLimits: config.agentLimits,
     token: config.token,
     purgeToken: config.purgeToken,
     clock: systemClock,
