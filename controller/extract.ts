@@ -10,6 +10,7 @@ import { type Xxh64, createXxh64 } from '../common/xxh64.js';
 import type { ChunkReader } from '../lib/chunk-reader.js';
 import { TaskGroup } from '../lib/pool.js';
 import { type TarHeader, TarFormatError, TarReader } from '../lib/tar-reader.js';
+import { destFullError, isNoSpace } from './dest-space.js';
 import type { DirtyDirs } from './durable.js';
 import { readMetadataWithin } from './ingest.js';
 import { handleSource } from './metadata/byte-source.js';
@@ -40,6 +41,8 @@ export interface ExtractResult {
 export interface ExtractContext {
   agent: string;
   tmpDir: string;
+  /** --dest as given, for the message of a full disk. */
+  destName: string;
   requested: ReadonlyMap<string, ManifestEntry>;
   placer: Placer;
   dirty: DirtyDirs;
@@ -75,11 +78,13 @@ export async function extractArchive(source: ChunkReader, ctx: ExtractContext): 
   let report: ArchiveReport | undefined;
   let refusedEntries = 0;
   let refusedBytes = 0;
+  let current = '';
   const finishing = new TaskGroup(FINISH_CONCURRENCY);
   const tar = new TarReader(source);
   try {
     for (let header = await tar.nextEntry(); header; header = await tar.nextEntry()) {
       const name = header.name;
+      current = name;
       if (name === ARCHIVE_REPORT_NAME) {
         if (report) throw new AppError('E_PROTOCOL', 'the archive has a second report');
         if (tar.bodyLeftBytes > MAX_REPORT_BYTES) {
@@ -136,8 +141,9 @@ export async function extractArchive(source: ChunkReader, ctx: ExtractContext): 
     await finishing.settle().catch((finishError: unknown) => {
       failure = finishError;
     });
-    result.streamError =
-      failure instanceof AppError
+    result.streamError = isNoSpace(failure)
+      ? destFullError(ctx.destName, `storing ${ctx.agent}/${current}`, failure)
+      : failure instanceof AppError
         ? failure
         : new AppError(
             'E_PROTOCOL',

@@ -3,6 +3,7 @@ import { systemClock } from '../common/clock.js';
 import { resolve } from 'node:path';
 import type { PurgeSummary, SyncSummary } from '../common/protocol.js';
 import { AppError } from '../common/errors.js';
+import { destFullError, isNoSpace } from './dest-space.js';
 import type { SearchPage } from './catalog/catalog.js';
 import { noSink, openNdjsonSink } from './ingest-sink.js';
 import { type LogFormat, createLogger } from '../lib/logger.js';
@@ -53,6 +54,20 @@ export interface LiveDisplay extends ProgressReporter {
 }
 
 async function oneShot<T>(
+  config: OneShotConfig,
+  work: (run: { store: Store; context: RunContext; agents: AgentRef[] }) => Promise<T>,
+  live?: LiveDisplay,
+): Promise<T> {
+  try {
+    return await oneShotRun(config, work, live);
+  } catch (err) {
+    // A full disk met outside any one agent (the catalog's own writes, its close): still --dest's problem.
+    if (isNoSpace(err)) throw destFullError(config.dest, 'syncing', err);
+    throw err;
+  }
+}
+
+async function oneShotRun<T>(
   config: OneShotConfig,
   work: (run: { store: Store; context: RunContext; agents: AgentRef[] }) => Promise<T>,
   live?: LiveDisplay,

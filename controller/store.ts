@@ -20,7 +20,7 @@ export async function openStore(dest: string, catalogUrl?: string): Promise<Stor
   const destination = await openDestination(dest);
   let catalog: Catalog;
   try {
-    catalog = await openCatalog(catalogUrl, destination.catalogDir);
+    catalog = await openCatalog(catalogUrl, destination.catalogDir, dest);
   } catch (err) {
     await destination.release();
     throw err;
@@ -43,7 +43,14 @@ export async function openStore(dest: string, catalogUrl?: string): Promise<Stor
   };
 }
 
-export async function openCatalog(catalogUrl: string | undefined, pgliteDir: string): Promise<Catalog> {
-  const client = catalogUrl ? await openPostgresClient(catalogUrl) : await openPgliteClient(pgliteDir);
+export async function openCatalog(
+  catalogUrl: string | undefined,
+  pgliteDir: string,
+  /** --dest as given, for the message of a full disk. */
+  destName?: string,
+): Promise<Catalog> {
+  const client = catalogUrl
+    ? await openPostgresClient(catalogUrl)
+    : await openPgliteClient(pgliteDir, destName);
   return SqlCatalog.open(client);
 }
