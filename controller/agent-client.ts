@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../common/errors.js';
 import { ChunkReader } from '../lib/chunk-reader.js';
-import { HttpConnectError, httpRequest, readBody } from '../lib/http-client.js';
+import { HttpConnectError, httpRequest } from '../lib/http-client.js';
 import {
   type AckResponse,
   ARCHIVE_CONTENT_TYPE,
@@ -373,7 +373,7 @@ export class HttpAgentClient implements AgentClient {
       }
       return response;
     }
-    const body = (await readBody(response, 1 << 20)
+    const body = (await this.readWhole(response, 1 << 20)
       .then((bytes) => JSON.parse(bytes.toString('utf8')) as unknown)
       .catch(() => null)) as ErrorBody | null;
     const detail = body?.error?.message ?? response.statusMessage ?? String(status);
@@ -401,8 +401,9 @@ export class HttpAgentClient implements AgentClient {
   private async json(response: IncomingMessage, route: string): Promise<unknown> {
     let bytes: Buffer;
     try {
-      bytes = await readBody(response, MAX_JSON_BYTES);
+      bytes = await this.readWhole(response, MAX_JSON_BYTES);
     } catch (err) {
+      if (err instanceof AppError) throw err;
       throw new AppError(
         'E_PROTOCOL',
         `agent ${this.agent.name} sent a bad answer to ${route} (${(err as Error).message})`,
@@ -417,6 +418,26 @@ export class HttpAgentClient implements AgentClient {
         `agent ${this.agent.name} answered ${route} with something that is not JSON`,
       );
     }
+  }
+
+  /**
+   * A small body, read whole within `limit` bytes and the same stall and deadline rules as a
+   * stream (the base deadline of an archive): headers in time are not enough.
+   */
+  private async readWhole(response: IncomingMessage, limit: number): Promise<Buffer> {
+    const reader = this.bodyReader(response, this.limits.archiveBaseMs);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for (let chunk = await this.readChunk(reader); chunk; chunk = await this.readChunk(reader)) {
+        size += chunk.length;
+        if (size > limit) throw new Error(`the answer is larger than ${limit} bytes`);
+        chunks.push(chunk);
+      }
+    } finally {
+      reader.destroy();
+    }
+    return Buffer.concat(chunks, size);
   }
 
   private notAnAgent(status: number): AppError {

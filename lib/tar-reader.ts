@@ -74,7 +74,7 @@ export class TarReader {
       }
       const raw = parseHeaderBlock(block);
       if (raw.typeflag === 'x' || raw.typeflag === 'g' || raw.typeflag === 'L' || raw.typeflag === 'K') {
-        metaBytes += BLOCK + raw.size;
+        metaBytes += BLOCK + raw.size + padding(raw.size);
         if (metaBytes > MAX_META_BYTES)
           throw new TarFormatError('the extended tar headers of an entry are too large');
         const body = await this.readMeta(raw.size);

@@ -169,6 +169,16 @@ describe('sync against agents that exceed a bound', () => {
     expect(error.ms).toBeLessThan(15_000);
   });
 
+  it('gives up a small JSON answer whose body never comes', async () => {
+    hostile.info = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"protocol":'); // and nothing more
+    };
+    const error = await syncBoth({ stallMs: 1500 });
+    expect(error.code).toBe('E_AGENT_STALLED');
+    expect(error.ms).toBeLessThan(15_000);
+  });
+
   it('gives up an archive that keeps sending but past its deadline', async () => {
     hostile.archive = (res) => {
       res.writeHead(200, { 'content-type': ARCHIVE_CONTENT_TYPE });

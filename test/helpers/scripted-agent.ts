@@ -93,6 +93,8 @@ export class ScriptedAgent {
   archive: Handler = () => {
     throw new Error('no archive handler set');
   };
+  /** Answers /v1/info instead of the honest answer, when set. */
+  info: Handler | undefined;
   sent = 0;
   manifestHeaders: IncomingMessage['headers'] | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -144,6 +146,7 @@ export class ScriptedAgent {
     for (const timer of this.timers) clearInterval(timer);
     this.timers.clear();
     this.sent = 0;
+    this.info = undefined;
     this.manifest = (res) => {
       res.writeHead(200, { 'content-type': MANIFEST_CONTENT_TYPE });
       res.end(manifestText(this.files));
@@ -160,6 +163,10 @@ export class ScriptedAgent {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', this.url).pathname;
+    if (req.method === 'GET' && path === Routes.info && this.info) {
+      this.info(res, req, []);
+      return;
+    }
     if (req.method === 'GET' && path === Routes.info) {
       const info: InfoResponse = {
         protocol: PROTOCOL_VERSION,
