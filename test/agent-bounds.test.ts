@@ -119,6 +119,31 @@ describe('sync against agents that exceed a bound', () => {
     expect(error.message).toMatch(/manifest of more than 3 files/);
   });
 
+  it('refuses a manifest longer than the limit in bytes', async () => {
+    const many = Array.from({ length: 20 }, (_, i) => ({ ...asked, path: `output/many-${i}.png` }));
+    hostile.manifest = (res) => {
+      res.writeHead(200, { 'content-type': MANIFEST_CONTENT_TYPE });
+      res.end(manifestText(many)); // about 3 KB; the honest agent's is a third of that
+    };
+    const error = await syncBoth({ manifestBytes: 1500 });
+    expect(error.code).toBe('E_AGENT_LIMIT');
+    expect(error.message).toMatch(/manifest of more than 1500 bytes/);
+  });
+
+  it('gives up a manifest that keeps reporting a scan past its deadline', async () => {
+    hostile.manifest = (res) => {
+      res.writeHead(200, { 'content-type': MANIFEST_CONTENT_TYPE });
+      const scan = Buffer.from(
+        `${JSON.stringify({ type: 'scan', phase: 'hashing', filesSeen: 1, filesToHash: 1, filesHashed: 0, bytesToHash: 1, bytesHashed: 0 })}\n`,
+      );
+      hostile.every(res, 100, () => scan);
+    };
+    const error = await syncBoth({ stallMs: 1000, stallBytes: 256, manifestMs: 2000 });
+    expect(error.code).toBe('E_AGENT_DEADLINE');
+    expect(error.message).toMatch(/within 2 s/);
+    expect(error.ms).toBeLessThan(15_000);
+  });
+
   it('refuses an entry declaring 2^40 bytes for a 20 KB file before reading its body', async () => {
     hostile.archive = (res) => {
       res.writeHead(200, { 'content-type': ARCHIVE_CONTENT_TYPE });
