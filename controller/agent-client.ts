@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../common/errors.js';
 import { ChunkReader } from '../lib/chunk-reader.js';
-import { HttpConnectError, httpRequest, readBody } from '../lib/http-client.js';
+import { HttpConnectError, httpRequest } from '../lib/http-client.js';
 import {
   type AckResponse,
   ARCHIVE_CONTENT_TYPE,
@@ -52,12 +52,67 @@ export interface AgentClient {
 }
 
 const CONNECT_TIMEOUT_MS = 15_000;
-/** A manifest sends scan progress every half second and an archive streams files: 60 s of silence means a dead peer. */
-const IDLE_TIMEOUT_MS = 60_000;
 /** The longest manifest line taken: a real one is a few hundred bytes; a line without end is an attack or a bug. */
 export const MAX_MANIFEST_LINE_BYTES = 64 << 10;
 /** Small JSON answers (info, errors, purge results) are read whole, up to this. */
 const MAX_JSON_BYTES = 32 << 20;
+
+/**
+ * How much an agent may send, and how slowly, before the controller gives up on it. Every bound
+ * is far beyond what an honest agent needs; each one exceeded fails that agent, not the pass.
+ */
+export interface AgentLimits {
+  /**
+   * A body that delivers fewer than `stallBytes` over `stallMs` of waiting has stalled. A
+   * manifest sends a scan line (about 170 bytes) every half second and an archive streams files,
+   * so a live agent sends far more; one byte now and then keeps nothing alive.
+   */
+  stallMs: number;
+  stallBytes: number;
+  /** An archive must be read within `archiveBaseMs` plus its requested bytes at `minBytesPerSecond`. */
+  archiveBaseMs: number;
+  minBytesPerSecond: number;
+  /** A manifest, the agent's scan included, must be read within this; the agent's scan goes on. */
+  manifestMs: number;
+  /** A manifest may be at most this long, and list at most this many files. */
+  manifestBytes: number;
+  manifestFiles: number;
+}
+
+export const AGENT_LIMITS: AgentLimits = {
+  stallMs: 60_000,
+  stallBytes: 4096,
+  archiveBaseMs: 60_000,
+  minBytesPerSecond: 1_000_000,
+  manifestMs: 3_600_000,
+  manifestBytes: 4 * 2 ** 30,
+  manifestFiles: 5_000_000,
+};
+
+/**
+ * The limits, with any set by FORGE_SYNC_INTERNAL_AGENT_LIMITS (a JSON object of AgentLimits
+ * fields). Internal: it lets tests meet the bounds in seconds; it is not an operator setting.
+ */
+export function agentLimitsFrom(env: NodeJS.ProcessEnv): AgentLimits {
+  const raw = env.FORGE_SYNC_INTERNAL_AGENT_LIMITS;
+  if (!raw) return AGENT_LIMITS;
+  const limits = { ...AGENT_LIMITS };
+  let given: Record<string, unknown>;
+  try {
+    given = JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    throw new AppError('E_CONFIG', 'FORGE_SYNC_INTERNAL_AGENT_LIMITS: expected a JSON object');
+  }
+  for (const key of Object.keys(limits) as (keyof AgentLimits)[]) {
+    const value = given[key];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) {
+      throw new AppError('E_CONFIG', `FORGE_SYNC_INTERNAL_AGENT_LIMITS: ${key} must be a positive integer`);
+    }
+    limits[key] = value as number;
+  }
+  return limits;
+}
 
 export class HttpAgentClient implements AgentClient {
   constructor(
@@ -65,6 +120,7 @@ export class HttpAgentClient implements AgentClient {
     private readonly token: string | undefined,
     /** Sent on purge requests only, never on reads. */
     private readonly purgeToken?: string,
+    private readonly limits: AgentLimits = AGENT_LIMITS,
   ) {}
 
   async info(signal?: AbortSignal): Promise<InfoResponse> {
@@ -83,9 +139,12 @@ export class HttpAgentClient implements AgentClient {
     const query = since
       ? `?${new URLSearchParams({ since: String(since.generation), epoch: since.epoch })}`
       : '';
+    const { manifestMs, manifestBytes, manifestFiles } = this.limits;
     const response = await this.request(`${Routes.manifest}${query}`, { signal });
-    const reader = this.bodyReader(response);
+    const reader = this.bodyReader(response, manifestMs);
     let ended = false;
+    let bytes = 0;
+    let files = 0;
     const parse = (bytes: Buffer): ManifestLine => {
       try {
         return JSON.parse(bytes.toString('utf8')) as ManifestLine;
@@ -97,6 +156,8 @@ export class HttpAgentClient implements AgentClient {
     let carry: Buffer | undefined;
     try {
       for (let chunk = await this.readChunk(reader); chunk; chunk = await this.readChunk(reader)) {
+        bytes += chunk.length;
+        if (bytes > manifestBytes) throw this.manifestTooLarge(`more than ${manifestBytes} bytes`);
         let start = 0;
         for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
           let text = chunk.subarray(start, newline);
@@ -109,6 +170,9 @@ export class HttpAgentClient implements AgentClient {
           if (text.length === 0) continue;
           const line = parse(text);
           if (line.type === 'end') ended = true;
+          else if (line.type === 'file' && ++files > manifestFiles) {
+            throw this.manifestTooLarge(`more than ${manifestFiles} files`);
+          }
           yield line;
         }
         if (start < chunk.length) {
@@ -126,6 +190,13 @@ export class HttpAgentClient implements AgentClient {
         `the manifest from agent ${this.agent.name} was cut short; the sync of this agent is retried next pass`,
       );
     }
+  }
+
+  private manifestTooLarge(what: string): AppError {
+    return new AppError(
+      'E_AGENT_LIMIT',
+      `agent ${this.agent.name} sent a manifest of ${what}, past this controller's limit; the manifest is refused`,
+    );
   }
 
   private lineTooLong(): AppError {
@@ -164,18 +235,38 @@ export class HttpAgentClient implements AgentClient {
         `agent ${this.agent.name} answered an archive request with "${type}", not a tar stream`,
       );
     }
-    return this.bodyReader(response);
+    const bytes = files.reduce((sum, file) => sum + file.size, 0);
+    return this.bodyReader(
+      response,
+      this.limits.archiveBaseMs + (bytes / this.limits.minBytesPerSecond) * 1000,
+    );
   }
 
-  /** The body, read chunk by chunk, failing when the agent stops sending (it died without closing). */
-  private bodyReader(response: IncomingMessage): ChunkReader {
+  /**
+   * The body, read chunk by chunk, failing when the agent stalls (it died without closing, or
+   * trickles) or the answer takes longer than `deadlineMs` in all.
+   */
+  private bodyReader(response: IncomingMessage, deadlineMs: number): ChunkReader {
+    const { stallMs, stallBytes } = this.limits;
+    const seconds = (ms: number): number => Math.round(ms / 100) / 10;
     return new ChunkReader(response, {
-      ms: IDLE_TIMEOUT_MS,
-      error: () =>
-        new AppError(
-          'E_AGENT_UNREACHABLE',
-          `agent ${this.agent.name} sent nothing for ${IDLE_TIMEOUT_MS / 1000} s; the connection is given up and the sync retried next pass`,
-        ),
+      stall: {
+        ms: stallMs,
+        minBytes: stallBytes,
+        error: () =>
+          new AppError(
+            'E_AGENT_STALLED',
+            `agent ${this.agent.name} sent less than ${stallBytes} bytes in ${seconds(stallMs)} s; the connection is given up and the sync retried next pass`,
+          ),
+      },
+      deadline: {
+        atMs: Date.now() + deadlineMs,
+        error: () =>
+          new AppError(
+            'E_AGENT_DEADLINE',
+            `agent ${this.agent.name} did not finish its answer within ${seconds(deadlineMs)} s; the connection is given up and the sync retried next pass`,
+          ),
+      },
     });
   }
 
@@ -282,7 +373,7 @@ export class HttpAgentClient implements AgentClient {
       }
       return response;
     }
-    const body = (await readBody(response, 1 << 20)
+    const body = (await this.readWhole(response, 1 << 20)
       .then((bytes) => JSON.parse(bytes.toString('utf8')) as unknown)
       .catch(() => null)) as ErrorBody | null;
     const detail = body?.error?.message ?? response.statusMessage ?? String(status);
@@ -310,8 +401,9 @@ export class HttpAgentClient implements AgentClient {
   private async json(response: IncomingMessage, route: string): Promise<unknown> {
     let bytes: Buffer;
     try {
-      bytes = await readBody(response, MAX_JSON_BYTES);
+      bytes = await this.readWhole(response, MAX_JSON_BYTES);
     } catch (err) {
+      if (err instanceof AppError) throw err;
       throw new AppError(
         'E_PROTOCOL',
         `agent ${this.agent.name} sent a bad answer to ${route} (${(err as Error).message})`,
@@ -326,6 +418,26 @@ export class HttpAgentClient implements AgentClient {
         `agent ${this.agent.name} answered ${route} with something that is not JSON`,
       );
     }
+  }
+
+  /**
+   * A small body, read whole within `limit` bytes and the same stall and deadline rules as a
+   * stream (the base deadline of an archive): headers in time are not enough.
+   */
+  private async readWhole(response: IncomingMessage, limit: number): Promise<Buffer> {
+    const reader = this.bodyReader(response, this.limits.archiveBaseMs);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for (let chunk = await this.readChunk(reader); chunk; chunk = await this.readChunk(reader)) {
+        size += chunk.length;
+        if (size > limit) throw new Error(`the answer is larger than ${limit} bytes`);
+        chunks.push(chunk);
+      }
+    } finally {
+      reader.destroy();
+    }
+    return Buffer.concat(chunks, size);
   }
 
   private notAnAgent(status: number): AppError {

@@ -15,6 +15,7 @@ import {
 } from '../lib/args.js';
 import { type LogFormat, parseLogFormat, parseLogLevel } from '../lib/logger.js';
 import { readPurgeToken, readToken } from '../lib/token.js';
+import { type AgentLimits, agentLimitsFrom } from './agent-client.js';
 import { type AgentRef, assertUniqueNames, parseAgentSpec, readAgentsFile } from './agent-source.js';
 import { DEFAULT_DOCKER_SOCKET, dockerReachable } from './docker/docker-socket.js';
 import type { PurgeOptions } from './purge-agent.js';
@@ -223,6 +224,8 @@ interface TargetConfig {
   /** The agents' purge token, for agents without their own; purging needs one. */
   purgeToken: string | undefined;
   concurrency: number;
+  /** How much an agent may send, and how slowly (fixed; smaller only in tests). */
+  agentLimits: AgentLimits;
   logFormat: LogFormat;
   logLevel: string;
 }
@@ -291,6 +294,7 @@ function loadTarget(values: FlagValues, env: NodeJS.ProcessEnv, dockerByDefault 
     token,
     purgeToken: readPurgeToken(env, stringValue(values, 'purge-token-file'), token),
     concurrency: intValue(values, 'concurrency', 1, 256)!,
+    agentLimits: agentLimitsFrom(env),
     logFormat: parseLogFormat(stringValue(values, 'log-format')),
     logLevel: parseLogLevel(stringValue(values, 'log-level')),
   };

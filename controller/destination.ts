@@ -9,6 +9,8 @@ import { type DurabilityMode, probeDurability } from './durable.js';
 export const STATE_DIR = '.forge-sync';
 
 export interface Destination {
+  /** --dest as given, for messages that name it. */
+  name: string;
   /** Absolute path of --dest, with symlinks resolved. */
   root: string;
   /** Where incoming files are written before they are verified and moved into place. */
@@ -62,6 +64,7 @@ export async function openDestination(dest: string): Promise<Destination> {
   const release = await takeLock(lockPath, dest);
   for (const name of await readdir(tmpDir)) await rm(join(tmpDir, name), { force: true, recursive: true });
   return {
+    name: dest,
     root,
     tmpDir,
     journalDir,

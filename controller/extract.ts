@@ -10,6 +10,7 @@ import { type Xxh64, createXxh64 } from '../common/xxh64.js';
 import type { ChunkReader } from '../lib/chunk-reader.js';
 import { TaskGroup } from '../lib/pool.js';
 import { type TarHeader, TarFormatError, TarReader } from '../lib/tar-reader.js';
+import { destFullError, isNoSpace } from './dest-space.js';
 import type { DirtyDirs } from './durable.js';
 import { readMetadataWithin } from './ingest.js';
 import { handleSource } from './metadata/byte-source.js';
@@ -47,6 +48,8 @@ export interface ExtractResult {
 export interface ExtractContext {
   agent: string;
   tmpDir: string;
+  /** --dest as given, for the message of a full disk. */
+  destName: string;
   requested: ReadonlyMap<string, ManifestEntry>;
   placer: Placer;
   dirty: DirtyDirs;
@@ -59,6 +62,13 @@ export interface ExtractContext {
 }
 
 const MAX_REPORT_BYTES = 16 << 20;
+/**
+ * Refused entries are read and dropped (skipping one means reading it), so their number and bytes
+ * per archive are bounded: an honest agent sends none, and past either bound the rest of the
+ * archive is refused before its bytes are read.
+ */
+export const MAX_REFUSED_ENTRIES = 1000;
+export const MAX_REFUSED_BYTES = 16 << 20;
 /** Verified files being fsynced and placed at once, per archive stream. */
 const FINISH_CONCURRENCY = 16;
 /** Received bytes gathered per write. */
@@ -73,12 +83,23 @@ export async function extractArchive(source: ChunkReader, ctx: ExtractContext): 
   const result: ExtractResult = { stored: [], problems: [], skipped: [] };
   const seen = new Set<string>();
   let report: ArchiveReport | undefined;
+  let refusedEntries = 0;
+  let refusedBytes = 0;
+  let current = '';
   const finishing = new TaskGroup(FINISH_CONCURRENCY);
   const tar = new TarReader(source);
   try {
     for (let header = await tar.nextEntry(); header; header = await tar.nextEntry()) {
       const name = header.name;
+      current = name;
       if (name === ARCHIVE_REPORT_NAME) {
+        if (report) throw new AppError('E_PROTOCOL', 'the archive has a second report');
+        if (tar.bodyLeftBytes > MAX_REPORT_BYTES) {
+          throw new AppError(
+            'E_AGENT_LIMIT',
+            `the archive report declares ${tar.bodyLeftBytes} bytes, more than ${MAX_REPORT_BYTES}`,
+          );
+        }
         report = parseReport(await readSmall(tar, MAX_REPORT_BYTES));
         continue;
       }
@@ -87,6 +108,18 @@ export async function extractArchive(source: ChunkReader, ctx: ExtractContext): 
       seen.add(name);
       if (refusal) {
         result.problems.push({ code: refusal.code, path: name, message: refusal.message });
+        refusedEntries++;
+        refusedBytes += tar.bodyLeftBytes;
+        if (refusedEntries > MAX_REFUSED_ENTRIES || refusedBytes > MAX_REFUSED_BYTES) {
+          const past =
+            refusedEntries > MAX_REFUSED_ENTRIES
+              ? `more than ${MAX_REFUSED_ENTRIES} refused entries`
+              : `refused entries declaring more than ${MAX_REFUSED_BYTES} bytes`;
+          throw new AppError(
+            'E_AGENT_LIMIT',
+            `the archive holds ${past} (the last, ${JSON.stringify(name)}: ${refusal.message}); the rest of it is refused unread`,
+          );
+        }
         await tar.skipBody();
         continue;
       }
@@ -115,8 +148,9 @@ export async function extractArchive(source: ChunkReader, ctx: ExtractContext): 
     await finishing.settle().catch((finishError: unknown) => {
       failure = finishError;
     });
-    result.streamError =
-      failure instanceof AppError
+    result.streamError = isNoSpace(failure)
+      ? destFullError(ctx.destName, `storing ${ctx.agent}/${current}`, failure)
+      : failure instanceof AppError
         ? failure
         : new AppError(
             'E_PROTOCOL',
@@ -173,7 +207,7 @@ function refuse(
   if (header.size !== expected.size) {
     return {
       code: 'E_SIZE_MISMATCH',
-      message: `rejected: ${header.size} bytes sent, ${expected.size} expected`,
+      message: `rejected: ${header.size} bytes declared, ${expected.size} expected`,
     };
   }
   const claimed = header.pax[PAX_XXH64];

@@ -3,9 +3,11 @@ import { systemClock } from '../common/clock.js';
 import { resolve } from 'node:path';
 import type { PurgeSummary, SyncSummary } from '../common/protocol.js';
 import { AppError } from '../common/errors.js';
+import { destFullError, isNoSpace } from './dest-space.js';
 import type { SearchPage } from './catalog/catalog.js';
 import { noSink, openNdjsonSink } from './ingest-sink.js';
 import { type LogFormat, createLogger } from '../lib/logger.js';
+import type { AgentLimits } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import { listen } from '../lib/serve.js';
 import { VERSION } from '../lib/version.js';
@@ -36,6 +38,7 @@ interface OneShotConfig {
   events: string | undefined;
   json: boolean;
   concurrency: number;
+  agentLimits: AgentLimits;
   token: string | undefined;
   purgeToken?: string | undefined;
 }
@@ -51,6 +54,20 @@ export interface LiveDisplay extends ProgressReporter {
 }
 
 async function oneShot<T>(
+  config: OneShotConfig,
+  work: (run: { store: Store; context: RunContext; agents: AgentRef[] }) => Promise<T>,
+  live?: LiveDisplay,
+): Promise<T> {
+  try {
+    return await oneShotRun(config, work, live);
+  } catch (err) {
+    // A full disk met outside any one agent (the catalog's own writes, its close): still --dest's problem.
+    if (isNoSpace(err)) throw destFullError(config.dest, 'syncing', err);
+    throw err;
+  }
+}
+
+async function oneShotRun<T>(
   config: OneShotConfig,
   work: (run: { store: Store; context: RunContext; agents: AgentRef[] }) => Promise<T>,
   live?: LiveDisplay,
@@ -76,6 +93,7 @@ async function oneShot<T>(
     const context: RunContext = {
       catalog: store.catalog,
       concurrency: config.concurrency,
+      agentLimits: config.agentLimits,
       token: config.token,
       purgeToken: config.purgeToken,
       clock: systemClock,
@@ -221,6 +239,7 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   const context: RunContext = {
     catalog: store.catalog,
     concurrency: config.concurrency,
+    agentLimits: config.agentLimits,
     token: config.token,
     purgeToken: config.purgeToken,
     clock: systemClock,

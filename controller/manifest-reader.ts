@@ -9,6 +9,9 @@ import type { AgentPosition } from './catalog/catalog.js';
 import type { ProgressReporter } from './progress-hub.js';
 import { PhaseTracker } from './progress-tracker.js';
 
+/** Refused manifest lines reported one by one before the manifest as a whole is refused: an honest agent sends none. */
+export const MAX_REFUSED_MANIFEST_LINES = 1000;
+
 /** A checked manifest: every file it lists, and whether that is all files or the changes after `since`. */
 export interface Manifest {
   entries: ManifestEntry[];
@@ -47,6 +50,7 @@ export async function readManifest(
     incremental: false,
     position: null,
   };
+  let refused = 0;
   for await (const line of client.manifest(signal, since)) {
     if (line.type === 'scan') onScan?.(line);
     if (line.type === 'header') readHeader(line, since, manifest);
@@ -63,6 +67,12 @@ export async function readManifest(
       unsafePathReason(line.path) ??
       (isXxh64(line.xxh64) && Number.isSafeInteger(line.size) && line.size >= 0 ? null : 'bad size or hash');
     if (reason) {
+      if (++refused > MAX_REFUSED_MANIFEST_LINES) {
+        throw new AppError(
+          'E_AGENT_LIMIT',
+          `the manifest has more than ${MAX_REFUSED_MANIFEST_LINES} malformed file lines; it is refused`,
+        );
+      }
       problems.push({
         code: 'E_PROTOCOL',
         path: String(line.path),

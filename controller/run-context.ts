@@ -1,7 +1,7 @@
 // What every sync or purge pass needs, whichever command or schedule runs it.
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
-import { type AgentClient, HttpAgentClient } from './agent-client.js';
+import { type AgentClient, type AgentLimits, HttpAgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { IngestSink } from './ingest-sink.js';
@@ -17,6 +17,8 @@ export interface RunContext {
   purgeToken?: string | undefined;
   clock: Clock;
   logger: Logger;
+  /** How much an agent may send, and how slowly; the fixed AGENT_LIMITS unless a test says otherwise. */
+  agentLimits?: AgentLimits;
   /** How to reach an agent; HTTP unless a test says otherwise. */
   clientFor?: (agent: AgentRef) => AgentClient;
   /** Where `file.stored`/`file.purged` events go besides the catalog (--events). */
@@ -30,6 +32,11 @@ export function clientFactory(context: RunContext): (agent: AgentRef) => AgentCl
   return (
     context.clientFor ??
     ((agent) =>
-      new HttpAgentClient(agent, agent.token ?? context.token, agent.purgeToken ?? context.purgeToken))
+      new HttpAgentClient(
+        agent,
+        agent.token ?? context.token,
+        agent.purgeToken ?? context.purgeToken,
+        context.agentLimits,
+      ))
   );
 }

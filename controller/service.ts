@@ -12,6 +12,7 @@ import {
 import { AgentLocks } from './agent-locks.js';
 import type { AgentRef, AgentSource } from './agent-source.js';
 import type { AgentPosition } from './catalog/catalog.js';
+import { destFullError, isNoSpace } from './dest-space.js';
 import { type PurgeRunDeps, runPurge } from './purge-run.js';
 import { type SyncRunDeps, newRunId, runSync } from './sync-run.js';
 
@@ -138,7 +139,11 @@ export class ControllerService {
       );
       this.lastRun = summary;
     } catch (err) {
-      this.options.logger.error({ err, runId }, 'sync run failed');
+      // A full disk met outside any one agent (the catalog's own writes) is --dest's state: one line, no stack.
+      if (isNoSpace(err)) {
+        const full = destFullError(this.options.run.destination.name, 'syncing', err);
+        this.options.logger.error({ code: full.code, runId }, full.message);
+      } else this.options.logger.error({ err, runId }, 'sync run failed');
     } finally {
       // Pushed while this pass ran: another pass only if the catalog is still behind.
       if (!this.rerun && this.pushed.size > 0) {

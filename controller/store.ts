@@ -21,10 +21,12 @@ export async function openStore(dest: string, catalogUrl?: string): Promise<Stor
   const destination = await openDestination(dest);
   let catalog: Catalog;
   try {
-    catalog = await openCatalog(catalogUrl, destination.catalogDir, {
-      host: hostname(),
-      path: destination.root,
-    });
+    catalog = await openCatalog(
+      catalogUrl,
+      destination.catalogDir,
+      { host: hostname(), path: destination.root },
+      dest,
+    );
   } catch (err) {
     await destination.release();
     throw err;
@@ -55,7 +57,11 @@ export async function openCatalog(
   catalogUrl: string | undefined,
   pgliteDir: string,
   destination?: DestinationRef,
+  /** --dest as given, for the message of a full disk. */
+  destName?: string,
 ): Promise<Catalog> {
-  const client = catalogUrl ? await openPostgresClient(catalogUrl) : await openPgliteClient(pgliteDir);
+  const client = catalogUrl
+    ? await openPostgresClient(catalogUrl)
+    : await openPgliteClient(pgliteDir, destName);
   return SqlCatalog.open(client, { destination, ownsAllRows: !catalogUrl });
 }

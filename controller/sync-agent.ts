@@ -9,6 +9,7 @@ import { forEachLimit } from '../lib/pool.js';
 import type { AgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog, Provenance } from './catalog/catalog.js';
+import { destFullError, ensureFreeSpace, isNoSpace } from './dest-space.js';
 import { type BatchDurability, DirtyDirs } from './durable.js';
 import { extractArchive } from './extract.js';
 import { buildRecords } from './ingest.js';
@@ -31,6 +32,8 @@ export interface SyncAgentDeps {
   durability: BatchDurability;
   tmpDir: string;
   destRoot: string;
+  /** --dest as given, for the message of a full disk. */
+  destName: string;
   /** What every record of this agent says about where its files came from. */
   provenance: Provenance;
   /** Gets a `file.stored` event per record, after the catalog commit. */
@@ -143,9 +146,15 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     }
   } catch (err) {
     const error =
-      err instanceof AppError ? err : new AppError('E_INTERNAL', errorMessage(err), { cause: err });
+      err instanceof AppError
+        ? err
+        : isNoSpace(err)
+          ? destFullError(deps.destName, `syncing ${agent.name}`, err)
+          : new AppError('E_INTERNAL', errorMessage(err), { cause: err });
     result.error = { code: error.code, message: error.message };
-    logger.error({ err: error, code: error.code }, 'sync of agent failed');
+    // A full disk is the destination's state, not a fault in this code: its line, not a stack.
+    if (error.code === 'E_DEST_FULL') logger.error({ code: error.code }, error.message);
+    else logger.error({ err: error, code: error.code }, 'sync of agent failed');
     deps.progress.publish({ type: 'error', ...ids, code: error.code, message: error.message });
   }
   result.errors = result.problems.length + (result.error ? 1 : 0);
@@ -181,6 +190,13 @@ async function transferBatch(
   let extracted;
   let journal: BatchJournal | undefined;
   try {
+    const bytes = batch.reduce((sum, entry) => sum + entry.size, 0);
+    await ensureFreeSpace(
+      deps.destRoot,
+      deps.destName,
+      bytes,
+      `the next batch of ${agent.name} (${batch.length} files)`,
+    );
     journal = await deps.placer.prepare(agent.name, batch);
     const source = await deps.client.archive(
       batch.map(({ path, xxh64, size }) => ({ path, xxh64, size })),
@@ -189,6 +205,7 @@ async function transferBatch(
     extracted = await extractArchive(source, {
       agent: agent.name,
       tmpDir: deps.tmpDir,
+      destName: deps.destName,
       requested,
       placer: deps.placer,
       dirty,
@@ -209,6 +226,7 @@ async function transferBatch(
     });
   } catch (err) {
     journal?.abandon();
+    if (isNoSpace(err)) return destFullError(deps.destName, `storing a batch of ${agent.name}`, err);
     return err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
   }
   let records;
@@ -228,6 +246,9 @@ async function transferBatch(
     await deps.catalog.recordStored(records);
   } catch (err) {
     journal.abandon();
+    if (isNoSpace(err)) {
+      throw destFullError(deps.destName, `recording ${extracted.stored.length} files of ${agent.name}`, err);
+    }
     throw err;
   }
   // Every name created in place is catalogued: the batch's list has done its work.

@@ -50,6 +50,7 @@ export async function runSync(
         durability,
         tmpDir: deps.destination.tmpDir,
         destRoot: deps.destination.root,
+        destName: deps.destination.name,
         provenance: { host: hostname(), ...agent.provenance },
         limits: deps.limits,
         runId,

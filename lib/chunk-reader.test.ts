@@ -1,4 +1,4 @@
-// ChunkReader: a silent sender fails the read; a slow reader or a steady sender does not.
+// ChunkReader: a silent or trickling sender and a passed deadline fail the read; a slow reader or a steady sender does not.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ChunkReader } from './chunk-reader.js';
@@ -8,14 +8,18 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 describe('ChunkReader', () => {
   it('fails a read that waits longer than the idle limit, and destroys the stream', async () => {
     const source = new PassThrough();
-    const reader = new ChunkReader(source, { ms: 50, error: () => new Error('silent') });
+    const reader = new ChunkReader(source, {
+      stall: { ms: 50, minBytes: 1, error: () => new Error('silent') },
+    });
     await expect(reader.next()).rejects.toThrow('silent');
     expect(source.destroyed).toBe(true);
   });
 
   it('leaves alone a stream whose data waits for a slow reader', async () => {
     const source = new PassThrough();
-    const reader = new ChunkReader(source, { ms: 50, error: () => new Error('silent') });
+    const reader = new ChunkReader(source, {
+      stall: { ms: 50, minBytes: 1, error: () => new Error('silent') },
+    });
     source.write(Buffer.from('abc'));
     await sleep(200);
     expect(source.destroyed).toBe(false);
@@ -26,7 +30,9 @@ describe('ChunkReader', () => {
 
   it('keeps reading while data keeps coming, and passes every byte in order', async () => {
     const source = new PassThrough();
-    const reader = new ChunkReader(source, { ms: 80, error: () => new Error('silent') });
+    const reader = new ChunkReader(source, {
+      stall: { ms: 80, minBytes: 1, error: () => new Error('silent') },
+    });
     void (async () => {
       for (let i = 0; i < 8; i++) {
         source.write(Buffer.from(String(i)));
@@ -37,6 +43,42 @@ describe('ChunkReader', () => {
     const received: Buffer[] = [];
     for (let chunk = await reader.next(); chunk; chunk = await reader.next()) received.push(chunk);
     expect(Buffer.concat(received).toString()).toBe('01234567');
+  });
+
+  it('fails a sender that trickles fewer bytes than the limit asks, though each byte comes in time', async () => {
+    const source = new PassThrough();
+    const reader = new ChunkReader(source, {
+      stall: { ms: 100, minBytes: 8, error: () => new Error('stalled') },
+    });
+    const timer = setInterval(() => source.write(Buffer.from('x')), 30);
+    try {
+      const read = async (): Promise<number> => {
+        let bytes = 0;
+        for (let chunk = await reader.next(); chunk; chunk = await reader.next()) bytes += chunk.length;
+        return bytes;
+      };
+      await expect(read()).rejects.toThrow('stalled');
+      expect(source.destroyed).toBe(true);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('fails at the deadline even while bytes keep coming', async () => {
+    const source = new PassThrough();
+    const reader = new ChunkReader(source, {
+      stall: { ms: 1000, minBytes: 1, error: () => new Error('stalled') },
+      deadline: { atMs: Date.now() + 150, error: () => new Error('too late') },
+    });
+    const timer = setInterval(() => source.write(Buffer.alloc(1024)), 10);
+    try {
+      const read = async (): Promise<void> => {
+        for (let chunk = await reader.next(); chunk; chunk = await reader.next());
+      };
+      await expect(read()).rejects.toThrow('too late');
+    } finally {
+      clearInterval(timer);
+    }
   });
 
   it('reports a stream error, and a stream closed before its end', async () => {

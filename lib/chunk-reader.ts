@@ -1,27 +1,43 @@
-// Pulls a Node stream's chunks one at a time, and gives up on a sender that went silent.
+// Pulls a Node stream's chunks one at a time, and gives up on a sender that stalls or outlives its deadline.
 import type { Readable } from 'node:stream';
 
-export interface IdleLimit {
+export interface StallLimit {
+  /** The stretch of waiting over which progress is judged. */
   ms: number;
-  /** The error the read fails with once nothing has arrived for `ms` while a read waits. */
+  /** Fewer bytes than this over `ms` of waiting is a stall: a byte now and then keeps nothing alive. */
+  minBytes: number;
+  /** The error the read fails with once the sender stalled. */
   error: () => Error;
 }
 
+export interface ReadLimits {
+  stall?: StallLimit;
+  /** The whole body must be read by this time (ms since the epoch, as Date.now()). */
+  deadline?: { atMs: number; error: () => Error };
+}
+
 /**
- * Reads `stream` chunk by chunk without copying. Only a read that waits counts toward the idle
- * limit: a consumer that is slow (data buffered) is never mistaken for a dead sender. One reader
- * owns its stream; `next` is not called again before the previous call settles.
+ * Reads `stream` chunk by chunk without copying. Only time a read waits counts toward the stall
+ * limit: a consumer that is slow (data buffered) is never mistaken for a dead sender. The deadline
+ * counts all time. Limits are checked by a timer, so a chunk costs one addition. One reader owns
+ * its stream; `next` is not called again before the previous call settles.
  */
 export class ChunkReader {
   private ended = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private waitingSince = 0;
+  /** Time spent waiting in reads that finished, and bytes handed out. */
+  private waitedMs = 0;
+  private received = 0;
+  /** Where the current stall window began, in waiting time and bytes. */
+  private windowWaitedMs = 0;
+  private windowReceived = 0;
   private readonly timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly stream: Readable,
-    private readonly idle?: IdleLimit,
+    private readonly limits: ReadLimits = {},
   ) {
     stream.on('readable', () => this.notify());
     stream.once('end', () => {
@@ -40,8 +56,10 @@ export class ChunkReader {
       this.notify();
       clearInterval(this.timer);
     });
-    if (idle) {
-      this.timer = setInterval(() => this.checkIdle(), Math.max(10, Math.floor(idle.ms / 4)));
+    const { stall, deadline } = limits;
+    if (stall || deadline) {
+      const every = stall ? Math.floor(stall.ms / 4) : 1000;
+      this.timer = setInterval(() => this.checkLimits(), Math.max(10, Math.min(every, 1000)));
       this.timer.unref();
     }
   }
@@ -51,7 +69,10 @@ export class ChunkReader {
     for (;;) {
       if (this.failure) throw this.failure;
       const chunk = this.stream.read() as Buffer | null;
-      if (chunk !== null) return chunk;
+      if (chunk !== null) {
+        this.received += chunk.length;
+        return chunk;
+      }
       if (this.ended) return null;
       if (this.stream.destroyed) {
         this.failure ??= this.stream.errored ?? new Error('the stream was destroyed before its end');
@@ -59,6 +80,7 @@ export class ChunkReader {
       if (this.failure) throw this.failure;
       this.waitingSince = Date.now();
       await new Promise<void>((resolve) => (this.wake = resolve));
+      this.waitedMs += Date.now() - this.waitingSince;
       this.waitingSince = 0;
     }
   }
@@ -77,9 +99,22 @@ export class ChunkReader {
     wake?.();
   }
 
-  private checkIdle(): void {
-    if (!this.idle || this.waitingSince === 0) return;
-    if (Date.now() - this.waitingSince < this.idle.ms) return;
-    this.destroy(this.idle.error());
+  private checkLimits(): void {
+    if (this.failure || this.ended) return;
+    const now = Date.now();
+    const { stall, deadline } = this.limits;
+    if (deadline && now >= deadline.atMs) {
+      this.destroy(deadline.error());
+      return;
+    }
+    if (!stall) return;
+    const waited = this.waitedMs + (this.waitingSince === 0 ? 0 : now - this.waitingSince);
+    if (waited - this.windowWaitedMs < stall.ms) return;
+    if (this.received - this.windowReceived < stall.minBytes) {
+      this.destroy(stall.error());
+      return;
+    }
+    this.windowWaitedMs = waited;
+    this.windowReceived = this.received;
   }
 }

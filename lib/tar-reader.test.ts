@@ -124,6 +124,20 @@ describe('TarReader', () => {
     await expect(readAll(readerOver(broken))).rejects.toThrow(TarFormatError);
   });
 
+  it('ends an endless run of extended headers before any entry', async () => {
+    const paxed = await pack([{ header: { name: 'a', pax: { k: 'v' } }, body: Buffer.from('x') }]);
+    const extended = paxed.subarray(0, 1024); // one PAX header block and its record block
+    let served = 0;
+    const endless = new TarReader({
+      next: () => {
+        served += extended.length;
+        return Promise.resolve(extended);
+      },
+    });
+    await expect(endless.nextEntry()).rejects.toThrow(/extended tar headers of an entry are too large/);
+    expect(served).toBeLessThanOrEqual((1 << 20) + 1024);
+  });
+
   it('keeps a __proto__ PAX record as data, not as a prototype', async () => {
     const archive = await pack([{ header: { name: 'a', pax: { __proto__x: 'v' } }, body: Buffer.from('x') }]);
     const patched = Buffer.from(archive.toString('latin1').replace('__proto__x=v', '__proto__=vv'), 'latin1');

@@ -1,7 +1,10 @@
 // A streaming tar reader: headers parsed in place, bodies handed out as slices of the received chunks.
 
 const BLOCK = 512;
-/** Extended headers (PAX, GNU long names) larger than this are refused: ours are a few hundred bytes. */
+/**
+ * Extended headers (PAX, GNU long names) before one entry, blocks included, larger than this in
+ * all are refused: ours are a few hundred bytes, and an endless run of them must end.
+ */
 const MAX_META_BYTES = 1 << 20;
 
 export type TarEntryType =
@@ -59,6 +62,7 @@ export class TarReader {
     if (this.done) return null;
     const pax: Record<string, string> = Object.create(null) as Record<string, string>;
     let longName: string | undefined;
+    let metaBytes = 0;
     for (;;) {
       const block = await this.readExact(BLOCK);
       if (!block) {
@@ -70,7 +74,9 @@ export class TarReader {
       }
       const raw = parseHeaderBlock(block);
       if (raw.typeflag === 'x' || raw.typeflag === 'g' || raw.typeflag === 'L' || raw.typeflag === 'K') {
-        if (raw.size > MAX_META_BYTES) throw new TarFormatError('an extended tar header is too large');
+        metaBytes += BLOCK + raw.size + padding(raw.size);
+        if (metaBytes > MAX_META_BYTES)
+          throw new TarFormatError('the extended tar headers of an entry are too large');
         const body = await this.readMeta(raw.size);
         if (raw.typeflag === 'x') Object.assign(pax, parsePax(body));
         else if (raw.typeflag === 'L') longName = cString(body, 0, body.length);
@@ -91,6 +97,11 @@ export class TarReader {
       this.paddingLeft = hasBody ? padding(size) : 0;
       return header;
     }
+  }
+
+  /** Bytes of the current entry's body not read yet: right after `nextEntry`, its declared size. */
+  get bodyLeftBytes(): number {
+    return this.bodyLeft;
   }
 
   /**

@@ -5,10 +5,11 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
-import { AppError } from '../../common/errors.js';
+import { AppError, errorMessage } from '../../common/errors.js';
 import { unsafePathReason } from '../../common/path-safety.js';
 import { forEachLimit } from '../../lib/pool.js';
 import { TarReader } from '../../lib/tar-reader.js';
+import { destFullError, ensureFreeSpace, isNoSpace } from '../dest-space.js';
 import { fsyncDir, syncFilesystem } from '../durable.js';
 import type { SqlClient } from './sql-client.js';
 
@@ -63,20 +64,22 @@ async function seedFor(dataDir: string): Promise<URL | undefined> {
  * `dataDir`, made durable, then renamed into place, so a stop half-way never leaves a half-built
  * catalog (a leftover `.seed-*` folder beside it is removed by the next start).
  */
-async function unpackSeed(seed: URL, dataDir: string): Promise<void> {
+async function unpackSeed(seed: URL, dataDir: string, destName: string): Promise<void> {
   const parent = dirname(dataDir);
   await mkdir(parent, { recursive: true });
   for (const name of await readdir(parent)) {
     if (name.startsWith(`${basename(dataDir)}.seed-`))
       await rm(join(parent, name), { recursive: true, force: true });
   }
+  // 4.5 MB packed, 40 MB unpacked and gone again as soon as it is written: read whole, written with
+  // synchronous calls (a thousand small files through the thread pool took a second).
+  let unread: Buffer | null = gunzipSync(await readFile(seed));
+  // The tar's length is about what the unpacked folder takes: refused before a byte is written.
+  await ensureFreeSpace(parent, destName, unread.length, 'creating the catalog');
   const building = await mkdtemp(`${dataDir}.seed-`);
   try {
     const files: string[] = [];
     const dirs = new Set<string>([building]);
-    // 4.5 MB packed, 40 MB unpacked and gone again as soon as it is written: read whole, written with
-    // synchronous calls (a thousand small files through the thread pool took a second).
-    let unread: Buffer | null = gunzipSync(await readFile(seed));
     const tar = new TarReader({
       next: () => {
         const whole = unread;
@@ -134,16 +137,18 @@ async function unpackSeed(seed: URL, dataDir: string): Promise<void> {
  * data folder belongs to one process at a time (the destination lock sees to that), so leases only
  * need to exclude work inside this process.
  */
-export async function openPgliteClient(dataDir: string): Promise<SqlClient> {
+export async function openPgliteClient(dataDir: string, destName = dataDir): Promise<SqlClient> {
   let db: PGlite;
   try {
     // PostgreSQL's default 128 MB of shared buffers would triple the controller's resident memory;
     // the catalog's working set is a few index pages per agent.
     const seed = await seedFor(dataDir);
-    if (seed) await unpackSeed(seed, dataDir);
+    if (seed) await unpackSeed(seed, dataDir, destName);
     db = await PGlite.create(dataDir, { postgresqlconf: 'shared_buffers=16MB' });
   } catch (err) {
-    throw new AppError('E_CATALOG', `cannot open the catalog in ${dataDir}: ${(err as Error).message}`, {
+    if (err instanceof AppError) throw err;
+    if (isNoSpace(err)) throw destFullError(destName, `opening the catalog in ${dataDir}`, err);
+    throw new AppError('E_CATALOG', `cannot open the catalog in ${dataDir}: ${errorMessage(err)}`, {
       cause: err,
     });
   }
