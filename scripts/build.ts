@@ -1,6 +1,6 @@
 // `npm run build` (run by `npm ci` too): bundles the CLI with esbuild into dist/app, which bin/forge-sync.js
 // starts while it is fresh; `--images` also lays out PGlite for the container images (no dev dependencies inside).
-import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -55,16 +55,37 @@ await writeFile(
   join(OUT, 'app/package.json'),
   `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`,
 );
-// The controller image gets PGlite as a package beside the bundle; in a checkout, node_modules has it.
+// The controller image gets the packages the bundle leaves out (PGlite, and sharp for thumbnails with
+// its prebuilt libvips as installed for this platform), each with the packages it needs, from
+// node_modules as npm laid them out.
 if (process.argv.includes('--images')) {
-  await mkdir(join(OUT, 'controller-modules/@electric-sql'), { recursive: true });
-  await cp(
-    join(REPO, 'node_modules/@electric-sql/pglite'),
-    join(OUT, 'controller-modules/@electric-sql/pglite'),
-    { recursive: true },
-  );
-  // Thumbnails: sharp and its prebuilt libvips packages (@img/*), as installed for this platform.
-  await cp(join(REPO, 'node_modules/sharp'), join(OUT, 'controller-modules/sharp'), { recursive: true });
-  await cp(join(REPO, 'node_modules/@img'), join(OUT, 'controller-modules/@img'), { recursive: true });
+  await copyPackages(['@electric-sql/pglite', 'sharp'], join(OUT, 'controller-modules'));
 }
 console.log(`built ${join(OUT, 'app')}`);
+
+/**
+ * Copies each named package and everything it depends on (its dependencies, and the optional ones
+ * npm installed here) from the root node_modules into `target`. A copy of sharp alone failed at
+ * its first import in the image: it needs detect-libc, semver and @img/colour.
+ */
+async function copyPackages(names: readonly string[], target: string): Promise<void> {
+  const seen = new Set<string>();
+  const queue = names.map((name) => ({ name, optional: false }));
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    if (seen.has(next.name)) continue;
+    seen.add(next.name);
+    const from = join(REPO, 'node_modules', next.name);
+    const manifest = await readFile(join(from, 'package.json'), 'utf8').catch(() => null);
+    if (manifest === null) {
+      if (next.optional) continue; // an optional package for another platform
+      throw new Error(`${next.name} is not in node_modules; run npm ci`);
+    }
+    await cp(from, join(target, next.name), { recursive: true });
+    const pkg = JSON.parse(manifest) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
+    for (const name of Object.keys(pkg.dependencies ?? {})) queue.push({ name, optional: false });
+    for (const name of Object.keys(pkg.optionalDependencies ?? {})) queue.push({ name, optional: true });
+  }
+}

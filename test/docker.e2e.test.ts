@@ -28,6 +28,7 @@ import {
   inspect,
   listFiles,
   publishedHostIps,
+  putIntoContainer,
   run,
   waitUntil,
 } from './helpers/docker.js';
@@ -242,6 +243,38 @@ describeDocker('the controller in its container, agents found by label', skip, (
     expect(sorted(await treeDigest(join(data, gpu1)))).toEqual(sorted(before));
     expect(await inodes()).toEqual(inodesBefore);
     expect(await catalogFiles(port, gpu1)).toHaveLength(12);
+  });
+
+  it('makes real thumbnails in its container, with the sharp it ships', async () => {
+    // A real PNG among the generator's, in the agent's volume: drawing it needs sharp's prebuilt libvips in the image.
+    const body = await readFile(
+      join(REPO, 'test/fixtures/sd-parsers/AUTOMATIC1111/automatic1111_cropped.png'),
+    );
+    await putIntoContainer(agent1.getId(), '/output', [
+      { name: 'real/00000-235284042.png', body, mtime: new Date(Date.now() - 3_600_000) },
+    ]);
+    let listed: string[] = [];
+    const page = await waitUntil(
+      'the real PNG catalogued',
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/v1/files?agent=${gpu1}&limit=100`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        const found = (await response.json()) as { items: { id: number; containerPath: string }[] };
+        listed = found.items.map((item) => item.containerPath);
+        return found.items.find((item) => item.containerPath.endsWith('real/00000-235284042.png'));
+      },
+      { timeoutMs: 40_000, seen: () => listed },
+    );
+    const response = await fetch(`http://127.0.0.1:${port}/v1/files/${page.id}/thumbnail?size=256`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/webp');
+    expect(response.headers.get('x-forge-sync-placeholder')).toBeNull();
+    const thumb = Buffer.from(await response.arrayBuffer());
+    expect(thumb.subarray(0, 4).toString('latin1')).toBe('RIFF');
+    expect(thumb.subarray(8, 12).toString('latin1')).toBe('WEBP');
   });
 });
 

@@ -333,6 +333,20 @@ export async function containerDigest(id: string, path: string): Promise<Map<str
   return out;
 }
 
+/** Writes files into a folder of a running container (its volume), as a tar through the Docker API. */
+export async function putIntoContainer(
+  id: string,
+  dir: string,
+  files: { name: string; body: Buffer; mtime: Date }[],
+): Promise<void> {
+  const pack = tar.pack();
+  for (const file of files) pack.entry({ name: file.name, mode: 0o644, mtime: file.mtime }, file.body);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
+  await docker.getContainer(id).putArchive(Buffer.concat(chunks), { path: dir });
+}
+
 /** The owner uid of every regular file under `path` inside a container, by path. */
 export async function containerOwners(id: string, path: string): Promise<Map<string, number>> {
   const archive = await docker.getContainer(id).getArchive({ path });
