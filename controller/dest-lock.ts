@@ -20,7 +20,8 @@ export interface LockTiming {
 
 export const LOCK_TIMING: LockTiming = { beatMs: 2_000, watchMs: 15_000 };
 
-interface LockOwner {
+/** What the lock file holds: who took it, and how to tell whether they still live. */
+export interface LockOwner {
   host: string;
   pid: number;
   token: string;

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LockOwner as Lock } from '../controller/dest-lock.js';
 import { processState, selfIdentity } from '../lib/process-identity.js';
 import { fakePng, put } from './helpers/files.js';
 import { type Started, startAgent, startProcess, syncJson, tempDir } from './helpers/processes.js';
@@ -16,16 +17,6 @@ import { waitUntil } from './helpers/wait.js';
 const DAY = 24 * 3600_000;
 const self = selfIdentity();
 const onLinux = self !== undefined;
-
-interface Lock {
-  host: string;
-  pid: number;
-  token: string;
-  boot?: string;
-  pidns?: string;
-  start?: string;
-  beat?: number;
-}
 
 describe.skipIf(!onLinux)('the destination lock', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;

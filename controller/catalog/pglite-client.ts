@@ -1,16 +1,15 @@
 // The embedded database: PostgreSQL in WASM (PGlite) in this process, kept under <dest>/.forge-sync/catalog.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { access, mkdir, mkdtemp, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { AppError, errorMessage } from '../../common/errors.js';
 import { unsafePathReason } from '../../common/path-safety.js';
-import { forEachLimit } from '../../lib/pool.js';
 import { TarReader } from '../../lib/tar-reader.js';
 import { destFullError, ensureFreeSpace, isNoSpace } from '../dest-space.js';
-import { fsyncDir, syncFilesystem } from '../durable.js';
+import { BatchDurability, DirtyDirs, fsyncDir } from '../durable.js';
 import type { SqlClient } from './sql-client.js';
 
 /** Where the seed data folders live: beside this module, in the checkout and in the bundle alike. */
@@ -79,7 +78,7 @@ async function unpackSeed(seed: URL, dataDir: string, destName: string): Promise
   const building = await mkdtemp(`${dataDir}.seed-`);
   try {
     const files: string[] = [];
-    const dirs = new Set<string>([building]);
+    const dirty = new DirtyDirs();
     const tar = new TarReader({
       next: () => {
         const whole = unread;
@@ -95,12 +94,12 @@ async function unpackSeed(seed: URL, dataDir: string, destName: string): Promise
       const path = join(building, name);
       if (header.type === 'directory') {
         mkdirSync(path, { recursive: true, mode: 0o700 });
-        dirs.add(path);
+        dirty.add(path);
         continue;
       }
       if (header.type !== 'file') throw new Error(`the catalog seed holds a ${header.type} at ${name}`);
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      dirs.add(dirname(path));
+      dirty.add(path);
       const fd = openSync(path, 'wx', 0o600);
       try {
         for await (const piece of tar.body()) {
@@ -111,18 +110,9 @@ async function unpackSeed(seed: URL, dataDir: string, destName: string): Promise
       }
       files.push(path);
     }
-    // Durable before it takes its name: one filesystem sync, or every file and folder where none runs.
-    await syncFilesystem(building).catch(async () => {
-      await forEachLimit(files, 16, async (path) => {
-        const handle = await open(path, 'r');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-      });
-      for (const dir of dirs) await fsyncDir(dir);
-    });
+    // Durable before it takes its name, as a batch of synced files is: one filesystem sync, or
+    // every file and folder where none runs.
+    await new BatchDurability('syncfs', building).commit(dirty, files);
     // rename(2) takes the place of an empty folder of that name, and of nothing else.
     await rename(building, dataDir);
     await fsyncDir(parent);
