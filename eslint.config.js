@@ -34,7 +34,7 @@ export default tseslint.config(
   { files: ['cli/**', 'scripts/**', 'bench/**', 'bin/**'], rules: { 'no-console': 'off' } },
   {
     // The status page's and the gallery's scripts run in the browser, not in Node.
-    files: ['controller/dashboard/**/*.js'],
+    files: ['controller/http/dashboard/**/*.js'],
     languageOptions: {
       globals: {
         window: 'readonly',

@@ -45,7 +45,7 @@ await build({
     ].join(' '),
   },
 });
-await cp(join(REPO, 'controller/dashboard'), join(OUT, 'app/dashboard'), {
+await cp(join(REPO, 'controller/http/dashboard'), join(OUT, 'app/dashboard'), {
   recursive: true,
   filter: (source) => !source.endsWith('tsconfig.json'),
 });

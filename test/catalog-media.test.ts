@@ -9,7 +9,7 @@ import { SqlCatalog } from '../controller/catalog/sql-catalog.js';
 import type { SqlClient } from '../controller/catalog/sql-client.js';
 import { MIGRATIONS } from '../controller/catalog/migrations.js';
 import { METADATA_READER_VERSION } from '../controller/metadata/generation-metadata.js';
-import { withHostPaths } from '../controller/search.js';
+import { withHostPaths } from '../controller/catalog/search-params.js';
 import { describePg, freshDatabase } from './helpers/postgres.js';
 import { tempDir } from './helpers/processes.js';
 

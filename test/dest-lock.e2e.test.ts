@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LockOwner as Lock } from '../controller/dest-lock.js';
+import type { LockOwner as Lock } from '../controller/host-store/dest-lock.js';
 import { processState, selfIdentity } from '../lib/process-identity.js';
 import { fakePng, put } from './helpers/files.js';
 import { type Started, startAgent, startProcess, syncJson, tempDir } from './helpers/processes.js';

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IDAT, jpeg, png, tEXt, tiff, userComment } from '../controller/metadata/test-samples.js';
+import { IDAT, jpeg, png, tEXt, tiff, userComment } from './fixtures/media-builders.js';
 import { fakePng } from './helpers/files.js';
 import { type Started, runCli, startAgent, syncJson, tempDir } from './helpers/processes.js';
 

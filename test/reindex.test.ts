@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredFileRecord } from '../controller/catalog/catalog.js';
 import { SqlCatalog } from '../controller/catalog/sql-catalog.js';
 import { METADATA_READER_VERSION } from '../controller/metadata/generation-metadata.js';
-import { stealthPng } from '../controller/metadata/stealth-samples.js';
-import { FTYP, IDAT, box, jpeg, png, tEXt, tiff, userComment } from '../controller/metadata/test-samples.js';
-import { openStore } from '../controller/store.js';
+import { stealthPng } from './fixtures/stealth-samples.js';
+import { FTYP, IDAT, box, jpeg, png, tEXt, tiff, userComment } from './fixtures/media-builders.js';
+import { openStore } from '../controller/host-store/open-store.js';
 import { runCli, tempDir } from './helpers/processes.js';
 
 const GRAPH = {

@@ -8,8 +8,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { AppError, errorMessage } from '../../common/errors.js';
 import { unsafePathReason } from '../../common/path-safety.js';
 import { TarReader } from '../../lib/tar-reader.js';
-import { destFullError, ensureFreeSpace, isNoSpace } from '../dest-space.js';
-import { BatchDurability, DirtyDirs, fsyncDir } from '../durable.js';
+import { destFullError, ensureFreeSpace, isNoSpace } from '../host-store/dest-space.js';
+import { BatchDurability, DirtyDirs, fsyncDir } from '../host-store/durable.js';
 import type { SqlClient } from './sql-client.js';
 
 /** Where the seed data folders live: beside this module, in the checkout and in the bundle alike. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bufferSource } from './byte-source.js';
 import { decodeUserComment, type ExifTexts, parseExif } from './exif.js';
 import { findJpegExif, findWebpExif } from './exif-containers.js';
-import { asciiEntry, jpeg, riffChunk, tiff, userComment, webp } from './test-samples.js';
+import { asciiEntry, jpeg, riffChunk, tiff, userComment, webp } from '../../test/fixtures/media-builders.js';
 
 const utf16 = (text: string, order: 'be' | 'le') => {
   const bytes = Buffer.from(text, 'utf16le');

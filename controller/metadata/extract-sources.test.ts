@@ -5,7 +5,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractMetadata } from './extract.js';
 import type { GenerationMetadata } from './generation-metadata.js';
-import { IDAT, jpeg, png, pngChunk, tEXt, tiff, userComment, webp, riffChunk } from './test-samples.js';
+import {
+  IDAT,
+  jpeg,
+  png,
+  pngChunk,
+  tEXt,
+  tiff,
+  userComment,
+  webp,
+  riffChunk,
+} from '../../test/fixtures/media-builders.js';
 
 const INFOTEXT =
   'a castle at dusk\nNegative prompt: blurry\nSteps: 30, Sampler: DPM++ 2M, CFG scale: 6, Seed: 970527942, Size: 832x1216';

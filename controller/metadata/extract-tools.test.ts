@@ -5,7 +5,7 @@ import { xmpUserComment } from './draw-things.js';
 import { extractFromSource } from './extract.js';
 import type { GenerationMetadata } from './generation-metadata.js';
 import { readDream, splitBracketedNegative } from './invokeai-legacy.js';
-import { IDAT, iTXt, png, riffChunk, tEXt, webp } from './test-samples.js';
+import { IDAT, iTXt, png, riffChunk, tEXt, webp } from '../../test/fixtures/media-builders.js';
 
 /**
  * Draw Things' parameters, with the keys it writes: `c` and `uc` for the prompts, `scale` for CFG,

@@ -31,7 +31,7 @@ import {
   webm,
   webp,
   zTXt,
-} from './test-samples.js';
+} from '../../test/fixtures/media-builders.js';
 
 /** A small API graph whose seed does not fit in a double. */
 const GRAPH =

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { bufferSource } from './byte-source.js';
 import { readMatroskaTags } from './matroska-tags.js';
-import { CLUSTER_ID, ebml, INFO, matroskaTags, simpleTag, webm } from './test-samples.js';
+import { CLUSTER_ID, ebml, INFO, matroskaTags, simpleTag, webm } from '../../test/fixtures/media-builders.js';
 
 describe('readMatroskaTags', () => {
   it('reads tags written before the first cluster (ffmpeg), names lower-cased', async () => {

@@ -14,7 +14,7 @@ import {
   pngChunk,
   riffChunk,
   webm,
-} from './test-samples.js';
+} from '../../test/fixtures/media-builders.js';
 
 function ihdr(width: number, height: number): Buffer {
   const data = Buffer.alloc(13);

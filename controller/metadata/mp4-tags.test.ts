@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ByteSource, bufferSource } from './byte-source.js';
 import { readMp4Tags } from './mp4-tags.js';
-import { box, FTYP, ilstItem, mdtaMeta, udtaComment } from './test-samples.js';
+import { box, FTYP, ilstItem, mdtaMeta, udtaComment } from '../../test/fixtures/media-builders.js';
 
 const mdat = (size: number) => box('mdat', Buffer.alloc(size));
 

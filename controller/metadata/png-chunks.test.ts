@@ -3,7 +3,17 @@ import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { type ByteSource, bufferSource } from './byte-source.js';
 import { decodeLatin1Text, decodeTextChunk, type PngText, readPngTexts } from './png-chunks.js';
-import { IDAT, IEND, IHDR, iTXt, PNG_SIGNATURE_BYTES, png, pngChunk, tEXt, zTXt } from './test-samples.js';
+import {
+  IDAT,
+  IEND,
+  IHDR,
+  iTXt,
+  PNG_SIGNATURE_BYTES,
+  png,
+  pngChunk,
+  tEXt,
+  zTXt,
+} from '../../test/fixtures/media-builders.js';
 
 /** What IHDR of the builders' 1×1 greyscale PNG says. */
 const GREY_1X1 = { width: 1, height: 1, bitDepth: 8, colorType: 0, interlaced: false };

@@ -5,8 +5,8 @@ import { type ByteSource, bufferSource } from './byte-source.js';
 import { extractFromSource } from './extract.js';
 import { readPngTexts } from './png-chunks.js';
 import { type StealthText, readStealthText } from './stealth-png.js';
-import { type StealthSample, stealthPng } from './stealth-samples.js';
-import { tEXt } from './test-samples.js';
+import { type StealthSample, stealthPng } from '../../test/fixtures/stealth-samples.js';
+import { tEXt } from '../../test/fixtures/media-builders.js';
 
 const INFOTEXT =
   'a lighthouse in a storm\nNegative prompt: people\nSteps: 28, Sampler: DPM++ 2M, CFG scale: 5.5, Seed: 1234567890, Size: 640x480';

@@ -1,0 +1,466 @@
+// Talking to one agent over HTTP: info, the NDJSON manifest and archive streams, acknowledgements and purges.
+import type { IncomingMessage } from 'node:http';
+import { AppError } from '../../common/errors.js';
+import { ChunkReader } from '../../lib/chunk-reader.js';
+import { HttpConnectError, httpRequest } from '../../lib/http-client.js';
+import {
+  type AckResponse,
+  ARCHIVE_CONTENT_TYPE,
+  type ArchiveRequestFile,
+  type ChangesResponse,
+  type ErrorBody,
+  type InfoResponse,
+  type ManifestLine,
+  PROTOCOL_HEADER,
+  PROTOCOL_VERSION,
+  type PurgeRequest,
+  type PurgeResponse,
+  Routes,
+} from '../../common/protocol.js';
+import type { AgentRef } from './agent-source.js';
+import type { AgentPosition } from '../catalog/catalog.js';
+
+/**
+ * The controller's view of one agent. One client belongs to one agent; calls may run concurrently
+ * (several archive streams at once). Every failure is an AppError whose code says what to check.
+ */
+export interface AgentClient {
+  info(signal?: AbortSignal): Promise<InfoResponse>;
+  /**
+   * The manifest's lines as they arrive; throws E_PROTOCOL if it ends without its `end` line. With
+   * `since`, the agent may answer with only what changed after that position (its header says).
+   */
+  manifest(signal?: AbortSignal, since?: AgentPosition): AsyncIterable<ManifestLine>;
+  /**
+   * Where the agent's index is now. With `after`, the agent holds the answer up to `waitMs` until
+   * its index moves past that position: the push channel for new files.
+   */
+  changes(after: AgentPosition | null, waitMs: number, signal?: AbortSignal): Promise<ChangesResponse>;
+  /** The tar stream for these files, chunk by chunk. */
+  archive(files: readonly ArchiveRequestFile[], signal?: AbortSignal): Promise<ChunkReader>;
+  /**
+   * Tells the agent these files of an archive are stored, verified and catalogued: they get
+   * receipts, without which the agent deletes nothing.
+   */
+  ack(
+    archiveId: string,
+    files: readonly { path: string; xxh64: string }[],
+    signal?: AbortSignal,
+  ): Promise<AckResponse>;
+  /** Asks the agent to delete these files; it checks each again and says what it did. Sent with the purge token. */
+  purge(request: PurgeRequest, signal?: AbortSignal): Promise<PurgeResponse>;
+}
+
+const CONNECT_TIMEOUT_MS = 15_000;
+/** The longest manifest line taken: a real one is a few hundred bytes; a line without end is an attack or a bug. */
+export const MAX_MANIFEST_LINE_BYTES = 64 << 10;
+/** Small JSON answers (info, errors, purge results) are read whole, up to this. */
+const MAX_JSON_BYTES = 32 << 20;
+
+/**
+ * How much an agent may send, and how slowly, before the controller gives up on it. Every bound
+ * is far beyond what an honest agent needs; each one exceeded fails that agent, not the pass.
+ */
+export interface AgentLimits {
+  /**
+   * A body that delivers fewer than `stallBytes` over `stallMs` of waiting has stalled. A
+   * manifest sends a scan line (about 170 bytes) every half second and an archive streams files,
+   * so a live agent sends far more; one byte now and then keeps nothing alive.
+   */
+  stallMs: number;
+  stallBytes: number;
+  /** An archive must be read within `archiveBaseMs` plus its requested bytes at `minBytesPerSecond`. */
+  archiveBaseMs: number;
+  minBytesPerSecond: number;
+  /** A manifest, the agent's scan included, must be read within this; the agent's scan goes on. */
+  manifestMs: number;
+  /** A manifest may be at most this long, and list at most this many files. */
+  manifestBytes: number;
+  manifestFiles: number;
+}
+
+export const AGENT_LIMITS: AgentLimits = {
+  stallMs: 60_000,
+  stallBytes: 4096,
+  archiveBaseMs: 60_000,
+  minBytesPerSecond: 1_000_000,
+  manifestMs: 3_600_000,
+  manifestBytes: 4 * 2 ** 30,
+  manifestFiles: 5_000_000,
+};
+
+/**
+ * The limits, with any set by FORGE_SYNC_INTERNAL_AGENT_LIMITS (a JSON object of AgentLimits
+ * fields). Internal: it lets tests meet the bounds in seconds; it is not an operator setting.
+ */
+export function agentLimitsFrom(env: NodeJS.ProcessEnv): AgentLimits {
+  const raw = env.FORGE_SYNC_INTERNAL_AGENT_LIMITS;
+  if (!raw) return AGENT_LIMITS;
+  const limits = { ...AGENT_LIMITS };
+  let given: Record<string, unknown>;
+  try {
+    given = JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    throw new AppError('E_CONFIG', 'FORGE_SYNC_INTERNAL_AGENT_LIMITS: expected a JSON object');
+  }
+  for (const key of Object.keys(limits) as (keyof AgentLimits)[]) {
+    const value = given[key];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) {
+      throw new AppError('E_CONFIG', `FORGE_SYNC_INTERNAL_AGENT_LIMITS: ${key} must be a positive integer`);
+    }
+    limits[key] = value as number;
+  }
+  return limits;
+}
+
+export class HttpAgentClient implements AgentClient {
+  constructor(
+    private readonly agent: AgentRef,
+    private readonly token: string | undefined,
+    /** Sent on purge requests only, never on reads. */
+    private readonly purgeToken?: string,
+    private readonly limits: AgentLimits = AGENT_LIMITS,
+  ) {}
+
+  async info(signal?: AbortSignal): Promise<InfoResponse> {
+    const response = await this.request(Routes.info, { signal, headersTimeoutMs: CONNECT_TIMEOUT_MS });
+    const info = (await this.json(response, Routes.info)) as InfoResponse;
+    if (info.protocol !== PROTOCOL_VERSION) {
+      throw new AppError(
+        'E_PROTOCOL_MISMATCH',
+        `agent ${this.agent.name} speaks protocol ${info.protocol}; this controller speaks ${PROTOCOL_VERSION}: run the same forge-sync version on both`,
+      );
+    }
+    return info;
+  }
+
+  async *manifest(signal?: AbortSignal, since?: AgentPosition): AsyncIterable<ManifestLine> {
+    const query = since
+      ? `?${new URLSearchParams({ since: String(since.generation), epoch: since.epoch })}`
+      : '';
+    const { manifestMs, manifestBytes, manifestFiles } = this.limits;
+    const response = await this.request(`${Routes.manifest}${query}`, { signal });
+    const reader = this.bodyReader(response, manifestMs);
+    let ended = false;
+    let bytes = 0;
+    let files = 0;
+    const parse = (bytes: Buffer): ManifestLine => {
+      try {
+        return JSON.parse(bytes.toString('utf8')) as ManifestLine;
+      } catch {
+        throw new AppError('E_PROTOCOL', `agent ${this.agent.name} sent a manifest line that is not JSON`);
+      }
+    };
+    // Lines are cut out of the received buffers; only a line split across two chunks is copied.
+    let carry: Buffer | undefined;
+    try {
+      for (let chunk = await this.readChunk(reader); chunk; chunk = await this.readChunk(reader)) {
+        bytes += chunk.length;
+        if (bytes > manifestBytes) throw this.manifestTooLarge(`more than ${manifestBytes} bytes`);
+        let start = 0;
+        for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
+          let text = chunk.subarray(start, newline);
+          if (carry) {
+            text = Buffer.concat([carry, text]);
+            carry = undefined;
+          }
+          start = newline + 1;
+          if (text.length > MAX_MANIFEST_LINE_BYTES) throw this.lineTooLong();
+          if (text.length === 0) continue;
+          const line = parse(text);
+          if (line.type === 'end') ended = true;
+          else if (line.type === 'file' && ++files > manifestFiles) {
+            throw this.manifestTooLarge(`more than ${manifestFiles} files`);
+          }
+          yield line;
+        }
+        if (start < chunk.length) {
+          const rest = chunk.subarray(start);
+          carry = carry ? Buffer.concat([carry, rest]) : Buffer.from(rest);
+          if (carry.length > MAX_MANIFEST_LINE_BYTES) throw this.lineTooLong();
+        }
+      }
+    } finally {
+      reader.destroy();
+    }
+    if (!ended) {
+      throw new AppError(
+        'E_PROTOCOL',
+        `the manifest from agent ${this.agent.name} was cut short; the sync of this agent is retried next pass`,
+      );
+    }
+  }
+
+  private manifestTooLarge(what: string): AppError {
+    return new AppError(
+      'E_AGENT_LIMIT',
+      `agent ${this.agent.name} sent a manifest of ${what}, past this controller's limit; the manifest is refused`,
+    );
+  }
+
+  private lineTooLong(): AppError {
+    return new AppError(
+      'E_PROTOCOL',
+      `agent ${this.agent.name} sent a manifest line longer than ${MAX_MANIFEST_LINE_BYTES} bytes; the manifest is refused`,
+    );
+  }
+
+  /** The next body chunk; a dropped connection becomes E_AGENT_UNREACHABLE, a silent one too. */
+  private async readChunk(reader: ChunkReader): Promise<Buffer | null> {
+    try {
+      return await reader.next();
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError(
+        'E_AGENT_UNREACHABLE',
+        `the connection to agent ${this.agent.name} broke (${(err as Error).message}); the sync is retried next pass`,
+        { cause: err },
+      );
+    }
+  }
+
+  async archive(files: readonly ArchiveRequestFile[], signal?: AbortSignal): Promise<ChunkReader> {
+    const response = await this.request(Routes.archive, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ files }),
+      signal,
+    });
+    const type = response.headers['content-type'] ?? '';
+    if (!type.startsWith(ARCHIVE_CONTENT_TYPE)) {
+      response.destroy();
+      throw new AppError(
+        'E_PROTOCOL',
+        `agent ${this.agent.name} answered an archive request with "${type}", not a tar stream`,
+      );
+    }
+    const bytes = files.reduce((sum, file) => sum + file.size, 0);
+    return this.bodyReader(
+      response,
+      this.limits.archiveBaseMs + (bytes / this.limits.minBytesPerSecond) * 1000,
+    );
+  }
+
+  /**
+   * The body, read chunk by chunk, failing when the agent stalls (it died without closing, or
+   * trickles) or the answer takes longer than `deadlineMs` in all.
+   */
+  private bodyReader(response: IncomingMessage, deadlineMs: number): ChunkReader {
+    const { stallMs, stallBytes } = this.limits;
+    const seconds = (ms: number): number => Math.round(ms / 100) / 10;
+    return new ChunkReader(response, {
+      stall: {
+        ms: stallMs,
+        minBytes: stallBytes,
+        error: () =>
+          new AppError(
+            'E_AGENT_STALLED',
+            `agent ${this.agent.name} sent less than ${stallBytes} bytes in ${seconds(stallMs)} s; the connection is given up and the sync retried next pass`,
+          ),
+      },
+      deadline: {
+        atMs: Date.now() + deadlineMs,
+        error: () =>
+          new AppError(
+            'E_AGENT_DEADLINE',
+            `agent ${this.agent.name} did not finish its answer within ${seconds(deadlineMs)} s; the connection is given up and the sync retried next pass`,
+          ),
+      },
+    });
+  }
+
+  async changes(after: AgentPosition | null, waitMs: number, signal?: AbortSignal): Promise<ChangesResponse> {
+    const query = after
+      ? `?${new URLSearchParams({ epoch: after.epoch, after: String(after.generation), wait: String(waitMs) })}`
+      : '';
+    const response = await this.request(`${Routes.changes}${query}`, {
+      signal,
+      headersTimeoutMs: waitMs + CONNECT_TIMEOUT_MS,
+    });
+    const body = (await this.json(response, Routes.changes)) as Partial<ChangesResponse>;
+    if (!isPosition(body)) {
+      throw new AppError(
+        'E_PROTOCOL',
+        `agent ${this.agent.name} answered ${Routes.changes} without a position`,
+      );
+    }
+    return body as ChangesResponse;
+  }
+
+  async ack(
+    archiveId: string,
+    files: readonly { path: string; xxh64: string }[],
+    signal?: AbortSignal,
+  ): Promise<AckResponse> {
+    const response = await this.request(Routes.ack, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ archiveId, files }),
+      signal,
+      headersTimeoutMs: CONNECT_TIMEOUT_MS,
+    });
+    const body = (await this.json(response, Routes.ack)) as AckResponse;
+    if (typeof body.acknowledged !== 'number' || !Array.isArray(body.refused)) {
+      throw new AppError('E_PROTOCOL', `agent ${this.agent.name} answered an acknowledgement without counts`);
+    }
+    return body;
+  }
+
+  async purge(request: PurgeRequest, signal?: AbortSignal): Promise<PurgeResponse> {
+    const response = await this.request(Routes.purge, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+      signal,
+      purge: true,
+    });
+    const body = (await this.json(response, Routes.purge)) as PurgeResponse;
+    if (!Array.isArray(body.results)) {
+      throw new AppError('E_PROTOCOL', `agent ${this.agent.name} answered a purge request without results`);
+    }
+    return body;
+  }
+
+  private async request(
+    route: string,
+    init: {
+      method?: 'GET' | 'POST';
+      headers?: Record<string, string>;
+      body?: string;
+      signal?: AbortSignal;
+      headersTimeoutMs?: number;
+      /** Authenticate with the purge token instead of the read token. */
+      purge?: boolean;
+    },
+  ): Promise<IncomingMessage> {
+    const headers: Record<string, string> = { 'accept-encoding': 'identity', ...init.headers };
+    const token = init.purge ? this.purgeToken : this.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    let response: IncomingMessage;
+    try {
+      response = await httpRequest({ url: `${this.agent.url}${route}`, ...init, headers });
+    } catch (err) {
+      if (!(err instanceof HttpConnectError)) throw err; // aborted by the caller
+      throw new AppError(
+        'E_AGENT_UNREACHABLE',
+        `agent ${this.agent.name} at ${this.agent.url} is unreachable (${err.code === 'ETIMEDOUT' ? err.message : err.code}); is it running?`,
+        { cause: err },
+      );
+    }
+    const protocol = header(response, PROTOCOL_HEADER);
+    if (protocol !== undefined && protocol !== String(PROTOCOL_VERSION)) {
+      response.destroy();
+      throw new AppError(
+        'E_PROTOCOL_MISMATCH',
+        `agent ${this.agent.name} speaks protocol ${protocol}; this controller speaks ${PROTOCOL_VERSION}: run the same forge-sync version on both`,
+      );
+    }
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status < 300) {
+      // Every agent response carries the header: a 200 without it is some other server (the WebUI's port?).
+      if (protocol === undefined) {
+        response.destroy();
+        throw this.notAnAgent(status);
+      }
+      const encoding = header(response, 'content-encoding');
+      if (encoding !== undefined && encoding !== 'identity') {
+        response.destroy();
+        throw new AppError(
+          'E_PROTOCOL',
+          `agent ${this.agent.name} answered ${route} with content-encoding "${encoding}", which the protocol does not use`,
+        );
+      }
+      return response;
+    }
+    const body = (await this.readWhole(response, 1 << 20)
+      .then((bytes) => JSON.parse(bytes.toString('utf8')) as unknown)
+      .catch(() => null)) as ErrorBody | null;
+    const detail = body?.error?.message ?? response.statusMessage ?? String(status);
+    const which = init.purge
+      ? 'FORGE_SYNC_PURGE_TOKEN or --purge-token-file'
+      : 'FORGE_SYNC_TOKEN or --token-file';
+    if (status === 401) {
+      throw new AppError('E_AUTH', `agent ${this.agent.name} rejected the token (${detail}); check ${which}`);
+    }
+    if (status === 403) {
+      throw new AppError('E_FORBIDDEN', `agent ${this.agent.name} refused ${route}: ${detail}`);
+    }
+    if (status === 429) {
+      const wait = header(response, 'retry-after');
+      throw new AppError(
+        'E_RATE_LIMITED',
+        `agent ${this.agent.name} refuses this address for ${wait ?? 'a few'} s after too many wrong tokens; check ${which}`,
+      );
+    }
+    if (protocol === undefined) throw this.notAnAgent(status);
+    throw new AppError('E_AGENT_HTTP', `agent ${this.agent.name} answered ${status} to ${route}: ${detail}`);
+  }
+
+  /** A small JSON answer, read whole within MAX_JSON_BYTES. */
+  private async json(response: IncomingMessage, route: string): Promise<unknown> {
+    let bytes: Buffer;
+    try {
+      bytes = await this.readWhole(response, MAX_JSON_BYTES);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError(
+        'E_PROTOCOL',
+        `agent ${this.agent.name} sent a bad answer to ${route} (${(err as Error).message})`,
+        { cause: err },
+      );
+    }
+    try {
+      return JSON.parse(bytes.toString('utf8')) as unknown;
+    } catch {
+      throw new AppError(
+        'E_PROTOCOL',
+        `agent ${this.agent.name} answered ${route} with something that is not JSON`,
+      );
+    }
+  }
+
+  /**
+   * A small body, read whole within `limit` bytes and the same stall and deadline rules as a
+   * stream (the base deadline of an archive): headers in time are not enough.
+   */
+  private async readWhole(response: IncomingMessage, limit: number): Promise<Buffer> {
+    const reader = this.bodyReader(response, this.limits.archiveBaseMs);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for (let chunk = await this.readChunk(reader); chunk; chunk = await this.readChunk(reader)) {
+        size += chunk.length;
+        if (size > limit) throw new Error(`the answer is larger than ${limit} bytes`);
+        chunks.push(chunk);
+      }
+    } finally {
+      reader.destroy();
+    }
+    return Buffer.concat(chunks, size);
+  }
+
+  private notAnAgent(status: number): AppError {
+    return new AppError(
+      'E_PROTOCOL_MISMATCH',
+      `${this.agent.url} answered ${status} without a forge-sync protocol header; is it a forge-sync agent?`,
+    );
+  }
+}
+
+function header(response: IncomingMessage, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** An epoch (a short name) and a generation (a whole number): a position the controller may keep. */
+export function isPosition(value: unknown): value is AgentPosition {
+  const { epoch, generation } = (value ?? {}) as Partial<AgentPosition>;
+  return (
+    typeof epoch === 'string' &&
+    epoch.length > 0 &&
+    epoch.length <= 64 &&
+    Number.isSafeInteger(generation) &&
+    generation! >= 0
+  );
+}

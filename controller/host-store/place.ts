@@ -1,0 +1,376 @@
+// Giving verified files their final names without ever overwriting a different stored file.
+import { randomUUID } from 'node:crypto';
+import { closeSync, constants, fsync, linkSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { lstat, mkdir, open, readFile, readdir, realpath, rename, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { promisify } from 'node:util';
+import { AppError, type Problem } from '../../common/errors.js';
+import { unsafePathReason, versionedPath } from '../../common/path-safety.js';
+import { hashHandle } from '../../lib/file-chunks.js';
+import type { Catalog, StoredPathInfo } from '../catalog/catalog.js';
+import { STATE_DIR } from './destination.js';
+import { type DirtyDirs, fsyncDir } from './durable.js';
+
+export interface PlaceRequest {
+  agent: string;
+  containerPath: string;
+  xxh64: string;
+  size: number;
+  /** The verified, fsynced temp file. It is gone when placeFile returns, whatever the outcome. */
+  tempPath: string;
+}
+
+/** A verified file still in memory (a small one): written straight to its final name when it can be. */
+export interface PlaceBytesRequest {
+  agent: string;
+  containerPath: string;
+  xxh64: string;
+  size: number;
+  body: Buffer;
+}
+
+/** The one question Placer asks the catalog. */
+export type PlacerCatalog = Pick<Catalog, 'findByStoredPaths'>;
+
+export interface PlacerDirs {
+  /** Temp files, on the destination's filesystem. */
+  tmpDir: string;
+  /** The batches' lists of names created in place. */
+  journalDir: string;
+}
+
+/**
+ * The primary names a batch may create in place, written down (and on disk) before any of them is
+ * created. Closed once the batch's records are committed; a list left behind by a stop is read by
+ * `recoverInflight` at the next start, which removes what the catalog does not name.
+ */
+export interface BatchJournal {
+  close(): Promise<void>;
+  /** The batch failed: its names go back to the careful path, its list stays for the next start. */
+  abandon(): void;
+}
+
+export type PlaceOutcome = { ok: true; storedPath: string; fresh: boolean } | { ok: false; problem: Problem };
+
+/**
+ * Puts verified files under `<dest>/<agent>/<container path>`. One instance serves one sync run; it
+ * may be called concurrently for different files.
+ */
+export class Placer {
+  private readonly safeDirs = new Set<string>();
+  private readonly createdFrom = new Map<string, string>();
+  /** The catalog's word on the names of files about to arrive: looked up a batch at a time. */
+  private readonly known = new Map<string, StoredPathInfo | null>();
+  /** Primary names that were free, and are listed in a batch journal: small files are written there directly. */
+  private readonly inPlace = new Set<string>();
+
+  constructor(
+    private readonly destRoot: string,
+    private readonly catalog: PlacerCatalog,
+    private readonly dirs: PlacerDirs,
+  ) {}
+
+  /**
+   * The primary name is taken when free. When it holds other content (a reused or replaced name),
+   * the file goes to `name~<xxh64>.ext`, which is the same for the same content, so retries land on
+   * the copy already made. A name holding the same content is adopted, not written twice.
+   * `link()` fails when the name exists, so nothing is ever overwritten, even in a race.
+   */
+  /**
+   * Asks the catalog, in one query, about every name these files could take, so placing them asks
+   * nothing more. What it learns is kept until each file is placed.
+   */
+  async prepare(agent: string, files: readonly { path: string; xxh64: string }[]): Promise<BatchJournal> {
+    const names = files.flatMap((file) => candidateNames(agent, file.path, file.xxh64));
+    const found = await this.catalog.findByStoredPaths(names);
+    for (const name of names) this.known.set(name, found.get(name) ?? null);
+    // A name that neither the catalog nor the disk has can be created in place: one create instead
+    // of a temp file, a link and an unlink, the costliest part of storing small files. The list
+    // reaches the disk first, so whatever a stop leaves half-written there is known and removed.
+    const free = files
+      .map((file) => `${agent}/${file.path}`)
+      .filter(
+        (name) =>
+          !found.has(name) &&
+          !this.inPlace.has(name) &&
+          lstatSync(join(this.destRoot, ...name.split('/')), { throwIfNoEntry: false }) === undefined,
+      );
+    if (free.length === 0) return { close: () => Promise.resolve(), abandon: () => undefined };
+    const path = join(this.dirs.journalDir, `${randomUUID()}.json`);
+    await writeDurably(path, `${JSON.stringify({ names: free })}\n`);
+    await fsyncDir(this.dirs.journalDir);
+    for (const name of free) this.inPlace.add(name);
+    const forget = (): void => {
+      for (const name of free) this.inPlace.delete(name);
+    };
+    return {
+      close: async () => {
+        forget();
+        await unlink(path);
+      },
+      abandon: forget,
+    };
+  }
+
+  /**
+   * Stores a verified file held in memory: at its primary name directly when `prepare` found it free
+   * and listed it, else through a temp file and `place`. `fsyncEachFile` as in extract.ts.
+   */
+  async placeBytes(
+    request: PlaceBytesRequest,
+    dirty: DirtyDirs,
+    fsyncEachFile: boolean,
+  ): Promise<PlaceOutcome> {
+    const primary = `${request.agent}/${request.containerPath}`;
+    if (this.inPlace.delete(primary)) {
+      const finalPath = join(this.destRoot, ...primary.split('/'));
+      const createdFrom = await this.ensureDir(dirname(finalPath));
+      if (await writeNewFile(finalPath, request.body, fsyncEachFile)) {
+        dirty.add(finalPath, createdFrom);
+        for (const name of candidateNames(request.agent, request.containerPath, request.xxh64)) {
+          this.known.delete(name);
+        }
+        return { ok: true, storedPath: primary, fresh: true };
+      }
+      // Something took the name since prepare looked: the careful way, which never replaces it.
+    }
+    const tempPath = join(this.dirs.tmpDir, `${randomUUID()}.part`);
+    if (!(await writeNewFile(tempPath, request.body, fsyncEachFile))) {
+      throw new AppError('E_IO', `${tempPath} exists already`);
+    }
+    return this.place({ ...request, tempPath }, dirty);
+  }
+
+  async place(request: PlaceRequest, dirty: DirtyDirs): Promise<PlaceOutcome> {
+    const names = candidateNames(request.agent, request.containerPath, request.xxh64);
+    const primary = names[0];
+    try {
+      for (const storedPath of names) {
+        // A name the catalog gives to other content stays theirs, even if its file was deleted.
+        const known = await this.lookup(storedPath);
+        if (known && (known.xxh64 !== request.xxh64 || known.size !== request.size)) continue;
+        const finalPath = join(this.destRoot, ...storedPath.split('/'));
+        const createdFrom = await this.ensureDir(dirname(finalPath));
+        if (await linkNoClobber(request.tempPath, finalPath)) {
+          dirty.add(finalPath, createdFrom);
+          return { ok: true, storedPath, fresh: true };
+        }
+        if (await this.holdsSameContent(known, finalPath, request)) {
+          return { ok: true, storedPath, fresh: false };
+        }
+      }
+      return {
+        ok: false,
+        problem: {
+          code: 'E_STORED_CONFLICT',
+          path: request.containerPath,
+          message: `both ${primary} and its versioned name hold other content; nothing was overwritten`,
+        },
+      };
+    } finally {
+      for (const name of names) this.known.delete(name);
+      try {
+        unlinkSync(request.tempPath);
+      } catch {
+        // gone already (renamed into place)
+      }
+    }
+  }
+
+  private async lookup(storedPath: string): Promise<StoredPathInfo | null> {
+    const known = this.known.get(storedPath);
+    if (known !== undefined) return known;
+    return (await this.catalog.findByStoredPaths([storedPath])).get(storedPath) ?? null;
+  }
+
+  /**
+   * Creates the folder and checks that it really is inside --dest (no symlinked folder on the way).
+   * Returns the first folder this run created on the way to it, so every batch that puts a file
+   * there also fsyncs the new folders' parents before it records anything.
+   */
+  private async ensureDir(dir: string): Promise<string | undefined> {
+    if (this.safeDirs.has(dir)) return this.createdFrom.get(dir);
+    // Check the part that exists first: mkdir would follow a symlinked folder and create the rest outside.
+    const existing = await deepestExisting(dir);
+    if ((existing + sep).startsWith(this.destRoot + sep)) await this.assertInsideDest(existing, dir);
+    const createdFrom = await mkdir(dir, { recursive: true });
+    await this.assertInsideDest(dir, dir);
+    this.safeDirs.add(dir);
+    if (createdFrom) this.createdFrom.set(dir, createdFrom);
+    return createdFrom;
+  }
+
+  private async assertInsideDest(path: string, dir: string): Promise<void> {
+    const real = await realpath(path);
+    if (real !== path || !(real + sep).startsWith(this.destRoot + sep)) {
+      throw new AppError(
+        'E_UNSAFE_PATH',
+        `${dir} leads outside --dest through a symlink; refusing to write there`,
+      );
+    }
+  }
+
+  /** Whether the file already at `finalPath` has the request's content; `known` is the catalog's word on it. */
+  private async holdsSameContent(
+    known: StoredPathInfo | null,
+    finalPath: string,
+    request: PlaceRequest,
+  ): Promise<boolean> {
+    if (known) return known.xxh64 === request.xxh64 && known.size === request.size;
+    // On disk but not catalogued: a run stopped between placing and recording. Look at the bytes.
+    const stats = await lstat(finalPath);
+    if (!stats.isFile() || stats.size !== request.size) return false;
+    const handle = await open(finalPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return (await hashHandle(handle, request.size)).xxh64 === request.xxh64;
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/**
+ * Creates `path` (never an existing one) holding `body`; false when the name exists. The open, write
+ * and close are synchronous: for files this small (in memory, at most RETAIN_WHOLE_BYTES, landing in
+ * the page cache) a round trip through libuv's thread pool costs more than the call, and concurrent
+ * creates in one folder contend in the kernel (20,000 files of 20 KB: 3.5-7 s of system time
+ * serially, 10-18 s through the pool). Only an fsync, which waits for the disk, goes to the pool.
+ * A write that fails (a full disk) removes the file.
+ */
+async function writeNewFile(path: string, body: Buffer, fsyncIt: boolean): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    for (let written = 0; written < body.length;) {
+      const n = writeSync(fd, body, written, body.length - written);
+      if (n === 0) throw new AppError('E_IO', 'the disk accepted no more bytes');
+      written += n;
+    }
+    if (fsyncIt) await fsyncAsync(fd);
+    closeSync(fd);
+    return true;
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // closed already
+    }
+    unlinkSync(path);
+    throw err;
+  }
+}
+
+const fsyncAsync = promisify(fsync);
+
+async function writeDurably(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads the batch journals a stopped run left in `journalDir`: every listed name the catalog does not
+ * record is removed (it was created in place and never catalogued, maybe half-written; the agent
+ * still has the file, since nothing uncatalogued is ever purged), then the journal. Returns how many
+ * files went.
+ */
+export async function recoverInflight(
+  journalDir: string,
+  destRoot: string,
+  catalog: PlacerCatalog,
+): Promise<number> {
+  let removed = 0;
+  for (const entry of await readdir(journalDir)) {
+    const journal = join(journalDir, entry);
+    const names = parseJournal(await readFile(journal, 'utf8').catch(() => ''));
+    const recorded = await catalog.findByStoredPaths(names);
+    const touched = new Set<string>();
+    for (const name of names) {
+      if (recorded.has(name)) continue;
+      const path = join(destRoot, ...name.split('/'));
+      try {
+        await unlink(path);
+        removed++;
+        touched.add(dirname(path));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    // The removals are on disk before the list that explains them goes.
+    for (const dir of touched) await fsyncDir(dir);
+    await unlink(journal);
+  }
+  return removed;
+}
+
+/** The names of a journal; none when it is unreadable (cut short while written: nothing was created yet). */
+function parseJournal(text: string): string[] {
+  try {
+    const { names } = JSON.parse(text) as { names?: unknown };
+    if (!Array.isArray(names)) return [];
+    // Only names a batch could have made: relative, inside an agent's folder, never the state folder.
+    return names.filter(
+      (name): name is string =>
+        typeof name === 'string' && unsafePathReason(name) === null && !name.startsWith(`${STATE_DIR}/`),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** The names a file may be stored under, in order: its own, then the one its content names. */
+function candidateNames(agent: string, containerPath: string, xxh64: string): [string, string] {
+  const primary = `${agent}/${containerPath}`;
+  return [primary, versionedPath(primary, xxh64)];
+}
+
+/** `dir` itself or its nearest ancestor that exists. */
+async function deepestExisting(dir: string): Promise<string> {
+  for (let path = dir; ; path = dirname(path)) {
+    try {
+      await lstat(path);
+      return path;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw err;
+    }
+  }
+}
+
+/**
+ * Gives the temp file its final name; false when that name exists. Never replaces anything. The
+ * link is synchronous: a name in a folder, one syscall, cheaper than a round trip through the
+ * thread pool (see writeSmallFile in extract.ts).
+ */
+async function linkNoClobber(tempPath: string, finalPath: string): Promise<boolean> {
+  try {
+    linkSync(tempPath, finalPath);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
+  }
+  // A filesystem without hard links: check, then rename. Only another writer racing us in the
+  // same instant could slip between the two, and the controller's lock rules that out.
+  try {
+    await lstat(finalPath);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await rename(tempPath, finalPath);
+  return true;
+}

@@ -1,0 +1,408 @@
+// Reads an agent's tar stream: each requested entry is received, hashed, checked, written and placed.
+import { randomUUID } from 'node:crypto';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppError, type Problem } from '../../common/errors.js';
+import type { ManifestEntry } from '../../common/manifest.js';
+import { unsafePathReason } from '../../common/path-safety.js';
+import { ARCHIVE_REPORT_NAME, type ArchiveReport, PAX_XXH64 } from '../../common/protocol.js';
+import { type Xxh64, createXxh64 } from '../../common/xxh64.js';
+import type { ChunkReader } from '../../lib/chunk-reader.js';
+import { TaskGroup } from '../../lib/pool.js';
+import { type TarHeader, TarFormatError, TarReader } from '../../lib/tar-reader.js';
+import { destFullError, isNoSpace } from '../host-store/dest-space.js';
+import type { DirtyDirs } from '../host-store/durable.js';
+import { readMetadataWithin } from './build-records.js';
+import { handleSource } from '../metadata/byte-source.js';
+import {
+  type FileReading,
+  type GenerationMetadata,
+  type MediaInfo,
+  readFromSource,
+} from '../metadata/extract.js';
+import { RetainedBytes } from '../metadata/retained.js';
+import type { PlaceOutcome, Placer } from '../host-store/place.js';
+
+export interface StoredFile {
+  entry: ManifestEntry;
+  storedPath: string;
+  /** False when an identical copy was already there (adopted, not written). */
+  fresh: boolean;
+  /** Read from the verified bytes as they arrived. */
+  metadata: GenerationMetadata;
+  /** What its headers say it is, read with the metadata. */
+  media: MediaInfo;
+}
+
+export interface ExtractResult {
+  stored: StoredFile[];
+  problems: Problem[];
+  /** Requested files the agent did not send because they changed or vanished; synced next pass. */
+  skipped: ArchiveReport['skipped'];
+  /** Set when the stream itself failed (cut short, not a tar); what was stored before it stays stored. */
+  streamError?: AppError;
+  /** The report's archive id, for acknowledging what was stored (agents with receipts). */
+  archiveId?: string;
+}
+
+export interface ExtractContext {
+  agent: string;
+  tmpDir: string;
+  /** --dest as given, for the message of a full disk. */
+  destName: string;
+  requested: ReadonlyMap<string, ManifestEntry>;
+  placer: Placer;
+  dirty: DirtyDirs;
+  /** fsync each file as it lands; otherwise the batch is made durable as a whole (BatchDurability). */
+  fsyncEachFile: boolean;
+  /** Called once per stored file, as it lands. */
+  onStored?: (file: StoredFile) => void;
+  /** Called with each chunk's size as accepted entries arrive, for progress. */
+  onBytes?: (bytes: number) => void;
+}
+
+const MAX_REPORT_BYTES = 16 << 20;
+/**
+ * Refused entries are read and dropped (skipping one means reading it), so their number and bytes
+ * per archive are bounded: an honest agent sends none, and past either bound the rest of the
+ * archive is refused before its bytes are read.
+ */
+export const MAX_REFUSED_ENTRIES = 1000;
+export const MAX_REFUSED_BYTES = 16 << 20;
+/** Verified files being fsynced and placed at once, per archive stream. */
+const FINISH_CONCURRENCY = 16;
+/** Received bytes gathered per write. */
+const WRITE_BYTES = 1 << 20;
+
+/**
+ * Consumes the tar stream. Nothing is written but temp files under tmpDir and placed files under
+ * the destination; an entry that was not requested, has an unsafe name, is not a regular file, or
+ * does not match the requested size and hash is drained and reported as a problem.
+ */
+export async function extractArchive(source: ChunkReader, ctx: ExtractContext): Promise<ExtractResult> {
+  const result: ExtractResult = { stored: [], problems: [], skipped: [] };
+  const seen = new Set<string>();
+  let report: ArchiveReport | undefined;
+  let refusedEntries = 0;
+  let refusedBytes = 0;
+  let current = '';
+  const finishing = new TaskGroup(FINISH_CONCURRENCY);
+  const tar = new TarReader(source);
+  try {
+    for (let header = await tar.nextEntry(); header; header = await tar.nextEntry()) {
+      const name = header.name;
+      current = name;
+      if (name === ARCHIVE_REPORT_NAME) {
+        if (report) throw new AppError('E_PROTOCOL', 'the archive has a second report');
+        if (tar.bodyLeftBytes > MAX_REPORT_BYTES) {
+          throw new AppError(
+            'E_AGENT_LIMIT',
+            `the archive report declares ${tar.bodyLeftBytes} bytes, more than ${MAX_REPORT_BYTES}`,
+          );
+        }
+        report = parseReport(await readSmall(tar, MAX_REPORT_BYTES));
+        continue;
+      }
+      const refusal = refuse(header, ctx.requested, seen);
+      // Seen even when refused: a requested file that came wrong is one problem, not also a missing one.
+      seen.add(name);
+      if (refusal) {
+        result.problems.push({ code: refusal.code, path: name, message: refusal.message });
+        refusedEntries++;
+        refusedBytes += tar.bodyLeftBytes;
+        if (refusedEntries > MAX_REFUSED_ENTRIES || refusedBytes > MAX_REFUSED_BYTES) {
+          const past =
+            refusedEntries > MAX_REFUSED_ENTRIES
+              ? `more than ${MAX_REFUSED_ENTRIES} refused entries`
+              : `refused entries declaring more than ${MAX_REFUSED_BYTES} bytes`;
+          throw new AppError(
+            'E_AGENT_LIMIT',
+            `the archive holds ${past} (the last, ${JSON.stringify(name)}: ${refusal.message}); the rest of it is refused unread`,
+          );
+        }
+        await tar.skipBody();
+        continue;
+      }
+      const expected = ctx.requested.get(name)!;
+      const received = await receive(tar, expected, ctx);
+      if ('problem' in received) {
+        result.problems.push(received.problem);
+        continue;
+      }
+      // fsync and placing run beside the next entries, so the disk commits many files per flush.
+      await finishing.start(async () => {
+        const outcome = await finish(received, expected, ctx);
+        if ('problem' in outcome) result.problems.push(outcome.problem);
+        else {
+          result.stored.push(outcome.stored);
+          ctx.onStored?.(outcome.stored);
+        }
+      });
+    }
+    if (!report)
+      throw new AppError('E_PROTOCOL', 'the archive ended without its report: the transfer was cut short');
+    await finishing.settle();
+  } catch (err) {
+    // Files already verified still land before the stream's failure is reported.
+    let failure = err;
+    await finishing.settle().catch((finishError: unknown) => {
+      failure = finishError;
+    });
+    result.streamError = isNoSpace(failure)
+      ? destFullError(ctx.destName, `storing ${ctx.agent}/${current}`, failure)
+      : failure instanceof AppError
+        ? failure
+        : new AppError(
+            'E_PROTOCOL',
+            `the archive stream failed (${(failure as Error).message}); maybe the agent restarted or the tar is corrupted`,
+            { cause: failure },
+          );
+    source.destroy();
+    return result;
+  }
+
+  if (typeof report.archiveId === 'string') result.archiveId = report.archiveId;
+  const skippedPaths = new Set(report.skipped.map((item) => item.path));
+  const stored = new Set(result.stored.map((file) => file.entry.path));
+  result.skipped = report.skipped.filter((item) => ctx.requested.has(item.path) && !stored.has(item.path));
+  // The agent saw the file change while it was being sent: the mismatch we found is that, not an attack.
+  const changedInFlight = new Set(
+    report.skipped.filter((item) => item.reason === 'changed-during-read').map((item) => item.path),
+  );
+  result.problems = result.problems.filter(
+    (problem) =>
+      !(
+        changedInFlight.has(problem.path) &&
+        (problem.code === 'E_HASH_MISMATCH' || problem.code === 'E_SIZE_MISMATCH')
+      ),
+  );
+  for (const path of ctx.requested.keys()) {
+    if (!seen.has(path) && !skippedPaths.has(path)) {
+      result.problems.push({
+        code: 'E_FILE_MISSING_FROM_ARCHIVE',
+        path,
+        message: 'requested but neither sent nor reported by the agent',
+      });
+    }
+  }
+  return result;
+}
+
+function refuse(
+  header: TarHeader,
+  requested: ReadonlyMap<string, ManifestEntry>,
+  seen: ReadonlySet<string>,
+): { code: Problem['code']; message: string } | undefined {
+  const unsafe = unsafePathReason(header.name);
+  if (unsafe) return { code: 'E_UNSAFE_PATH', message: `rejected tar entry: ${unsafe}` };
+  if (header.type !== 'file')
+    return {
+      code: 'E_BAD_ENTRY_TYPE',
+      message: `rejected tar entry of type ${header.type}; only regular files are accepted`,
+    };
+  const expected = requested.get(header.name);
+  if (!expected) return { code: 'E_UNREQUESTED_ENTRY', message: 'rejected tar entry that was not requested' };
+  if (seen.has(header.name))
+    return { code: 'E_DUPLICATE_ENTRY', message: 'rejected second tar entry for the same path' };
+  if (header.size !== expected.size) {
+    return {
+      code: 'E_SIZE_MISMATCH',
+      message: `rejected: ${header.size} bytes declared, ${expected.size} expected`,
+    };
+  }
+  const claimed = header.pax[PAX_XXH64];
+  if (claimed !== undefined && claimed !== expected.xxh64) {
+    return {
+      code: 'E_HASH_MISMATCH',
+      message: `rejected: the agent labelled it ${claimed}, ${expected.xxh64} expected`,
+    };
+  }
+  return undefined;
+}
+
+/** A verified entry: in memory (small files), or already in its temp file (large ones). */
+type Received =
+  | { kind: 'memory'; xxh64: string; bytes: number; body: Buffer; retained: RetainedBytes }
+  | {
+      kind: 'file';
+      xxh64: string;
+      bytes: number;
+      tempPath: string;
+      handle: FileHandle;
+      /** Where the metadata is read from: the bytes kept as they passed, else the temp file. */
+      retained: RetainedBytes;
+    };
+
+/**
+ * Receives one entry while hashing it and keeps it only if size and hash match. A small file is
+ * gathered in memory and written to disk later, beside the next entries; a large one streams into
+ * its temp file as it arrives.
+ */
+async function receive(
+  tar: TarReader,
+  expected: ManifestEntry,
+  ctx: ExtractContext,
+): Promise<Received | { problem: Problem }> {
+  const hasher = await createXxh64();
+  const retained = new RetainedBytes(expected.size);
+  if (retained.whole) {
+    const bytes = await pump(tar, hasher, retained, ctx);
+    const problem = verify(expected, bytes, hasher.hex());
+    if (problem) return { problem };
+    return { kind: 'memory', xxh64: expected.xxh64, bytes, body: retained.head, retained };
+  }
+  const tempPath = join(ctx.tmpDir, `${randomUUID()}.part`);
+  const handle = await open(tempPath, 'wx', 0o644);
+  let kept = false;
+  try {
+    // Body chunks are gathered into one writev of up to WRITE_BYTES: few syscalls, no copies.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      const chunks = pending;
+      pending = [];
+      pendingBytes = 0;
+      let written = 0;
+      for (const chunk of chunks) written += chunk.length;
+      const { bytesWritten } = await handle.writev(chunks);
+      if (bytesWritten !== written) await writeRest(handle, chunks, bytesWritten);
+    };
+    const bytes = await pump(tar, hasher, retained, ctx, async (chunk) => {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_BYTES) await flush();
+    });
+    if (pendingBytes > 0) await flush();
+    const problem = verify(expected, bytes, hasher.hex());
+    if (problem) return { problem };
+    kept = true;
+    return { kind: 'file', tempPath, handle, xxh64: expected.xxh64, bytes, retained };
+  } finally {
+    if (!kept) await discard(handle, tempPath);
+  }
+}
+
+/** Reads the entry's body through the hasher and the retained bytes, handing each chunk to `sink`. */
+async function pump(
+  tar: TarReader,
+  hasher: Xxh64,
+  retained: RetainedBytes,
+  ctx: ExtractContext,
+  sink?: (chunk: Buffer) => Promise<void>,
+): Promise<number> {
+  let bytes = 0;
+  try {
+    for await (const chunk of tar.body()) {
+      hasher.update(chunk);
+      bytes += chunk.length;
+      if (bytes <= retained.size) retained.add(chunk);
+      if (sink) await sink(chunk);
+      ctx.onBytes?.(chunk.length);
+    }
+  } catch (err) {
+    // A cut stream: nothing of this file is kept; the stream's failure is the one reported.
+    throw err instanceof TarFormatError ? new AppError('E_PROTOCOL', err.message, { cause: err }) : err;
+  }
+  return bytes;
+}
+
+function verify(expected: ManifestEntry, bytes: number, xxh64: string): Problem | undefined {
+  if (bytes !== expected.size) {
+    return {
+      code: 'E_SIZE_MISMATCH',
+      path: expected.path,
+      message: `received ${bytes} bytes, ${expected.size} expected`,
+    };
+  }
+  if (xxh64 !== expected.xxh64) {
+    return {
+      code: 'E_HASH_MISMATCH',
+      path: expected.path,
+      message: `received content hashes to ${xxh64}, ${expected.xxh64} expected`,
+    };
+  }
+  return undefined;
+}
+
+/** A short writev (rare: a full disk, a signal) is finished chunk by chunk from where it stopped. */
+async function writeRest(handle: FileHandle, chunks: readonly Buffer[], done: number): Promise<void> {
+  let skip = done;
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    let rest = chunk.subarray(skip);
+    skip = 0;
+    while (rest.length > 0) {
+      const { bytesWritten } = await handle.write(rest);
+      if (bytesWritten === 0) throw new AppError('E_IO', 'the disk accepted no more bytes');
+      rest = rest.subarray(bytesWritten);
+    }
+  }
+}
+
+/**
+ * Gives a verified file its final name: a small one (in memory) is written there, straight or
+ * through a temp file (Placer.placeBytes); a large one's temp file is fsynced and linked. The
+ * metadata is read from the verified bytes, the file only where they were not kept.
+ */
+async function finish(
+  received: Received,
+  expected: ManifestEntry,
+  ctx: ExtractContext,
+): Promise<{ stored: StoredFile } | { problem: Problem }> {
+  const { xxh64, bytes, retained } = received;
+  const target = { agent: ctx.agent, containerPath: expected.path, xxh64, size: bytes };
+  let reading: FileReading;
+  let outcome: PlaceOutcome;
+  if (received.kind === 'memory') {
+    reading = await readMetadataWithin(() => readFromSource(retained.source(), expected.path));
+    outcome = await ctx.placer.placeBytes({ ...target, body: received.body }, ctx.dirty, ctx.fsyncEachFile);
+  } else {
+    const { handle, tempPath } = received;
+    try {
+      // The metadata is read while the disk syncs.
+      const source = retained.source(handleSource(handle, bytes));
+      [reading] = await Promise.all([
+        readMetadataWithin(() => readFromSource(source, expected.path)),
+        ctx.fsyncEachFile ? handle.sync() : undefined,
+      ]);
+      await handle.close();
+    } catch (err) {
+      await discard(handle, tempPath);
+      throw err;
+    }
+    outcome = await ctx.placer.place({ ...target, tempPath }, ctx.dirty);
+  }
+  if (!outcome.ok) return { problem: outcome.problem };
+  return {
+    stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh, ...reading },
+  };
+}
+
+async function discard(handle: FileHandle, tempPath: string): Promise<void> {
+  await handle.close().catch(() => undefined);
+  await unlink(tempPath).catch(() => undefined);
+}
+
+async function readSmall(tar: TarReader, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of tar.body()) {
+    size += chunk.length;
+    if (size > limit) throw new AppError('E_PROTOCOL', 'the archive report is too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseReport(body: Buffer): ArchiveReport {
+  try {
+    const report = JSON.parse(body.toString('utf8')) as ArchiveReport;
+    if (!Array.isArray(report.skipped)) throw new Error('no skipped list');
+    return report;
+  } catch (err) {
+    throw new AppError('E_PROTOCOL', `the archive report is not valid (${(err as Error).message})`);
+  }
+}
