@@ -8,8 +8,8 @@ import { type Fault, FaultProxy } from './helpers/fault-proxy.js';
 import { expectNothingLost } from './helpers/nothing-lost.js';
 import { type Started, startAgent, syncJson, tempDir } from './helpers/processes.js';
 
-/** Short bounds, so a stall shows in seconds: under 4 KiB in 1.5 s of waiting is one. */
-const LIMITS = { stallMs: 1500, stallBytes: 4096 };
+/** Short bounds, so a stall shows in a second: under 4 KiB in 1 s of waiting is one. */
+const LIMITS = { stallMs: 1000, stallBytes: 4096 };
 const ARCHIVE = /^POST \/v1\/archive /m;
 const MANIFEST = /^GET \/v1\/manifest/m;
 
@@ -81,13 +81,6 @@ describe('sync through a faulty connection', () => {
     await expectRecovers(dest);
   });
 
-  it('gives up a manifest that stops part-way', async () => {
-    const { entry, dest } = await syncThrough({ kind: 'stall', when: MANIFEST, afterBytes: 600 });
-    expect(entry.error?.code, JSON.stringify(entry)).toBe('E_AGENT_STALLED');
-    expect(entry.filesTransferred).toBe(0);
-    await expectRecovers(dest);
-  });
-
   it('gives up an archive that trickles below the stall threshold', async () => {
     const { entry, dest, ms } = await syncThrough({
       kind: 'trickle',
@@ -97,17 +90,17 @@ describe('sync through a faulty connection', () => {
       everyMs: 100,
     });
     expect(entry.error?.code, JSON.stringify(entry)).toBe('E_AGENT_STALLED');
-    expect(entry.error?.message).toMatch(/less than 4096 bytes in 1.5 s/);
+    expect(entry.error?.message).toMatch(/less than 4096 bytes in 1 s/);
     expect(ms).toBeLessThan(20_000);
     await expectRecovers(dest);
   });
 
   it('completes an archive that is slow but above the stall threshold', async () => {
-    // 64 KiB every 50 ms, about 1.3 MB/s: far above the threshold, and a few seconds in all.
+    // 128 KiB every 50 ms, about 2.6 MB/s: far above the threshold, and seconds in all.
     const { result, entry, dest } = await syncThrough({
       kind: 'trickle',
       when: ARCHIVE,
-      bytes: 64 << 10,
+      bytes: 128 << 10,
       everyMs: 50,
     });
     expect(result.code, JSON.stringify(entry)).toBe(0);
