@@ -33,8 +33,10 @@ describe('files swapped between manifest and archive', () => {
     ]) {
       written.set(name, fakePng(4000));
     }
-    // Over 1 MiB: the agent sends it from its index's hash, without reading it first.
+    // Over 1 MiB, the agent sends a file under its index's hash and hashes it as it goes; a small one
+    // it reads and hashes whole first.
     written.set('in-place.png', fakePng(1536 << 10));
+    written.set('in-place-small.png', fakePng(4000));
     for (const [rel, bytes] of written) await put(out, rel, bytes, HOUR_AGO());
     await writeFile(join(work.path, 'secret.png'), secret);
     agent = await startAgent([out]);
@@ -68,13 +70,15 @@ describe('files swapped between manifest and archive', () => {
       execFileSync('mkfifo', [join(out, 'fifo.png')]);
       written.delete('fifo.png');
       // Same inode, same size, same mtime, other bytes (a rewrite that restores its time, `touch -r`).
-      const before = await stat(join(out, 'in-place.png'));
-      const other = fakePng(1536 << 10);
-      const handle = await open(join(out, 'in-place.png'), 'r+');
-      await handle.write(other, 0, other.length, 0);
-      await handle.close();
-      await utimes(join(out, 'in-place.png'), before.atime, before.mtime);
-      written.set('in-place.png', other);
+      for (const name of ['in-place.png', 'in-place-small.png']) {
+        const before = await stat(join(out, name));
+        const other = fakePng(before.size - 20);
+        const handle = await open(join(out, name), 'r+');
+        await handle.write(other, 0, other.length, 0);
+        await handle.close();
+        await utimes(join(out, name), before.atime, before.mtime);
+        written.set(name, other);
+      }
 
       proxy.release();
       const result = await syncing;
@@ -83,7 +87,7 @@ describe('files swapped between manifest and archive', () => {
       expect(entry.error, JSON.stringify(entry)).toBeUndefined();
       expect(entry.filesTransferred, JSON.stringify(entry)).toBe(2);
       // The symlink and the FIFO are refused by name; the rewritten, cut and in-place rewritten files
-      // are left for a later pass. The in-place one left no stat change to see: its bytes were refused by hash.
+      // are left for a later pass. The in-place ones left no stat change to see: their bytes were refused by hash.
       expect(
         entry.problems
           .map(({ path, message }) => ({ path, message }))
@@ -92,7 +96,7 @@ describe('files swapped between manifest and archive', () => {
         { path: 'output/fifo.png', message: expect.stringMatching(/not a regular file/) as string },
         { path: 'output/link.png', message: expect.stringMatching(/symlink/) as string },
       ]);
-      expect(entry.filesPending).toBe(3);
+      expect(entry.filesPending).toBe(4);
     } finally {
       await proxy.close();
     }
@@ -118,7 +122,9 @@ describe('files swapped between manifest and archive', () => {
     expect(listed).not.toContain('output/fifo.png');
   });
 
-  it('syncs the rewritten file on the next pass, and never the symlink, the FIFO or cut bytes', async () => {
+  it('syncs the rewritten files on the next pass, and never the symlink, the FIFO or cut bytes', async () => {
+    // The full manifest above was a fresh look at the disk: the files rewritten in place were hashed
+    // again, since the archive dropped their stale hashes, and are offered with their new bytes.
     const result = await syncJson(dest, { gpu1: agent.url }, ['--log-level', 'fatal']);
     expect(result.summary, result.stderr).toBeDefined();
     const entry = result.summary!.agents[0]!;
@@ -130,6 +136,10 @@ describe('files swapped between manifest and archive', () => {
     expect(stored).not.toContain('output/fifo.png');
     expect(stored).not.toContain('output/truncated.png');
     await expectNothingLost(dest, [{ agent: 'gpu1', rootDir: out, rootName: 'output', written }]);
-    expect(await readFile(join(dest, 'gpu1/output/rewritten.png'))).toEqual(written.get('rewritten.png'));
+    for (const name of ['rewritten.png', 'in-place.png', 'in-place-small.png']) {
+      expect(stored).toContain(`output/${name}`);
+      expect((await readFile(join(dest, 'gpu1/output', name))).equals(written.get(name)!), name).toBe(true);
+    }
+    expect(entry).toMatchObject({ ok: true, errors: 0, filesTransferred: 3 });
   });
 });
