@@ -187,22 +187,23 @@ describe('purge killed at each stage', () => {
   });
 
   it('controller killed while the agent deletes a batch: the agent finishes it', async () => {
-    const setup = await synced(400);
+    const setup = await synced(1000);
     const { child, exited } = spawnPurge(setup.dest, setup.agent.url);
     await waitUntil(
       'the agent to be deleting',
       async () => {
         expect(child.exitCode, 'the purge ended before it could be killed').toBeNull();
-        return (await countFiles(setup.out)) < 400 ? true : undefined;
+        return (await countFiles(setup.out)) < 1000 ? true : undefined;
       },
       { everyMs: 2 },
     );
     child.kill('SIGKILL');
     await exited;
-    // The batch goes on to its end without the controller, which recorded no outcome.
+    expect(await countFiles(setup.out), 'killed before the batch ended').toBeGreaterThan(0);
+    // The batch (one of 1000 files) goes on to its end without the controller, which recorded no outcome.
     await waitUntil('the batch to end', async () => ((await countFiles(setup.out)) === 0 ? true : undefined));
     const before = await catalogRows(setup.dest);
-    expect(before.filter((row) => row.purge_outcome === 'requested')).toHaveLength(400);
+    expect(before.filter((row) => row.purge_outcome === 'requested')).toHaveLength(1000);
     await expectNothingLost(setup.dest, setup.container);
     await expectSettledAfterNextPurge(setup, setup.agent.url);
   });
