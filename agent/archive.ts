@@ -88,7 +88,9 @@ export async function writeArchive(
         if (prepared.kind === 'large') await prepared.handle.close();
         return;
       }
-      const skipped = await sendPrepared(pack, prepared, state);
+      const skipped = await sendPrepared(pack, prepared, state, (identity) =>
+        forgetStale(deps, file, identity),
+      );
       if (skipped) report.skipped.push({ path: file.path, ...skipped });
       else if (prepared.kind !== 'skip') {
         report.sent++;
@@ -243,6 +245,21 @@ async function prepareFile(file: ArchiveRequestFile, deps: ArchiveDeps): Promise
 
 const CHANGED: Skip = { reason: 'changed', message: 'the file has other content than the manifest listed' };
 
+/**
+ * The file has other bytes than its index entry says, though its size, mtime and inode are those it
+ * was hashed with (rewritten in place with its time put back, as `touch -r` or a restore does). The
+ * entry is dropped, so the next look at the file (a full manifest, a rescan, a change) hashes it
+ * again and lists its new bytes; kept, it would be offered under the old hash, and refused, forever.
+ */
+function forgetStale(deps: ArchiveDeps, file: ArchiveRequestFile, identity: FileIdentity): void {
+  if (deps.index.get(file.path, identity) !== file.xxh64) return;
+  deps.index.delete(file.path);
+  deps.logger.warn(
+    { file: file.path },
+    'file rewritten in place without a new mtime; it will be hashed again',
+  );
+}
+
 function unreadable(err: Error): Skip {
   return { reason: 'unreadable', message: `cannot read it: ${err.message}` };
 }
@@ -285,7 +302,10 @@ async function prepareSmall(file: ArchiveRequestFile, deps: ArchiveDeps): Promis
     return { kind: 'skip', skip: { reason: 'changed', message: 'the file is being written' } };
   }
   const xxh64 = await xxh64Of(body);
-  if (xxh64 !== file.xxh64) return { kind: 'skip', skip: CHANGED };
+  if (xxh64 !== file.xxh64) {
+    forgetStale(deps, file, identity);
+    return { kind: 'skip', skip: CHANGED };
+  }
   // Bytes that match the requested hash are what the manifest listed, whatever the index knew.
   deps.index.set(file.path, identity, xxh64);
   return { kind: 'small', header: headerOf(file, identity), body, identity, xxh64 };
@@ -307,6 +327,8 @@ async function sendPrepared(
   pack: Pack,
   prepared: Prepared,
   state: { cancelled: boolean },
+  /** Called when the whole file was read, unchanged by its stat, and its bytes have another hash. */
+  stale: (identity: FileIdentity) => void,
 ): Promise<Skip | undefined> {
   if (prepared.kind === 'skip') return prepared.skip;
   if (prepared.kind === 'small') {
@@ -343,6 +365,7 @@ async function sendPrepared(
     const after = await handle.stat();
     const untouched = sameObservation(identity, { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino });
     if (readError) return { reason: 'unreadable', message: `read failed mid-file: ${readError.message}` };
+    if (untouched && written === identity.size && hasher.hex() !== xxh64) stale(identity);
     if (!untouched || written !== identity.size || hasher.hex() !== xxh64) {
       return {
         reason: 'changed-during-read',

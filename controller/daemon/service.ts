@@ -13,6 +13,7 @@ import { AgentLocks } from '../agents/agent-locks.js';
 import type { AgentRef, AgentSource } from '../agents/agent-source.js';
 import type { AgentPosition } from '../catalog/catalog.js';
 import { destFullError, isNoSpace } from '../host-store/dest-space.js';
+import { settleInterruptedPurges } from '../purge/settle-at-start.js';
 import { type PurgeRunDeps, runPurge } from '../purge/run-purge.js';
 import { type SyncRunDeps, newRunId, runSync } from '../sync/run-sync.js';
 
@@ -42,6 +43,7 @@ export class ControllerService {
   private syncTimer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private purging: Promise<unknown> | undefined;
+  private settling: Promise<unknown> | undefined;
   private stopped = false;
   /** A pass was asked for while one ran: start another as soon as it ends. */
   private rerun = false;
@@ -52,7 +54,14 @@ export class ControllerService {
 
   start(): void {
     const first = this.syncNow();
-    if (this.options.purge) void first.done.then(() => this.purgeLoop());
+    // Deletions a killed purge left `requested` are settled after the first pass, before any purge.
+    const settled = (this.settling = first.done.then(() =>
+      settleInterruptedPurges(this.options.source.list(), {
+        ...this.options.run,
+        exclusive: (agent, work) => this.locks.run(agent.name, work),
+      }),
+    ));
+    if (this.options.purge) void settled.then(() => this.purgeLoop());
   }
 
   /** Starts a pass unless one is running; either way, says which run is in progress. */
@@ -205,6 +214,6 @@ export class ControllerService {
     this.stopped = true;
     if (this.syncTimer) clearTimeout(this.syncTimer);
     if (this.purgeTimer) clearTimeout(this.purgeTimer);
-    await Promise.all([this.current?.done, this.purging]);
+    await Promise.all([this.current?.done, this.purging, this.settling]);
   }
 }

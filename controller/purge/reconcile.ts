@@ -17,6 +17,8 @@ export async function reconcileRequested(
   agent: string,
   entries: readonly ManifestEntry[],
   deps: Pick<PurgeAgentDeps, 'catalog' | 'client' | 'runId' | 'logger' | 'signal'>,
+  /** Without the purge token the agent cannot be asked: rows of files gone stay `requested`. */
+  askAgent = true,
 ): Promise<void> {
   const unsettled = await deps.catalog.unsettledPurges(agent);
   if (unsettled.length === 0) return;
@@ -26,6 +28,13 @@ export async function reconcileRequested(
   for (const row of unsettled) {
     if (listed.has(`${row.containerPath}\0${row.xxh64}`)) settled.push(outcome(row, 'kept:interrupted'));
     else gone.push(row);
+  }
+  if (!askAgent && gone.length > 0) {
+    deps.logger.warn(
+      { files: gone.length },
+      'deletions an interrupted purge left without an outcome stay open: asking the agent about them takes the purge token; the next purge settles them',
+    );
+    gone.length = 0;
   }
   for (let i = 0; i < gone.length; i += MAX_PURGE_FILES) {
     const chunk = gone.slice(i, i + MAX_PURGE_FILES);
@@ -54,6 +63,7 @@ export async function reconcileRequested(
       }
     }
   }
+  if (settled.length === 0) return;
   await deps.catalog.settlePurges(agent, settled);
   const counts: Record<string, number> = {};
   for (const item of settled) counts[item.outcome] = (counts[item.outcome] ?? 0) + 1;

@@ -97,9 +97,14 @@ export class ScriptedAgent {
   info: Handler | undefined;
   sent = 0;
   manifestHeaders: IncomingMessage['headers'] | undefined;
+  /** The protocol header on every answer: another version makes it an agent from another release. */
+  protocolHeader = String(PROTOCOL_VERSION);
+  /** Every request, as `METHOD /path`. */
+  readonly requests: string[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: Server = createServer((req, res) => {
-    res.setHeader(PROTOCOL_HEADER, String(PROTOCOL_VERSION));
+    res.setHeader(PROTOCOL_HEADER, this.protocolHeader);
+    this.requests.push(`${req.method ?? ''} ${new URL(req.url ?? '/', 'http://x').pathname}`);
     this.route(req, res).catch((err: unknown) => res.destroy(err as Error));
   });
 
