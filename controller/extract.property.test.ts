@@ -70,7 +70,7 @@ const archiveFiles: fc.Arbitrary<FileSpec[]> = fc
     fc.subarray([...LOOKALIKES]),
     fc.array(
       fc.oneof(
-        { weight: 8, arbitrary: fc.integer({ min: 0, max: 3000 }) },
+        { weight: 30, arbitrary: fc.integer({ min: 0, max: 3000 }) },
         // Over 1 MiB: received into a temp file instead of memory.
         { weight: 1, arbitrary: fc.integer({ min: (1 << 20) + 1, max: (1 << 20) + 5000 }) },
       ),
@@ -166,21 +166,18 @@ describe('extractArchive, on generated archives', () => {
         expect(await filesUnder(tmp)).toEqual([]);
         await rm(dest, { recursive: true, force: true });
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 
   it('rejects a damaged or cut archive with a clean error, keeping only verified files and no temp file', async () => {
     const damage = fc.oneof(
-      fc.record({ cut: fc.double({ min: 0, max: 1, noNaN: true }) }),
+      fc.record({ cut: fc.nat() }),
       fc.record({
-        flips: fc.array(
-          fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 255 })),
-          {
-            minLength: 1,
-            maxLength: 3,
-          },
-        ),
+        flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), {
+          minLength: 1,
+          maxLength: 3,
+        }),
       }),
     );
     await fc.assert(
@@ -189,13 +186,12 @@ describe('extractArchive, on generated archives', () => {
         const good = await packArchive(files, entries);
         let archive: Buffer;
         // Where the end-of-archive blocks start: a cut before them loses part of the archive.
-        const endMarker = good.length - 1024 - (good.length % 10240 === 0 ? 0 : 0);
-        if ('cut' in how)
-          archive = good.subarray(0, Math.floor(how.cut * Math.min(good.length - 1, endMarker)));
+        const endMarker = good.length - 1024;
+        if ('cut' in how) archive = good.subarray(0, how.cut % endMarker);
         else {
           archive = Buffer.from(good);
           for (const [where, xor] of how.flips) {
-            const at = Math.floor(where * (archive.length - 1));
+            const at = where % archive.length;
             archive[at] = archive[at]! ^ xor;
           }
         }
@@ -225,7 +221,7 @@ describe('extractArchive, on generated archives', () => {
         }
         await rm(dest, { recursive: true, force: true });
       }),
-      { numRuns: 120 },
+      { numRuns: 100 },
     );
   });
 

@@ -83,15 +83,12 @@ describe('TarReader, on generated archives', () => {
 
   it('fails a cut or damaged archive only with a TarFormatError, and a cut one always', async () => {
     const damage = fc.oneof(
-      fc.record({ cut: fc.double({ min: 0, max: 1, noNaN: true }) }),
+      fc.record({ cut: fc.nat() }),
       fc.record({
-        flips: fc.array(
-          fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 255 })),
-          {
-            minLength: 1,
-            maxLength: 4,
-          },
-        ),
+        flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
       }),
     );
     await fc.assert(
@@ -103,11 +100,11 @@ describe('TarReader, on generated archives', () => {
           const good = await pack(entries);
           let bytes: Buffer;
           // tar-stream ends with two zero blocks: cutting before the first loses part of the archive.
-          if ('cut' in how) bytes = good.subarray(0, Math.floor(how.cut * (good.length - 1024)));
+          if ('cut' in how) bytes = good.subarray(0, how.cut % (good.length - 1024));
           else {
             bytes = Buffer.from(good);
             for (const [where, xor] of how.flips) {
-              const at = Math.floor(where * (bytes.length - 1));
+              const at = where % bytes.length;
               bytes[at] = bytes[at]! ^ xor;
             }
           }
