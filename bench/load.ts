@@ -58,6 +58,11 @@ export interface LoadFigures {
   failures: string[];
 }
 
+/** Clients connected and given their snapshot within this. */
+const CONNECT_MS = 20_000;
+/** After the pass ends (by /v1/status), how long its last messages may take to reach every client. */
+const END_GRACE_MS = 10_000;
+
 /** The agent's folders: 100 files each, as Forge's dated folders hold many. */
 function agentFile(root: string, i: number): { dir: string; path: string } {
   const dir = join(root, 'txt2img-images', `batch-${String(Math.floor(i / 100)).padStart(4, '0')}`);
@@ -93,13 +98,19 @@ async function writeFiles(root: string, a: number, options: LoadOptions, pool: B
 }
 
 async function changes(agent: Server): Promise<ChangesResponse & { pending: number }> {
-  const response = await fetch(`${agent.url}/v1/changes`, { headers: AUTH });
+  const response = await fetch(`${agent.url}/v1/changes`, {
+    headers: AUTH,
+    signal: AbortSignal.timeout(30_000),
+  });
   if (!response.ok) throw new Error(`agent ${agent.url} answered /v1/changes with ${response.status}`);
   return (await response.json()) as ChangesResponse & { pending: number };
 }
 
 async function status(controller: Server): Promise<ControllerStatus> {
-  const response = await fetch(`${controller.url}/v1/status`, { headers: AUTH });
+  const response = await fetch(`${controller.url}/v1/status`, {
+    headers: AUTH,
+    signal: AbortSignal.timeout(30_000),
+  });
   if (!response.ok) throw new Error(`GET /v1/status answered ${response.status}`);
   return (await response.json()) as ControllerStatus;
 }
@@ -115,6 +126,22 @@ async function until(what: string, deadline: number, check: () => Promise<boolea
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** `promise`, or a failure naming `what` once `deadline` (ms since the epoch) has passed. */
+async function within<T>(what: string, deadline: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${what}`)),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -233,8 +260,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     });
 
     for (let c = 0; c < options.clients; c++) watchers.push(new Watcher(controller.url));
-    await Promise.all(watchers.map((watcher) => watcher.opened));
-    await Promise.all(watchers.map((watcher) => watcher.snapshot));
+    const soon = Math.min(deadline, Date.now() + CONNECT_MS);
+    await within('the clients to connect', soon, Promise.all(watchers.map((watcher) => watcher.opened)));
+    await within("every client's snapshot", soon, Promise.all(watchers.map((watcher) => watcher.snapshot)));
     say(`${options.clients} clients watching; writing ${options.agents} × ${options.files} files …`);
 
     const generateStart = performance.now();
@@ -260,13 +288,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
     const response = await fetch(`${controller.url}/v1/sync`, { method: 'POST', headers: AUTH });
     if (!response.ok) throw new Error(`POST /v1/sync answered ${response.status}`);
     const { runId } = (await response.json()) as { runId: string };
+    let endedAt: number | undefined;
     await until('every client to hear every agent end the pass', deadline, async () => {
       const live = watchers.filter((watcher) => !watcher.dropped);
       if (live.every((watcher) => watcher.done(names, runId))) return true;
-      // A pass that ended without a client hearing it is a failure of its own, not a wait.
-      const now = await status(controller);
-      if (now.syncing || now.lastRun?.runId !== runId) return false;
-      return live.every((watcher) => watcher.done(names, runId));
+      if (endedAt === undefined) {
+        const now = await status(controller);
+        if (!now.syncing && now.lastRun?.runId === runId) endedAt = Date.now();
+        return false;
+      }
+      // The pass is over: messages still on their way get a few seconds, then a client without the end has missed it.
+      return Date.now() - endedAt > END_GRACE_MS;
     }).catch((err: Error) => failures.push(err.message));
     const wallMs = performance.now() - started;
     clearInterval(sampler);
