@@ -92,11 +92,20 @@ export class HttpAgentClient implements AgentClient {
     let bytes = 0;
     let files = 0;
     const parse = (bytes: Buffer): ManifestLine => {
+      let line: unknown;
       try {
-        return JSON.parse(bytes.toString('utf8')) as ManifestLine;
+        line = JSON.parse(bytes.toString('utf8'));
       } catch {
         throw new AppError('E_PROTOCOL', `agent ${this.agent.name} sent a manifest line that is not JSON`);
       }
+      // `null`, a number or a list is JSON too, but no line: reading its `type` must not crash.
+      if (typeof line !== 'object' || line === null || Array.isArray(line)) {
+        throw new AppError(
+          'E_PROTOCOL',
+          `agent ${this.agent.name} sent a manifest line that is not a JSON object`,
+        );
+      }
+      return line as ManifestLine;
     };
     // Lines are cut out of the received buffers; only a line split across two chunks is copied.
     let carry: Buffer | undefined;
