@@ -17,6 +17,7 @@ import type { StoredPathInfo } from '../catalog/catalog.js';
 import { DirtyDirs } from '../host-store/durable.js';
 import { type ExtractResult, extractArchive } from './receive-archive.js';
 import { Placer, type PlacerCatalog } from '../host-store/place.js';
+import { createTempFile } from '../host-store/temp-file.js';
 
 const AGENT = 'gpu1';
 
@@ -126,7 +127,7 @@ describe('extractArchive, on generated archives', () => {
     stream.end();
     const result = await extractArchive(new ChunkReader(stream), {
       agent: AGENT,
-      tmpDir: tmp,
+      createTemp: () => createTempFile(tmp),
       destName: dest,
       requested: new Map(entries.map((entry) => [entry.path, entry])),
       placer,
