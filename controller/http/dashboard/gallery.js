@@ -1,7 +1,9 @@
 // The gallery: pages of GET /v1/files as thumbnail tiles (newest first, more on scroll), search, and a detail view.
-// Plain ES module, no build step, type-checked from JSDoc. Images and videos load on the session cookie.
+// An ES module type-checked from JSDoc, bundled with what it imports (controller/http/dashboard-bundle.ts).
+// Images and videos load on the session cookie.
 
-import { byId, el, formatBytes } from './page-kit.js';
+import { formatBytes } from '../../../common/format.js';
+import { byId, el, setConnection } from './page-kit.js';
 import { forgetToken, openSession, takeToken, api } from './session.js';
 
 // The shapes of GET /v1/files and /v1/files/:id that the page reads (controller/catalog/catalog.ts
@@ -43,14 +45,6 @@ let loading = false;
 /** Counts searches, so a page that arrives for an older one is dropped. */
 let searchGeneration = 0;
 let shown = 0;
-
-/** @param {'connecting' | 'live' | 'reconnecting' | 'token'} state @param {string} text */
-function setConnection(state, text) {
-  const node = byId('connection');
-  node.dataset.state = state;
-  node.textContent = text;
-  document.body.dataset.connection = state;
-}
 
 /** @param {string | null} problem */
 function askForToken(problem) {
