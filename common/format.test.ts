@@ -5,17 +5,15 @@ import type { Progress } from './progress.js';
 
 const MiB = 1024 * 1024;
 
-function progress(over: Partial<Progress> = {}): Progress {
-  return {
-    filesDone: 10,
-    filesTotal: 40,
-    bytesDone: 80 * MiB,
-    bytesTotal: 320 * MiB,
-    rateBps: 40 * MiB,
-    etaSeconds: 6,
-    ...over,
-  };
-}
+/** Counters for percentOf; it reads no rate or ETA. */
+const counts = (bytesDone: number, bytesTotal: number, filesDone = 0, filesTotal = 0): Progress => ({
+  bytesDone,
+  bytesTotal,
+  filesDone,
+  filesTotal,
+  rateBps: null,
+  etaSeconds: null,
+});
 
 describe('formatBytes', () => {
   it.each([
@@ -56,11 +54,11 @@ describe('formatRate and formatEta', () => {
 describe('percentOf', () => {
   it.each([
     ['no progress', null, null],
-    ['by bytes', progress({ bytesDone: 80, bytesTotal: 320 }), 25],
-    ['rounded down, so 100 means done', progress({ bytesDone: 999, bytesTotal: 1000 }), 99],
-    ['done', progress({ bytesDone: 1000, bytesTotal: 1000 }), 100],
-    ['by files when no bytes', progress({ bytesDone: 0, bytesTotal: 0, filesDone: 3, filesTotal: 4 }), 75],
-    ['nothing to do', progress({ bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0 }), 100],
-    ['clamped', progress({ bytesDone: 2000, bytesTotal: 1000 }), 100],
+    ['by bytes', counts(80, 320, 1, 40), 25],
+    ['rounded down, so 100 means done', counts(999, 1000), 99],
+    ['done', counts(1000, 1000), 100],
+    ['by files when no bytes', counts(0, 0, 3, 4), 75],
+    ['nothing to do', counts(0, 0, 0, 0), 100],
+    ['clamped', counts(2000, 1000), 100],
   ])('%s', (_name, value, expected) => expect(percentOf(value)).toBe(expected));
 });

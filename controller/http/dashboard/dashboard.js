@@ -7,7 +7,8 @@ import { byId, setConnection } from './page-kit.js';
 import { addProblem } from './problem-list.js';
 import { linkToken, reconnectNow, startLink, stopLink, useToken } from './progress-link.js';
 import { addRecent, loadRecent } from './recent-files.js';
-import { api, takeToken } from './session.js';
+import { api } from './session.js';
+import { onTokenGiven, showTokenForm } from './token-form.js';
 
 /** @typedef {import('../../../common/progress.js').ProgressMessage} ProgressMessage */
 
@@ -82,16 +83,10 @@ function onMessage(message, isCurrent) {
   }
 }
 
-/** Shows the token form, saying why when there is a reason. @param {string | null} problem */
+/** The link stopped for want of a token: the form comes back. @param {string | null} problem */
 function askForToken(problem) {
-  setConnection('token', 'token needed');
-  const form = /** @type {HTMLFormElement} */ (byId('token-form'));
-  const note = byId('token-problem');
-  note.textContent = problem ?? '';
-  note.hidden = !problem;
-  form.hidden = false;
+  showTokenForm(problem);
   byId('forget').hidden = true;
-  form.querySelector('input')?.focus();
 }
 
 /** Connects with a token given in the form or in a new `#token=…`. @param {string} given */
@@ -123,22 +118,9 @@ async function syncNow() {
 
 function start() {
   byId('host').textContent = location.host;
-  const form = /** @type {HTMLFormElement} */ (byId('token-form'));
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const input = form.querySelector('input');
-    const given = input?.value.trim();
-    if (!input || !given) return;
-    input.value = '';
-    connectWith(given);
-  });
+  onTokenGiven(connectWith, linkToken);
   byId('forget').addEventListener('click', () => stopLink(null));
   byId('sync-now').addEventListener('click', () => void syncNow());
-  // `/#token=…` opened in a tab already on this page is a same-document navigation: no reload.
-  window.addEventListener('hashchange', () => {
-    const given = takeToken();
-    if (given && given !== linkToken()) connectWith(given);
-  });
   window.addEventListener('online', reconnectNow);
   document.addEventListener('visibilitychange', reconnectNow);
   byId('forget').hidden = !linkToken();

@@ -2,7 +2,7 @@
 
 import { backoffDelay } from '../../../common/backoff.js';
 import { setConnection } from './page-kit.js';
-import { TOKEN_KEY, forgetToken, openSession, takeToken } from './session.js';
+import { forgetToken, openSession, takeToken } from './session.js';
 
 /** @typedef {import('../../../common/progress.js').ProgressMessage} ProgressMessage */
 /**
@@ -38,10 +38,9 @@ export function linkToken() {
   return token;
 }
 
-/** Connects with a token the person has just given, keeping it in this tab. @param {string} given */
+/** Connects with a token the person has just given. @param {string} given */
 export function useToken(given) {
   token = given;
-  sessionStorage.setItem(TOKEN_KEY, given);
   attempt = 0;
   void connect();
 }
