@@ -1,6 +1,6 @@
 // Timing passes of a running controller: POST /v1/sync until that run is done, and new files until GET /v1/files lists them.
 import { WebSocket } from 'ws';
-import type { ControllerStatus } from '../common/protocol.js';
+import type { ControllerStatus } from '../common/run-results.js';
 import type { ProgressMessage } from '../common/progress.js';
 import { AUTH, type Server } from './processes.js';
 

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import type { ChangesResponse, ControllerStatus } from '../common/protocol.js';
+import type { ChangesResponse } from '../common/protocol.js';
+import type { ControllerStatus } from '../common/run-results.js';
 import { AUTH, BIN, type Server, TOKEN, peakRssMiB, startServer, timeCommand } from './processes.js';
 
 export interface LoadOptions {

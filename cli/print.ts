@@ -1,6 +1,6 @@
 // The human-readable text the CLI prints for a sync summary.
 import { formatBytes } from '../common/format.js';
-import type { AgentPurgeResult, AgentSyncResult, PurgeSummary, SyncSummary } from '../common/protocol.js';
+import type { AgentPurgeResult, AgentSyncResult, PurgeSummary, SyncSummary } from '../common/run-results.js';
 import type { HostSearchPage, SearchHit } from '../common/search.js';
 
 /** ` (20 settling, 4 incomplete-png)` when the agent said why files are pending. */

@@ -1,7 +1,7 @@
 // The watcher's drawing: bars at several widths, percent, rate, ETA, totals, and the lines for events.
 import { describe, expect, it } from 'vitest';
 import type { AgentProgressState, Progress, ProgressMessage } from '../common/progress.js';
-import type { AgentSyncResult } from '../common/protocol.js';
+import type { AgentSyncResult } from '../common/run-results.js';
 import {
   BAR_EMPTY,
   BAR_FULL,

@@ -2,7 +2,8 @@
 import { type Clock, systemClock } from '../common/clock.js';
 import { PROGRESS_VERSION, type ProgressMessage } from '../common/progress.js';
 import { type ProgressStates, applyProgress } from '../common/progress-state.js';
-import { type ControllerStatus, Routes, type SyncSummary } from '../common/protocol.js';
+import { Routes } from '../common/protocol.js';
+import { type ControllerStatus, type SyncSummary } from '../common/run-results.js';
 import { formatSummary } from './print.js';
 import { type WatchConfig, loadWatchConfig } from './watch-config.js';
 import { followProgress, routeUrl } from './watch-connection.js';

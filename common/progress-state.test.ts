@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentProgressState, Progress, ProgressMessage } from './progress.js';
 import { type ProgressStates, applyProgress, emptyAgentState } from './progress-state.js';
-import type { AgentSyncResult } from './protocol.js';
+import type { AgentSyncResult } from './run-results.js';
 
 const at = '2026-11-24T12:00:00.000Z';
 const ids = { v: 1 as const, at, agent: 'gpu1', runId: 'r1' };

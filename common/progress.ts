@@ -1,6 +1,6 @@
 // Live progress messages: what /v1/progress sends, what `forge-sync watch` and the dashboard read.
 import type { ErrorCode } from './errors.js';
-import type { AgentPurgeResult, AgentSyncResult } from './protocol.js';
+import type { AgentPurgeResult, AgentSyncResult } from './run-results.js';
 
 /** Bumped when a message changes in a way an older client would misread. */
 export const PROGRESS_VERSION = 1;

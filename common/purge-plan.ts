@@ -1,6 +1,6 @@
 // The pure half of a purge: which files in a fresh manifest are stored, old enough, and within the caps.
 import type { ManifestEntry } from './manifest.js';
-import type { KeepReason } from './protocol.js';
+import type { KeepReason } from './run-results.js';
 
 /** A stored copy of one version of a container file, as the catalog knows it. */
 export interface StoredCopy {

@@ -1,7 +1,7 @@
-// Entry points of `forge-sync sync` and `forge-sync controller`: config, logger, store, run, shutdown.
+// Entry points of the controller's commands (sync, purge, search, reindex, controller): config, logger, store, run, shutdown.
 import { systemClock } from '../common/clock.js';
 import { resolve } from 'node:path';
-import type { PurgeSummary, SyncSummary } from '../common/protocol.js';
+import type { PurgeSummary, SyncSummary } from '../common/run-results.js';
 import { AppError } from '../common/errors.js';
 import { destFullError, isNoSpace } from './host-store/dest-space.js';
 import type { SearchPage } from './catalog/catalog.js';
@@ -10,27 +10,19 @@ import { openNdjsonSink } from '../lib/ndjson-sink.js';
 import { type LogFormat, createLogger } from '../lib/logger.js';
 import type { AgentLimits } from './agents/agent-client.js';
 import type { AgentRef } from './agents/agent-source.js';
-import { listen } from '../lib/serve.js';
-import { VERSION } from '../lib/version.js';
-import { createControllerApp } from './http/app.js';
-import { AuthFailureLimiter } from '../lib/auth-limit.js';
-import { type ApiTokens, SessionStore } from './http/session.js';
-import { loadControllerConfig } from './config/controller-config.js';
 import { loadPurgeConfig } from './config/purge-config.js';
 import { loadReindexConfig } from './config/reindex-config.js';
 import { loadSyncConfig } from './config/sync-config.js';
 import { runPurge } from './purge/run-purge.js';
 import { openAgents, requireAgents } from './agents/discovery.js';
-import { Metrics } from './progress/metrics.js';
-import { ProgressHub, type ProgressReporter } from './progress/progress-hub.js';
-import { attachProgressSocket } from './progress/progress-socket.js';
-import { ControllerService } from './daemon/service.js';
+import type { ProgressReporter } from './progress/progress-hub.js';
 import { loadSearchConfig, toSearchQuery } from './config/search-config.js';
 import { type ReindexProgress, runReindex } from './reindex/reindex.js';
 import { type Store, openCatalog, openStore } from './host-store/open-store.js';
-import { type RunContext, clientFactory } from './agents/run-context.js';
-import { ChangeFeed } from './agents/change-feed.js';
+import type { RunContext } from './agents/run-context.js';
 import { runSync } from './sync/run-sync.js';
+
+export { controller } from './daemon/run-daemon.js';
 
 interface OneShotConfig {
   dest: string;
@@ -214,128 +206,4 @@ export async function reindex(
   } finally {
     await store.close();
   }
-}
-
-export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const config = loadControllerConfig(env, argv);
-  const logger = createLogger({ format: config.logFormat, level: config.logLevel, name: 'controller' });
-  const store = await openStore(config.dest, config.catalogUrl);
-  const events = config.events ? openNdjsonSink(config.events, logger) : noSink;
-  const abort = new AbortController();
-  const hub = new ProgressHub(systemClock);
-  const metrics = new Metrics();
-  hub.subscribe(metrics);
-  // The service needs the agents and the agents' changes need the service: tie the knot late.
-  const late: { service?: ControllerService; feed?: ChangeFeed } = {};
-  const agents = await openAgents(config, logger, {
-    follow: true,
-    // A container that appears mid-run is announced at once and synced without waiting for the interval.
-    onChange: (list) => {
-      hub.setAgents(list);
-      late.feed?.setAgents(list);
-      late.service?.requestSync();
-    },
-  }).catch(async (err: unknown) => {
-    await store.close();
-    throw err;
-  });
-  hub.setAgents(agents.source.list());
-  const context: RunContext = {
-    catalog: store.catalog,
-    concurrency: config.concurrency,
-    agentLimits: config.agentLimits,
-    token: config.token,
-    purgeToken: config.purgeToken,
-    clock: systemClock,
-    logger,
-    events,
-    progress: hub,
-    signal: abort.signal,
-  };
-  const service = new ControllerService({
-    source: agents.source,
-    run: { ...context, store: store.host, limits: config.limits },
-    intervalMs: config.intervalMs,
-    purge: config.purge && {
-      ...context,
-      store: store.host,
-      options: config.purge,
-      intervalMs: config.purge.intervalMs,
-    },
-    version: VERSION,
-    clock: systemClock,
-    logger,
-  });
-  late.service = service;
-  // New files are pushed: each agent's change channel asks for a pass as soon as it lists one.
-  const feed = new ChangeFeed({
-    clientFor: clientFactory(context),
-    onChange: (agent, position) => service.noteChange(agent, position),
-    logger,
-  });
-  if (config.push) late.feed = feed;
-  const sessions = new SessionStore(systemClock);
-  const tokens: ApiTokens = { read: config.token, control: config.controlToken };
-  const authLimiter = new AuthFailureLimiter();
-  let server;
-  try {
-    server = await listen(
-      createControllerApp({
-        tokens,
-        authLimiter,
-        service,
-        catalog: store.catalog,
-        destRoot: store.destination.root,
-        metrics,
-        clock: systemClock,
-        logger,
-        sessions,
-      }),
-      config.host,
-      config.port,
-    );
-  } catch (err) {
-    await events.close();
-    await store.close();
-    throw err;
-  }
-  logger.info(
-    {
-      url: server.url,
-      port: server.port,
-      agents: agents.source.list().map((a) => a.name),
-      docker: config.docker !== null,
-      dest: store.destination.root,
-    },
-    'controller listening',
-  );
-  const progressSocket = attachProgressSocket(server.server, {
-    hub,
-    tokens: [tokens.read, tokens.control],
-    limiter: authLimiter,
-    clock: systemClock,
-    logger,
-    sessions,
-  });
-  service.start();
-  if (config.push) feed.setAgents(agents.source.list());
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      logger.info({ signal }, 'controller stopping');
-      resolve();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-  progressSocket.close();
-  await server.close();
-  // A pass cut short keeps what it stored; its temp files are removed, and the next start resumes.
-  abort.abort();
-  feed.close();
-  agents.close();
-  await service.stop();
-  hub.close();
-  await events.close();
-  await store.close();
 }

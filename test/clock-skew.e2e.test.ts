@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PurgeSummary } from '../common/protocol.js';
+import type { PurgeSummary } from '../common/run-results.js';
 import { fakePng, put } from './helpers/files.js';
 import { expectNothingLost } from './helpers/nothing-lost.js';
 import { BIN, PURGE_TOKEN, type Started, TOKEN, startAgent, syncJson, tempDir } from './helpers/processes.js';

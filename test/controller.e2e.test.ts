@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerStatus } from '../common/protocol.js';
+import type { ControllerStatus } from '../common/run-results.js';
 import { fakePng, put } from './helpers/files.js';
 import {
   PURGE_TOKEN,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
 import { Wait } from 'testcontainers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { AgentPurgeResult, AgentSyncResult, PurgeSummary } from '../common/protocol.js';
+import type { AgentPurgeResult, AgentSyncResult, PurgeSummary } from '../common/run-results.js';
 import {
   AGENT_IMAGE,
   AGENT_PORT,

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerStatus } from '../common/protocol.js';
+import type { ControllerStatus } from '../common/run-results.js';
 import { PURGE_TOKEN, type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';
 

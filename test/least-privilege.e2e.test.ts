@@ -4,7 +4,7 @@ import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { PurgeSummary } from '../common/protocol.js';
+import type { PurgeSummary } from '../common/run-results.js';
 import { manifestOf, purgeAuth, purgeDirect, readAuth } from './helpers/agent-api.js';
 import { fakePng, put } from './helpers/files.js';
 import {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { ProgressMessage } from '../common/progress.js';
-import type { ControllerStatus } from '../common/protocol.js';
+import type { ControllerStatus } from '../common/run-results.js';
 import { fakePng, put, putLarge } from './helpers/files.js';
 import { PURGE_TOKEN, type Started, TOKEN, startAgent, startProcess, tempDir } from './helpers/processes.js';
 import { waitUntil } from './helpers/wait.js';

@@ -3,12 +3,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ARCHIVE_CONTENT_TYPE,
-  Capabilities,
-  type InfoResponse,
-  type PurgeSummary,
-} from '../common/protocol.js';
+import { ARCHIVE_CONTENT_TYPE, Capabilities, type InfoResponse } from '../common/protocol.js';
+import { type PurgeSummary } from '../common/run-results.js';
 import { fakePng, put } from './helpers/files.js';
 import { catalogRows } from './helpers/nothing-lost.js';
 import { type Started, plainLines, runCli, startAgent, syncJson, tempDir } from './helpers/processes.js';

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PurgeSummary } from '../common/protocol.js';
+import type { PurgeSummary } from '../common/run-results.js';
 import { manifestOf, purgeDirect } from './helpers/agent-api.js';
 import { fakePng, put } from './helpers/files.js';
 import { type Started, runCli, startAgent, syncJson, tempDir } from './helpers/processes.js';

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { PurgeSummary } from '../common/protocol.js';
+import type { PurgeSummary } from '../common/run-results.js';
 import { fakePng, put } from './helpers/files.js';
 import { type Fault, FaultProxy } from './helpers/fault-proxy.js';
 import { type Container, catalogRows, expectNothingLost } from './helpers/nothing-lost.js';

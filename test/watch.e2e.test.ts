@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerStatus } from '../common/protocol.js';
+import type { ControllerStatus } from '../common/run-results.js';
 import type { ProgressMessage } from '../common/progress.js';
 import { putLarge } from './helpers/files.js';
 import {

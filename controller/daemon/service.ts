@@ -1,14 +1,14 @@
 // The controller daemon's state: scheduled sync passes and purge passes, one piece of work per agent at a time.
 import type { Logger } from 'pino';
 import type { Clock } from '../../common/clock.js';
+import { PROTOCOL_VERSION } from '../../common/protocol.js';
 import {
   type AgentState,
   type AgentSyncResult,
   type ControllerStatus,
-  PROTOCOL_VERSION,
   type PurgeSummary,
   type SyncSummary,
-} from '../../common/protocol.js';
+} from '../../common/run-results.js';
 import { AgentLocks } from '../agents/agent-locks.js';
 import type { AgentRef, AgentSource } from '../agents/agent-source.js';
 import type { AgentPosition } from '../catalog/catalog.js';

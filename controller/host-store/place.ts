@@ -1,15 +1,17 @@
 // Giving verified files their final names without ever overwriting a different stored file.
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants, fsync, linkSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, realpath, rename, unlink } from 'node:fs/promises';
+import { constants, unlinkSync } from 'node:fs';
+import { lstat, mkdir, open, realpath, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { promisify } from 'node:util';
 import { AppError, type Problem } from '../../common/errors.js';
-import { unsafePathReason, versionedPath } from '../../common/path-safety.js';
+import { versionedPath } from '../../common/path-safety.js';
 import { hashHandle } from '../../lib/file-chunks.js';
 import type { Catalog, StoredPathInfo } from '../catalog/catalog.js';
-import { STATE_DIR } from './destination.js';
+import { writeDurably } from './batch-journal.js';
 import { type DirtyDirs, fsyncDir } from './durable.js';
+import { deepestExisting, isFreeName, linkNoClobber, unnameable, writeNewFile } from './no-clobber.js';
+
+export { recoverInflight } from './batch-journal.js';
 
 export interface PlaceRequest {
   agent: string;
@@ -248,167 +250,8 @@ export class Placer {
   }
 }
 
-/**
- * Creates `path` (never an existing one) holding `body`; false when the name exists. The open, write
- * and close are synchronous: for files this small (in memory, at most RETAIN_WHOLE_BYTES, landing in
- * the page cache) a round trip through libuv's thread pool costs more than the call, and concurrent
- * creates in one folder contend in the kernel (20,000 files of 20 KB: 3.5-7 s of system time
- * serially, 10-18 s through the pool). Only an fsync, which waits for the disk, goes to the pool.
- * A write that fails (a full disk) removes the file.
- */
-async function writeNewFile(path: string, body: Buffer, fsyncIt: boolean): Promise<boolean> {
-  let fd: number;
-  try {
-    fd = openSync(
-      path,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o644,
-    );
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    for (let written = 0; written < body.length;) {
-      const n = writeSync(fd, body, written, body.length - written);
-      if (n === 0) throw new AppError('E_IO', 'the disk accepted no more bytes');
-      written += n;
-    }
-    if (fsyncIt) await fsyncAsync(fd);
-    closeSync(fd);
-    return true;
-  } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // closed already
-    }
-    unlinkSync(path);
-    throw err;
-  }
-}
-
-const fsyncAsync = promisify(fsync);
-
-async function writeDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, 'wx', 0o644);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Reads the batch journals a stopped run left in `journalDir`: every listed name the catalog does not
- * record is removed (it was created in place and never catalogued, maybe half-written; the agent
- * still has the file, since nothing uncatalogued is ever purged), then the journal. Returns how many
- * files went.
- */
-export async function recoverInflight(
-  journalDir: string,
-  destRoot: string,
-  catalog: PlacerCatalog,
-): Promise<number> {
-  let removed = 0;
-  for (const entry of await readdir(journalDir)) {
-    const journal = join(journalDir, entry);
-    const names = parseJournal(await readFile(journal, 'utf8').catch(() => ''));
-    const recorded = await catalog.findByStoredPaths(names);
-    const touched = new Set<string>();
-    for (const name of names) {
-      if (recorded.has(name)) continue;
-      const path = join(destRoot, ...name.split('/'));
-      try {
-        await unlink(path);
-        removed++;
-        touched.add(dirname(path));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
-    // The removals are on disk before the list that explains them goes.
-    for (const dir of touched) await fsyncDir(dir);
-    await unlink(journal);
-  }
-  return removed;
-}
-
-/** The names of a journal; none when it is unreadable (cut short while written: nothing was created yet). */
-function parseJournal(text: string): string[] {
-  try {
-    const { names } = JSON.parse(text) as { names?: unknown };
-    if (!Array.isArray(names)) return [];
-    // Only names a batch could have made: relative, inside an agent's folder, never the state folder.
-    return names.filter(
-      (name): name is string =>
-        typeof name === 'string' && unsafePathReason(name) === null && !name.startsWith(`${STATE_DIR}/`),
-    );
-  } catch {
-    return [];
-  }
-}
-
 /** The names a file may be stored under, in order: its own, then the one its content names. */
 function candidateNames(agent: string, containerPath: string, xxh64: string): [string, string] {
   const primary = `${agent}/${containerPath}`;
   return [primary, versionedPath(primary, xxh64)];
-}
-
-/**
- * Errors that say a name cannot exist under --dest at all: longer than the system allows, or with
- * a file where a folder must be (mkdir answers EEXIST for that one).
- */
-function unnameable(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENAMETOOLONG' || code === 'ENOTDIR' || code === 'EEXIST';
-}
-
-/** Whether nothing is at `path` yet; a name that cannot exist there is not free either. */
-function isFreeName(path: string): boolean {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false }) === undefined;
-  } catch (err) {
-    if (unnameable(err)) return false;
-    throw err;
-  }
-}
-
-/** `dir` itself or its nearest ancestor that exists. */
-async function deepestExisting(dir: string): Promise<string> {
-  for (let path = dir; ; path = dirname(path)) {
-    try {
-      await lstat(path);
-      return path;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw err;
-    }
-  }
-}
-
-/**
- * Gives the temp file its final name; false when that name exists. Never replaces anything. The
- * link is synchronous: a name in a folder, one syscall, cheaper than a round trip through the
- * thread pool (see writeSmallFile in extract.ts).
- */
-async function linkNoClobber(tempPath: string, finalPath: string): Promise<boolean> {
-  try {
-    linkSync(tempPath, finalPath);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
-  }
-  // A filesystem without hard links: check, then rename. Only another writer racing us in the
-  // same instant could slip between the two, and the controller's lock rules that out.
-  try {
-    await lstat(finalPath);
-    return false;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  await rename(tempPath, finalPath);
-  return true;
 }

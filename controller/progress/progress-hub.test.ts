@@ -1,7 +1,7 @@
 // The progress hub: snapshot first, per-agent throttling that keeps the newest, phase ends always delivered.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Progress, ProgressMessage } from '../../common/progress.js';
-import type { AgentSyncResult } from '../../common/protocol.js';
+import type { AgentSyncResult } from '../../common/run-results.js';
 import { ProgressHub } from './progress-hub.js';
 
 const clock = { now: () => Date.now() };

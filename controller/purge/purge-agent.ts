@@ -4,11 +4,11 @@ import type { Clock } from '../../common/clock.js';
 import { AppError, errorMessage, toAppError } from '../../common/errors.js';
 import {
   Capabilities,
-  type AgentPurgeResult,
   MAX_PURGE_FILES,
   type PurgeRequestFile,
   type PurgeResponse,
 } from '../../common/protocol.js';
+import { type AgentPurgeResult } from '../../common/run-results.js';
 import { type PurgeCandidate, countKept, planPurge, purgeCap } from '../../common/purge-plan.js';
 import type { AgentClient } from '../agents/agent-client.js';
 import type { AgentRef } from '../agents/agent-source.js';

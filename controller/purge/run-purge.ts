@@ -1,5 +1,5 @@
 // One purge pass over every agent, several at once, summed into the shape `purge --json` prints.
-import type { AgentPurgeResult, KeepReason, PurgeSummary } from '../../common/protocol.js';
+import type { AgentPurgeResult, KeepReason, PurgeSummary } from '../../common/run-results.js';
 import { countKept } from '../../common/purge-plan.js';
 import type { AgentRef } from '../agents/agent-source.js';
 import { noSink } from '../../common/ingest-events.js';

@@ -1,6 +1,6 @@
 // One sync pass over every agent, several at once, summed into the shape `sync --json` prints.
 import { hostname } from 'node:os';
-import { type AgentSyncResult, type SyncSummary, sumCounters } from '../../common/protocol.js';
+import { type AgentSyncResult, type SyncSummary, sumCounters } from '../../common/run-results.js';
 import type { AgentRef } from '../agents/agent-source.js';
 import { noSink } from '../../common/ingest-events.js';
 import { noProgress } from '../progress/progress-hub.js';

@@ -15,7 +15,7 @@ import {
 } from 'testcontainers';
 import tar from 'tar-stream';
 import { describe, it } from 'vitest';
-import type { ControllerStatus } from '../../common/protocol.js';
+import type { ControllerStatus } from '../../common/run-results.js';
 import { PURGE_TOKEN, REPO, type RunResult, TOKEN } from './processes.js';
 
 export const AGENT_IMAGE = 'forge-media-sync/agent:dev';

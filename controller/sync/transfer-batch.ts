@@ -1,0 +1,213 @@
+// One batch of a sync pass: checked for space, journalled, pulled as one archive, made durable, catalogued, acknowledged.
+import type { Logger } from 'pino';
+import type { Clock } from '../../common/clock.js';
+import { AppError, toAppError } from '../../common/errors.js';
+import { INGEST_EVENT_VERSION, type IngestSink } from '../../common/ingest-events.js';
+import type { ManifestEntry } from '../../common/manifest.js';
+import type { AgentSyncResult } from '../../common/run-results.js';
+import type { AgentClient } from '../agents/agent-client.js';
+import type { AgentRef } from '../agents/agent-source.js';
+import type { Catalog, Provenance } from '../catalog/catalog.js';
+import type { SyncLimits } from '../config/target.js';
+import { destFullError, isNoSpace } from '../host-store/dest-space.js';
+import { DirtyDirs } from '../host-store/durable.js';
+import type { HostRun, HostStore } from '../host-store/host-store.js';
+import type { BatchJournal } from '../host-store/place.js';
+import type { PhaseTracker } from '../progress/phase-tracker.js';
+import type { ProgressReporter } from '../progress/progress-hub.js';
+import { buildRecords } from './build-records.js';
+import { extractArchive } from './receive-archive.js';
+
+export interface SyncAgentDeps {
+  client: AgentClient;
+  catalog: Catalog;
+  /** Where the copies go. */
+  store: HostStore;
+  /** This run's Placer, and the BatchDurability that makes each batch durable before it is catalogued. */
+  run: HostRun;
+  /** What every record of this agent says about where its files came from. */
+  provenance: Provenance;
+  /** Gets a `file.stored` event per record, after the catalog commit. */
+  events: IngestSink;
+  /** Live progress: scan, sync and per-file messages. */
+  progress: ProgressReporter;
+  limits: SyncLimits;
+  runId: string;
+  clock: Clock;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/** What one pass knows of the agent it syncs. */
+export interface AgentTraits {
+  /** It keeps receipts: what is stored is acknowledged, or it will never purge it. */
+  receipts: boolean;
+}
+
+/** Pulls one batch, records what landed, and returns the stream's error if it failed. */
+export async function transferBatch(
+  agent: AgentRef,
+  batch: ManifestEntry[],
+  deps: SyncAgentDeps,
+  result: AgentSyncResult,
+  tracker: PhaseTracker,
+  traits: AgentTraits,
+): Promise<AppError | undefined> {
+  const requested = new Map(batch.map((entry) => [entry.path, entry]));
+  const dirty = new DirtyDirs();
+  let extracted;
+  let journal: BatchJournal | undefined;
+  try {
+    const bytes = batch.reduce((sum, entry) => sum + entry.size, 0);
+    await deps.store.ensureFreeSpace(bytes, `the next batch of ${agent.name} (${batch.length} files)`);
+    journal = await deps.run.placer.prepare(agent.name, batch);
+    const source = await deps.client.archive(
+      batch.map(({ path, xxh64, size }) => ({ path, xxh64, size })),
+      deps.signal,
+    );
+    extracted = await extractArchive(source, {
+      agent: agent.name,
+      createTemp: () => deps.store.createTemp(),
+      destName: deps.store.name,
+      requested,
+      placer: deps.run.placer,
+      dirty,
+      fsyncEachFile: deps.run.durability.fsyncEachFile,
+      onBytes: (bytes) => tracker.add(0, bytes),
+      onStored: (file) => {
+        tracker.add(1, 0);
+        // Live lists show each file as it is placed; ingest events still wait for the catalog commit.
+        deps.progress.publish({
+          type: 'file.stored',
+          agent: agent.name,
+          runId: deps.runId,
+          path: file.entry.path,
+          storedPath: file.storedPath,
+          size: file.entry.size,
+        });
+      },
+    });
+  } catch (err) {
+    journal?.abandon();
+    if (isNoSpace(err)) return destFullError(deps.store.name, `storing a batch of ${agent.name}`, err);
+    return toAppError(err, 'E_IO');
+  }
+  let records;
+  try {
+    // Durable first, catalogued second: a record always names a complete copy.
+    await deps.run.durability.commit(
+      dirty,
+      extracted.stored.map((file) => deps.store.pathOf(file.storedPath)),
+    );
+    records = await buildRecords(extracted.stored, {
+      agent: agent.name,
+      runId: deps.runId,
+      syncedAt: new Date(deps.clock.now()),
+      provenance: deps.provenance,
+      catalog: deps.catalog,
+    });
+    await deps.catalog.recordStored(records);
+  } catch (err) {
+    journal.abandon();
+    if (isNoSpace(err)) {
+      throw destFullError(
+        deps.store.name,
+        `recording ${extracted.stored.length} files of ${agent.name}`,
+        err,
+      );
+    }
+    throw err;
+  }
+  // Every name created in place is catalogued: the batch's list has done its work.
+  await journal.close();
+  if (traits.receipts) await acknowledge(extracted.archiveId, extracted.stored, deps);
+  for (const record of records) {
+    deps.events.emit({
+      type: 'file.stored',
+      v: INGEST_EVENT_VERSION,
+      runId: record.runId,
+      agent: record.agent,
+      containerPath: record.containerPath,
+      storedPath: record.storedPath,
+      hostPath: deps.store.pathOf(record.storedPath),
+      size: record.size,
+      mtimeMs: record.mtimeMs,
+      xxh64: record.xxh64,
+      syncedAt: record.syncedAt.toISOString(),
+      provenance: record.provenance,
+      metadata: record.metadata,
+      ...(record.media ? { media: record.media } : {}),
+      ...(record.metaFrom ? { metaFrom: record.metaFrom } : {}),
+    });
+  }
+  const ids = { agent: agent.name, runId: deps.runId };
+  for (const file of extracted.stored) {
+    result.filesTransferred++;
+    result.bytesTransferred += file.entry.size;
+    deps.logger.debug(
+      { file: file.entry.path, storedPath: file.storedPath, bytes: file.entry.size, fresh: file.fresh },
+      'file stored',
+    );
+  }
+  for (const problem of extracted.problems) {
+    deps.logger.warn({ file: problem.path, code: problem.code }, problem.message);
+    result.problems.push(problem);
+    deps.progress.publish({
+      type: 'file.rejected',
+      ...ids,
+      path: problem.path,
+      code: problem.code,
+      message: problem.message,
+    });
+  }
+  // Every requested file is now done one way or another: the rest were rejected or left for a later pass.
+  tracker.add(batch.length - extracted.stored.length, 0);
+  for (const skip of extracted.skipped) {
+    if (skip.reason === 'changed' || skip.reason === 'vanished' || skip.reason === 'changed-during-read') {
+      result.filesPending++;
+      deps.logger.info(
+        { file: skip.path, reason: skip.reason },
+        'file not sent; it will be synced on a later pass',
+      );
+    } else {
+      result.problems.push({
+        code: 'E_PROTOCOL',
+        path: skip.path,
+        message: `agent refused to send it: ${skip.message}`,
+      });
+    }
+  }
+  return extracted.streamError;
+}
+
+/**
+ * Tells the agent which files of the archive are now stored, verified, durable and catalogued, so
+ * it may purge them later. A failure costs nothing now: a purge streams such files once more,
+ * checks their bytes and acknowledges them then.
+ */
+async function acknowledge(
+  archiveId: string | undefined,
+  stored: readonly { entry: ManifestEntry }[],
+  deps: SyncAgentDeps,
+): Promise<void> {
+  if (stored.length === 0) return;
+  if (!archiveId) {
+    deps.logger.warn(
+      { files: stored.length },
+      'the archive had no id to acknowledge; a purge streams these files again first',
+    );
+    return;
+  }
+  try {
+    const files = stored.map(({ entry }) => ({ path: entry.path, xxh64: entry.xxh64 }));
+    const answer = await deps.client.ack(archiveId, files, deps.signal);
+    if (answer.refused.length > 0) {
+      deps.logger.warn(
+        { refused: answer.refused.slice(0, 20), count: answer.refused.length },
+        'the agent kept no receipt for some stored files; a purge streams them again first',
+      );
+    }
+  } catch (err) {
+    deps.logger.warn({ err }, 'could not acknowledge stored files; a purge streams them again first');
+  }
+}
