@@ -18,6 +18,12 @@ import {
   Routes,
 } from '../../common/protocol.js';
 import type { AgentRef } from './agent-source.js';
+import { answerError, header, isPosition, notAnAgent } from './agent-answers.js';
+import { manifestLines } from './manifest-lines.js';
+
+export { isPosition } from './agent-answers.js';
+
+export { MAX_MANIFEST_LINE_BYTES } from './manifest-lines.js';
 import { AGENT_LIMITS, type AgentLimits } from '../config/agent-limits.js';
 
 export { AGENT_LIMITS, type AgentLimits, agentLimitsFrom } from '../config/agent-limits.js';
@@ -55,8 +61,6 @@ export interface AgentClient {
 }
 
 const CONNECT_TIMEOUT_MS = 15_000;
-/** The longest manifest line taken: a real one is a few hundred bytes; a line without end is an attack or a bug. */
-export const MAX_MANIFEST_LINE_BYTES = 64 << 10;
 /** Small JSON answers (info, errors, purge results) are read whole, up to this. */
 const MAX_JSON_BYTES = 32 << 20;
 
@@ -88,77 +92,7 @@ export class HttpAgentClient implements AgentClient {
     const { manifestMs, manifestBytes, manifestFiles } = this.limits;
     const response = await this.request(`${Routes.manifest}${query}`, { signal });
     const reader = this.bodyReader(response, manifestMs);
-    let ended = false;
-    let bytes = 0;
-    let files = 0;
-    const parse = (bytes: Buffer): ManifestLine => {
-      let line: unknown;
-      try {
-        line = JSON.parse(bytes.toString('utf8'));
-      } catch {
-        throw new AppError('E_PROTOCOL', `agent ${this.agent.name} sent a manifest line that is not JSON`);
-      }
-      // `null`, a number or a list is JSON too, but no line: reading its `type` must not crash.
-      if (typeof line !== 'object' || line === null || Array.isArray(line)) {
-        throw new AppError(
-          'E_PROTOCOL',
-          `agent ${this.agent.name} sent a manifest line that is not a JSON object`,
-        );
-      }
-      return line as ManifestLine;
-    };
-    // Lines are cut out of the received buffers; only a line split across two chunks is copied.
-    let carry: Buffer | undefined;
-    try {
-      for (let chunk = await this.readChunk(reader); chunk; chunk = await this.readChunk(reader)) {
-        bytes += chunk.length;
-        if (bytes > manifestBytes) throw this.manifestTooLarge(`more than ${manifestBytes} bytes`);
-        let start = 0;
-        for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
-          let text = chunk.subarray(start, newline);
-          if (carry) {
-            text = Buffer.concat([carry, text]);
-            carry = undefined;
-          }
-          start = newline + 1;
-          if (text.length > MAX_MANIFEST_LINE_BYTES) throw this.lineTooLong();
-          if (text.length === 0) continue;
-          const line = parse(text);
-          if (line.type === 'end') ended = true;
-          else if (line.type === 'file' && ++files > manifestFiles) {
-            throw this.manifestTooLarge(`more than ${manifestFiles} files`);
-          }
-          yield line;
-        }
-        if (start < chunk.length) {
-          const rest = chunk.subarray(start);
-          carry = carry ? Buffer.concat([carry, rest]) : Buffer.from(rest);
-          if (carry.length > MAX_MANIFEST_LINE_BYTES) throw this.lineTooLong();
-        }
-      }
-    } finally {
-      reader.destroy();
-    }
-    if (!ended) {
-      throw new AppError(
-        'E_PROTOCOL',
-        `the manifest from agent ${this.agent.name} was cut short; the sync of this agent is retried next pass`,
-      );
-    }
-  }
-
-  private manifestTooLarge(what: string): AppError {
-    return new AppError(
-      'E_AGENT_LIMIT',
-      `agent ${this.agent.name} sent a manifest of ${what}, past this controller's limit; the manifest is refused`,
-    );
-  }
-
-  private lineTooLong(): AppError {
-    return new AppError(
-      'E_PROTOCOL',
-      `agent ${this.agent.name} sent a manifest line longer than ${MAX_MANIFEST_LINE_BYTES} bytes; the manifest is refused`,
-    );
+    yield* manifestLines(reader, this.agent.name, { manifestBytes, manifestFiles }, (r) => this.readChunk(r));
   }
 
   /** The next body chunk; a dropped connection becomes E_AGENT_UNREACHABLE, a silent one too. */
@@ -316,7 +250,7 @@ export class HttpAgentClient implements AgentClient {
       // Every agent response carries the header: a 200 without it is some other server (the WebUI's port?).
       if (protocol === undefined) {
         response.destroy();
-        throw this.notAnAgent(status);
+        throw notAnAgent(this.agent, status);
       }
       const encoding = header(response, 'content-encoding');
       if (encoding !== undefined && encoding !== 'identity') {
@@ -332,24 +266,11 @@ export class HttpAgentClient implements AgentClient {
       .then((bytes) => JSON.parse(bytes.toString('utf8')) as unknown)
       .catch(() => null)) as ErrorBody | null;
     const detail = body?.error?.message ?? response.statusMessage ?? String(status);
-    const which = init.purge
-      ? 'FORGE_SYNC_PURGE_TOKEN or --purge-token-file'
-      : 'FORGE_SYNC_TOKEN or --token-file';
-    if (status === 401) {
-      throw new AppError('E_AUTH', `agent ${this.agent.name} rejected the token (${detail}); check ${which}`);
-    }
-    if (status === 403) {
-      throw new AppError('E_FORBIDDEN', `agent ${this.agent.name} refused ${route}: ${detail}`);
-    }
-    if (status === 429) {
-      const wait = header(response, 'retry-after');
-      throw new AppError(
-        'E_RATE_LIMITED',
-        `agent ${this.agent.name} refuses this address for ${wait ?? 'a few'} s after too many wrong tokens; check ${which}`,
-      );
-    }
-    if (protocol === undefined) throw this.notAnAgent(status);
-    throw new AppError('E_AGENT_HTTP', `agent ${this.agent.name} answered ${status} to ${route}: ${detail}`);
+    throw answerError(this.agent, route, status, detail, {
+      purge: Boolean(init.purge),
+      agentProtocol: protocol !== undefined,
+      retryAfter: header(response, 'retry-after'),
+    });
   }
 
   /** A small JSON answer, read whole within MAX_JSON_BYTES. */
@@ -394,28 +315,4 @@ export class HttpAgentClient implements AgentClient {
     }
     return Buffer.concat(chunks, size);
   }
-
-  private notAnAgent(status: number): AppError {
-    return new AppError(
-      'E_PROTOCOL_MISMATCH',
-      `${this.agent.url} answered ${status} without a forge-sync protocol header; is it a forge-sync agent?`,
-    );
-  }
-}
-
-function header(response: IncomingMessage, name: string): string | undefined {
-  const value = response.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-/** An epoch (a short name) and a generation (a whole number): a position the controller may keep. */
-export function isPosition(value: unknown): value is AgentPosition {
-  const { epoch, generation } = (value ?? {}) as Partial<AgentPosition>;
-  return (
-    typeof epoch === 'string' &&
-    epoch.length > 0 &&
-    epoch.length <= 64 &&
-    Number.isSafeInteger(generation) &&
-    generation! >= 0
-  );
 }
