@@ -19,7 +19,7 @@ import type { ProgressReporter } from './progress/progress-hub.js';
 import { loadSearchConfig, toSearchQuery } from './config/search-config.js';
 import { type ReindexProgress, runReindex } from './reindex/reindex.js';
 import { type Store, openCatalog, openStore } from './host-store/open-store.js';
-import type { RunContext } from './agents/run-context.js';
+import { type RunContext, runContextOf } from './agents/run-context.js';
 import { runSync } from './sync/run-sync.js';
 
 export { controller } from './daemon/run-daemon.js';
@@ -86,18 +86,14 @@ async function oneShotRun<T>(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const context: RunContext = {
+    const context = runContextOf(config, {
       catalog: store.catalog,
-      concurrency: config.concurrency,
-      agentLimits: config.agentLimits,
-      token: config.token,
-      purgeToken: config.purgeToken,
       clock: systemClock,
       logger,
       events,
       signal: abort.signal,
       ...(live ? { progress: live } : {}),
-    };
+    });
     return await work({ store, context, agents });
   } finally {
     live?.close();

@@ -28,6 +28,18 @@ export interface RunContext {
   signal?: AbortSignal;
 }
 
+/** The settings of a run that come from the command's configuration. */
+export type RunSettings = Pick<RunContext, 'concurrency' | 'agentLimits' | 'token' | 'purgeToken'>;
+
+/** A run's context: the command's settings with what the command opened. */
+export function runContextOf(
+  settings: RunSettings,
+  opened: Pick<RunContext, 'catalog' | 'clock' | 'logger' | 'events' | 'progress' | 'signal'>,
+): RunContext {
+  const { concurrency, agentLimits, token, purgeToken } = settings;
+  return { concurrency, agentLimits, token, purgeToken, ...opened };
+}
+
 export function clientFactory(context: RunContext): (agent: AgentRef) => AgentClient {
   return (
     context.clientFor ??

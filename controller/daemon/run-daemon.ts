@@ -8,7 +8,7 @@ import { listen } from '../../lib/serve.js';
 import { VERSION } from '../../lib/version.js';
 import { ChangeFeed } from '../agents/change-feed.js';
 import { openAgents } from '../agents/discovery.js';
-import { type RunContext, clientFactory } from '../agents/run-context.js';
+import { clientFactory, runContextOf } from '../agents/run-context.js';
 import { loadControllerConfig } from '../config/controller-config.js';
 import { openStore } from '../host-store/open-store.js';
 import { createControllerApp } from '../http/app.js';
@@ -42,18 +42,14 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
     throw err;
   });
   hub.setAgents(agents.source.list());
-  const context: RunContext = {
+  const context = runContextOf(config, {
     catalog: store.catalog,
-    concurrency: config.concurrency,
-    agentLimits: config.agentLimits,
-    token: config.token,
-    purgeToken: config.purgeToken,
     clock: systemClock,
     logger,
     events,
     progress: hub,
     signal: abort.signal,
-  };
+  });
   const service = new ControllerService({
     source: agents.source,
     run: { ...context, store: store.host, limits: config.limits },
