@@ -2,8 +2,18 @@
 // (the agent's journal says in which run and when), or unknown, with why.
 import type { ManifestEntry } from '../../common/manifest.js';
 import { MAX_PURGE_FILES } from '../../common/protocol.js';
-import type { SettledPurge, UnsettledPurge } from '../catalog/catalog.js';
-import type { PurgeAgentDeps } from './purge-agent.js';
+import type { Logger } from 'pino';
+import type { AgentClient } from '../agents/agent-client.js';
+import type { Catalog, SettledPurge, UnsettledPurge } from '../catalog/catalog.js';
+
+/** What settling needs of a purge of one agent. */
+export interface ReconcileDeps {
+  catalog: Catalog;
+  client: AgentClient;
+  runId: string;
+  logger: Logger;
+  signal?: AbortSignal;
+}
 
 /**
  * Rows of this agent still marked `requested` belong to a purge run that stopped between asking
@@ -16,7 +26,7 @@ import type { PurgeAgentDeps } from './purge-agent.js';
 export async function reconcileRequested(
   agent: string,
   entries: readonly ManifestEntry[],
-  deps: Pick<PurgeAgentDeps, 'catalog' | 'client' | 'runId' | 'logger' | 'signal'>,
+  deps: ReconcileDeps,
   /** Without the purge token the agent cannot be asked: rows of files gone stay `requested`. */
   askAgent = true,
 ): Promise<void> {
