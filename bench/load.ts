@@ -1,10 +1,11 @@
 // Load: many agents full of small files into one controller daemon, watched by many progress clients; figures and checks.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WebSocket } from 'ws';
 import type { ChangesResponse } from '../common/protocol.js';
 import type { ControllerStatus } from '../common/run-results.js';
+import { agentFile, fileBody, until, walk, within, writeFiles } from './load-corpus.js';
+import { Watcher } from './load-watcher.js';
 import { AUTH, BIN, type Server, TOKEN, peakRssMiB, startServer, timeCommand } from './processes.js';
 
 export interface LoadOptions {
@@ -64,40 +65,6 @@ const CONNECT_MS = 20_000;
 /** After the pass ends (by /v1/status), how long its last messages may take to reach every client. */
 const END_GRACE_MS = 10_000;
 
-/** The agent's folders: 100 files each, as Forge's dated folders hold many. */
-function agentFile(root: string, i: number): { dir: string; path: string } {
-  const dir = join(root, 'txt2img-images', `batch-${String(Math.floor(i / 100)).padStart(4, '0')}`);
-  return { dir, path: join(dir, `${String(i).padStart(6, '0')}-${1000 + i}.png`) };
-}
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
-
-/** A PNG-shaped file (signature, filler, IEND) whose bytes are distinct per (agent, index). */
-function fileBody(pool: Buffer, agent: number, i: number, bytes: number): Buffer {
-  const body = Buffer.allocUnsafe(bytes);
-  PNG_SIGNATURE.copy(body, 0);
-  pool.copy(body, 8, (agent * 7919 + i) % 4096, ((agent * 7919 + i) % 4096) + bytes - 8 - 12 - 16);
-  body.write(`${agent}:${i}`.padStart(16, '0'), bytes - 12 - 16, 'latin1');
-  PNG_IEND.copy(body, bytes - 12);
-  return body;
-}
-
-/** Writes agent `a`'s files, `concurrency` at a time. */
-async function writeFiles(root: string, a: number, options: LoadOptions, pool: Buffer): Promise<void> {
-  const made = new Map<string, Promise<unknown>>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < options.files; i = next++) {
-      const { dir, path } = agentFile(root, i);
-      if (!made.has(dir)) made.set(dir, mkdir(dir, { recursive: true }));
-      await made.get(dir);
-      await writeFile(path, fileBody(pool, a, i, options.bytes));
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-}
-
 async function changes(agent: Server): Promise<ChangesResponse & { pending: number }> {
   const response = await fetch(`${agent.url}/v1/changes`, {
     headers: AUTH,
@@ -122,94 +89,6 @@ async function rssMiB(pid: number): Promise<number> {
 }
 
 /** Polls until `check` is true, failing after `deadline` (ms since the epoch) with `what`. */
-async function until(what: string, deadline: number, check: () => Promise<boolean>): Promise<void> {
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** `promise`, or a failure naming `what` once `deadline` (ms since the epoch) has passed. */
-async function within<T>(what: string, deadline: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out waiting for ${what}`)),
-      Math.max(0, deadline - Date.now()),
-    );
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * One watcher of /v1/progress. Messages are only scanned, not parsed, except the few that end
- * something: 50 clients of a 160k-file pass receive millions of `file.stored`, and the measuring
- * process must keep up as a real dashboard would.
- */
-class Watcher {
-  readonly completed = new Map<string, { runId: string; filesTransferred: number; errors: number }>();
-  readonly fileEvents = new Map<string, number>();
-  messages = 0;
-  dropped = false;
-  private closing = false;
-  private readonly ws: WebSocket;
-  readonly opened: Promise<void>;
-  readonly snapshot: Promise<void>;
-
-  constructor(url: string) {
-    this.ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/progress`, { headers: AUTH });
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-    });
-    let snapshotSeen: () => void;
-    this.snapshot = new Promise((resolve) => (snapshotSeen = resolve));
-    this.ws.on('message', (data: Buffer) => {
-      this.messages++;
-      const text = data.toString('utf8');
-      if (text.includes('"type":"file.stored"')) {
-        const agent = /"agent":"([^"]+)"/.exec(text)?.[1] ?? '';
-        this.fileEvents.set(agent, (this.fileEvents.get(agent) ?? 0) + 1);
-      } else if (text.includes('"type":"snapshot"')) {
-        snapshotSeen();
-      } else if (text.includes('"type":"sync.completed"')) {
-        const message = JSON.parse(text) as {
-          agent: string;
-          runId: string;
-          result: { filesTransferred: number; errors: number };
-        };
-        const { filesTransferred, errors } = message.result;
-        this.completed.set(message.agent, { runId: message.runId, filesTransferred, errors });
-      }
-    });
-    this.ws.on('close', () => {
-      if (!this.closing) this.dropped = true;
-    });
-    this.ws.on('error', () => undefined);
-  }
-
-  /** True once every agent's `sync.completed` of `runId` is here. */
-  done(agents: readonly string[], runId: string): boolean {
-    return agents.every((agent) => this.completed.get(agent)?.runId === runId);
-  }
-
-  close(): void {
-    this.closing = true;
-    this.ws.terminate();
-  }
-}
-
-/** Every file under `dir`, relative paths. */
-async function walk(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-}
-
 /**
  * Runs the scenario: agents start on empty roots and a controller daemon (--no-push, all agents at
  * once) on them; the clients connect; the files are written while the agents watch; once every agent
