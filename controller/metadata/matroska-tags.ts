@@ -1,8 +1,9 @@
 // Reads SimpleTag name/string pairs from a WebM/Matroska file's Tags element, seeking past clusters.
-import { type ByteSource, WindowedReader } from './byte-source.js';
+import { WindowedReader } from '../../common/media/read-at.js';
+import { EBML_MAGIC } from '../../common/media/signatures.js';
+import type { ByteSource } from './byte-source.js';
 import { type ContainerTags, MAX_TAG_BOX_BYTES } from './mp4-tags.js';
 
-const EBML_HEADER = 0x1a45dfa3;
 const SEGMENT = 0x18538067;
 const CLUSTER = 0x1f43b675;
 const TAGS = 0x1254c367;
@@ -37,7 +38,7 @@ export async function readMatroskaTags(source: ByteSource): Promise<ContainerTag
   const reader = new WindowedReader(source);
   const result: ContainerTags = { tags: new Map(), problems: [] };
   const ebml = parseHeader(await reader.read(0, 12));
-  if (!ebml || ebml.id !== EBML_HEADER || ebml.size === null) {
+  if (!ebml || ebml.id !== EBML_MAGIC || ebml.size === null) {
     result.problems.push('not a Matroska/WebM file: no EBML header');
     return result;
   }

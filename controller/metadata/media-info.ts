@@ -1,6 +1,7 @@
 // What kind of media a file is and its picture size in pixels, from the format's own headers.
-import { type ByteSource, WindowedReader } from './byte-source.js';
-import type { MediaFormat } from './file-format.js';
+import { WindowedReader } from '../../common/media/read-at.js';
+import type { ByteSource } from './byte-source.js';
+import type { MediaFormat } from '../../common/media/sniff-format.js';
 import type { PngTextScan } from './png-chunks.js';
 
 /**
