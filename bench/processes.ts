@@ -23,7 +23,7 @@ export interface Server {
 }
 
 /** Starts `forge-sync agent|controller` on 127.0.0.1 port 0 and waits for its "listening" line. */
-async function startServer(command: 'agent' | 'controller', args: string[]): Promise<Server> {
+export async function startServer(command: 'agent' | 'controller', args: string[]): Promise<Server> {
   const child = spawn(process.execPath, [BIN, command, '--port', '0', ...args], {
     env: {
       ...process.env,

@@ -7,7 +7,8 @@
  */
 export interface BenchRecord {
   corpus: string;
-  scenario: 'cold' | 'no-change' | 'changed-1pct' | 'start-up' | 'search' | 'new-file-latency' | 'purge';
+  scenario:
+    'cold' | 'no-change' | 'changed-1pct' | 'start-up' | 'search' | 'new-file-latency' | 'purge' | 'load';
   tool: 'forge-sync' | 'forge-sync daemon' | 'tar|tar+sync' | 'rsync' | 'docker cp+sync' | 'rm -rf';
   files: number;
   bytes: number;

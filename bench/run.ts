@@ -13,6 +13,7 @@ import { formatDuration, parseDuration } from '../common/duration.js';
 import { benchCorpus } from './corpus-bench.js';
 import { DEFAULT_AGENT_IMAGE, benchDocker, dockerSkipReason } from './docker-bench.js';
 import { benchLargeFile } from './large-file-bench.js';
+import { benchLoad } from './load-bench.js';
 import { REPO, cliFlavour, hasCommand } from './processes.js';
 import { benchPurge } from './purge-bench.js';
 import { failures, records, runGroup, skipped } from './records.js';
@@ -20,7 +21,18 @@ import { printReport } from './report.js';
 import { benchSearch } from './search-bench.js';
 import { benchSweepPoint } from './sweep-bench.js';
 
-const GROUPS = ['a', 'b', 'daemon', 'latency', 'purge', 'docker', 'large', 'search', 'sweep'] as const;
+const GROUPS = [
+  'a',
+  'b',
+  'daemon',
+  'latency',
+  'purge',
+  'docker',
+  'large',
+  'search',
+  'sweep',
+  'load',
+] as const;
 const DEFAULT_GROUPS = 'a,b,daemon,latency,purge,docker,large,search';
 
 const HELP = `npm run bench -- [flags]
@@ -36,6 +48,9 @@ Groups (--only, comma-separated; default ${DEFAULT_GROUPS}):
   large     one large video: agent peak RSS while hashing and serving it, cold sync against tar and rsync
   search    catalog search latency
   sweep     cold and no-change passes (one-shot and daemon) and peak RSS for each --sweep size (or pass --sweep)
+  load      (only on request) --load-agents agents with --load-files files each into one controller daemon,
+            --load-clients WebSocket clients watching /v1/progress: wall time, files/s, controller and agent
+            peak RSS; fails if a file or a client's end is missing, or the controller passes its memory bound
 
 rsync rows need Debian's rsync (apt-get install rsync) and are left out without it; the docker group
 needs a Docker engine and the agent image (npm run images), and is skipped, saying why, without them.
@@ -54,6 +69,7 @@ Flags (defaults in brackets):
   --large-mib N [4096]
   --sweep N,N,… [10000,50000,200000] --sweep-kib N [b-kib]
   --search-records N [200000]
+  --load-agents N [8] --load-files N [20000] --load-kib N [2] --load-clients N [50] --load-timeout D [30m]
   --out FILE [bench/results/latest.json]
 `;
 
@@ -79,6 +95,11 @@ const { values } = parseArgs({
     sweep: { type: 'string' },
     'sweep-kib': { type: 'string' },
     'search-records': { type: 'string', default: '200000' },
+    'load-agents': { type: 'string', default: '8' },
+    'load-files': { type: 'string', default: '20000' },
+    'load-kib': { type: 'string', default: '2' },
+    'load-clients': { type: 'string', default: '50' },
+    'load-timeout': { type: 'string', default: '30m' },
     only: { type: 'string', default: DEFAULT_GROUPS },
     out: { type: 'string', default: join(REPO, 'bench/results/latest.json') },
     help: { type: 'boolean', default: false },
@@ -185,6 +206,17 @@ async function main(): Promise<void> {
           }),
         );
       }
+    }
+    if (ONLY.has('load')) {
+      await runGroup('load', () =>
+        benchLoad(work, {
+          agents: count('load-agents'),
+          files: count('load-files'),
+          kib: count('load-kib'),
+          clients: count('load-clients'),
+          timeoutMs: parseDuration(values['load-timeout'], '--load-timeout'),
+        }),
+      );
     }
     if (ONLY.has('search')) {
       console.error(`filling a catalog with ${values['search-records']} records …`);

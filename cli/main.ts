@@ -4,9 +4,14 @@ import { AppError, errorMessage } from '../common/errors.js';
 import { type CommandSpec, helpText, wantsHelp } from '../lib/args.js';
 import { VERSION } from '../lib/version.js';
 import { AGENT_COMMAND } from '../agent/config.js';
-import { CONTROLLER_COMMAND, PURGE_COMMAND, SYNC_COMMAND } from '../controller/config/commands.js';
-import { REINDEX_COMMAND } from '../controller/reindex/reindex.js';
-import { SEARCH_COMMAND, withHostPaths } from '../controller/catalog/search-params.js';
+import {
+  CONTROLLER_COMMAND,
+  PURGE_COMMAND,
+  REINDEX_COMMAND,
+  SEARCH_COMMAND,
+  SYNC_COMMAND,
+} from '../controller/commands.js';
+import { withHostPaths } from '../common/search.js';
 import { formatPurgeSummary, formatSearchPage, formatSummary } from './print.js';
 import { WATCH_COMMAND } from './watch-config.js';
 

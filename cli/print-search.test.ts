@@ -1,6 +1,6 @@
 // The text forge-sync search prints per hit: media kind and pixel size, and the generation's size where it differs.
 import { describe, expect, it } from 'vitest';
-import type { SearchHit } from '../controller/catalog/catalog.js';
+import type { SearchHit } from '../common/search.js';
 import { formatSearchPage } from './print.js';
 
 const HIT: SearchHit & { hostPath: string } = {

@@ -1,7 +1,6 @@
 // The human-readable text the CLI prints for a sync summary.
 import type { AgentPurgeResult, AgentSyncResult, PurgeSummary, SyncSummary } from '../common/protocol.js';
-import type { SearchHit } from '../controller/catalog/catalog.js';
-import type { HostSearchPage } from '../controller/catalog/search-params.js';
+import type { HostSearchPage, SearchHit } from '../common/search.js';
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

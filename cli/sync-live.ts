@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type { Clock } from '../common/clock.js';
 import { PROGRESS_VERSION, type ProgressMessage } from '../common/progress.js';
 import { type ProgressStates, applyProgress } from '../common/progress-state.js';
-import type { ProgressReporter, UnstampedMessage } from '../controller/progress/progress-hub.js';
+import type { ProgressReporter, UnstampedMessage } from '../common/progress.js';
 import { agentRow, barWidthFor, renderRow } from './watch-render.js';
 
 const REDRAW_MS = 200;

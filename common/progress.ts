@@ -75,3 +75,15 @@ export function isCoalescable(message: ProgressMessage): boolean {
     message.type === 'scan.progress' || message.type === 'sync.progress' || message.type === 'purge.progress'
   );
 }
+
+type WithoutStamp<T> = T extends unknown ? Omit<T, 'v' | 'at'> : never;
+/** A message before the hub stamps it with the protocol version and time. */
+export type UnstampedMessage = WithoutStamp<ProgressMessage>;
+
+/** What producers (sync, purge, discovery) publish to. */
+export interface ProgressReporter {
+  publish(message: ProgressMessage | UnstampedMessage): void;
+}
+
+/** A reporter that drops everything, for one-shot commands without listeners. */
+export const noProgress: ProgressReporter = { publish: () => undefined };

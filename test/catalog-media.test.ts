@@ -8,8 +8,8 @@ import { RECENT_WINDOW } from '../controller/catalog/search-query.js';
 import { SqlCatalog } from '../controller/catalog/sql-catalog.js';
 import type { SqlClient } from '../controller/catalog/sql-client.js';
 import { MIGRATIONS } from '../controller/catalog/migrations.js';
-import { METADATA_READER_VERSION } from '../controller/metadata/generation-metadata.js';
-import { withHostPaths } from '../controller/catalog/search-params.js';
+import { METADATA_READER_VERSION } from '../common/generation-metadata.js';
+import { withHostPaths } from '../common/search.js';
 import { describePg, freshDatabase } from './helpers/postgres.js';
 import { tempDir } from './helpers/processes.js';
 

@@ -7,7 +7,7 @@ import { openPostgresClient } from '../controller/catalog/postgres-client.js';
 import { SqlCatalog } from '../controller/catalog/sql-catalog.js';
 import type { SqlClient } from '../controller/catalog/sql-client.js';
 import { extractMetadata } from '../controller/metadata/extract.js';
-import { METADATA_READER_VERSION } from '../controller/metadata/generation-metadata.js';
+import { METADATA_READER_VERSION } from '../common/generation-metadata.js';
 import { jpeg, tiff, userComment } from './fixtures/media-builders.js';
 import { describePg, freshDatabase } from './helpers/postgres.js';
 import { tempDir } from './helpers/processes.js';

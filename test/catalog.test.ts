@@ -8,7 +8,7 @@ import { openPgliteClient } from '../controller/catalog/pglite-client.js';
 import { openPostgresClient } from '../controller/catalog/postgres-client.js';
 import { SqlCatalog } from '../controller/catalog/sql-catalog.js';
 import type { SqlClient } from '../controller/catalog/sql-client.js';
-import type { GenerationMetadata } from '../controller/metadata/generation-metadata.js';
+import type { GenerationMetadata } from '../common/generation-metadata.js';
 import { PG_URL, describePg, freshDatabase, pgQuery } from './helpers/postgres.js';
 import { freePort, tempDir } from './helpers/processes.js';
 

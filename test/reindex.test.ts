@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredFileRecord } from '../controller/catalog/catalog.js';
 import { SqlCatalog } from '../controller/catalog/sql-catalog.js';
-import { METADATA_READER_VERSION } from '../controller/metadata/generation-metadata.js';
+import { METADATA_READER_VERSION } from '../common/generation-metadata.js';
 import { stealthPng } from './fixtures/stealth-samples.js';
 import { FTYP, IDAT, box, jpeg, png, tEXt, tiff, userComment } from './fixtures/media-builders.js';
 import { openStore } from '../controller/host-store/open-store.js';

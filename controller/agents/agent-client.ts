@@ -18,6 +18,9 @@ import {
   Routes,
 } from '../../common/protocol.js';
 import type { AgentRef } from './agent-source.js';
+import { AGENT_LIMITS, type AgentLimits } from '../config/agent-limits.js';
+
+export { AGENT_LIMITS, type AgentLimits, agentLimitsFrom } from '../config/agent-limits.js';
 import type { AgentPosition } from '../catalog/catalog.js';
 
 /**
@@ -57,63 +60,6 @@ export const MAX_MANIFEST_LINE_BYTES = 64 << 10;
 /** Small JSON answers (info, errors, purge results) are read whole, up to this. */
 const MAX_JSON_BYTES = 32 << 20;
 
-/**
- * How much an agent may send, and how slowly, before the controller gives up on it. Every bound
- * is far beyond what an honest agent needs; each one exceeded fails that agent, not the pass.
- */
-export interface AgentLimits {
-  /**
-   * A body that delivers fewer than `stallBytes` over `stallMs` of waiting has stalled. A
-   * manifest sends a scan line (about 170 bytes) every half second and an archive streams files,
-   * so a live agent sends far more; one byte now and then keeps nothing alive.
-   */
-  stallMs: number;
-  stallBytes: number;
-  /** An archive must be read within `archiveBaseMs` plus its requested bytes at `minBytesPerSecond`. */
-  archiveBaseMs: number;
-  minBytesPerSecond: number;
-  /** A manifest, the agent's scan included, must be read within this; the agent's scan goes on. */
-  manifestMs: number;
-  /** A manifest may be at most this long, and list at most this many files. */
-  manifestBytes: number;
-  manifestFiles: number;
-}
-
-export const AGENT_LIMITS: AgentLimits = {
-  stallMs: 60_000,
-  stallBytes: 4096,
-  archiveBaseMs: 60_000,
-  minBytesPerSecond: 1_000_000,
-  manifestMs: 3_600_000,
-  manifestBytes: 4 * 2 ** 30,
-  manifestFiles: 5_000_000,
-};
-
-/**
- * The limits, with any set by FORGE_SYNC_INTERNAL_AGENT_LIMITS (a JSON object of AgentLimits
- * fields). Internal: it lets tests meet the bounds in seconds; it is not an operator setting.
- */
-export function agentLimitsFrom(env: NodeJS.ProcessEnv): AgentLimits {
-  const raw = env.FORGE_SYNC_INTERNAL_AGENT_LIMITS;
-  if (!raw) return AGENT_LIMITS;
-  const limits = { ...AGENT_LIMITS };
-  let given: Record<string, unknown>;
-  try {
-    given = JSON.parse(raw) as Record<string, unknown>;
-  } catch {
-    throw new AppError('E_CONFIG', 'FORGE_SYNC_INTERNAL_AGENT_LIMITS: expected a JSON object');
-  }
-  for (const key of Object.keys(limits) as (keyof AgentLimits)[]) {
-    const value = given[key];
-    if (value === undefined) continue;
-    if (!Number.isSafeInteger(value) || (value as number) <= 0) {
-      throw new AppError('E_CONFIG', `FORGE_SYNC_INTERNAL_AGENT_LIMITS: ${key} must be a positive integer`);
-    }
-    limits[key] = value as number;
-  }
-  return limits;
-}
-
 export class HttpAgentClient implements AgentClient {
   constructor(
     private readonly agent: AgentRef,
@@ -146,11 +92,20 @@ export class HttpAgentClient implements AgentClient {
     let bytes = 0;
     let files = 0;
     const parse = (bytes: Buffer): ManifestLine => {
+      let line: unknown;
       try {
-        return JSON.parse(bytes.toString('utf8')) as ManifestLine;
+        line = JSON.parse(bytes.toString('utf8'));
       } catch {
         throw new AppError('E_PROTOCOL', `agent ${this.agent.name} sent a manifest line that is not JSON`);
       }
+      // `null`, a number or a list is JSON too, but no line: reading its `type` must not crash.
+      if (typeof line !== 'object' || line === null || Array.isArray(line)) {
+        throw new AppError(
+          'E_PROTOCOL',
+          `agent ${this.agent.name} sent a manifest line that is not a JSON object`,
+        );
+      }
+      return line as ManifestLine;
     };
     // Lines are cut out of the received buffers; only a line split across two chunks is copied.
     let carry: Buffer | undefined;

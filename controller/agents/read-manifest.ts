@@ -55,11 +55,11 @@ export async function readManifest(
     if (line.type === 'scan') onScan?.(line);
     if (line.type === 'header') readHeader(line, since, manifest);
     if (line.type === 'end') {
-      manifest.pending = Number(line.pending) || 0;
+      manifest.pending = numberOr0(line.pending);
       const reasons = pendingReasonsOf(line.pendingReasons);
       if (reasons) manifest.pendingReasons = reasons;
       manifest.longPending = checkedLongPending(line.longPending);
-      manifest.hashed = Number(line.hashed) || 0;
+      manifest.hashed = numberOr0(line.hashed);
       manifest.files = Number.isSafeInteger(line.files) ? line.files : manifest.entries.length;
     }
     if (line.type !== 'file') continue;
@@ -75,7 +75,7 @@ export async function readManifest(
       }
       problems.push({
         code: 'E_PROTOCOL',
-        path: String(line.path),
+        path: shown(line.path),
         message: `manifest entry refused: ${reason}`,
       });
       continue;
@@ -83,12 +83,25 @@ export async function readManifest(
     manifest.entries.push({
       path: line.path,
       size: line.size,
-      mtimeMs: Number(line.mtimeMs) || 0,
+      mtimeMs: numberOr0(line.mtimeMs),
       xxh64: line.xxh64,
       ...(Number.isSafeInteger(line.ino) ? { ino: line.ino } : {}),
     });
   }
   return manifest;
+}
+
+/** A number an agent sent (or its decimal text), else 0: Number() of a JSON object can throw. */
+function numberOr0(value: unknown): number {
+  return typeof value === 'number' || typeof value === 'string' ? Number(value) || 0 : 0;
+}
+
+/**
+ * A field of an agent's line, as text for a message. String() is not enough: a JSON object such as
+ * {"toString":1} makes it throw a TypeError, and an agent is not trusted.
+ */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }
 
 /** An incremental answer must be the one asked for: any other base would skip changes unseen. */
@@ -103,7 +116,7 @@ function readHeader(
   if (!since || header.since !== since.generation || header.epoch !== since.epoch) {
     throw new AppError(
       'E_PROTOCOL',
-      `the agent answered with changes after generation ${String(header.since)} of epoch ${String(header.epoch)}, which was not asked for`,
+      `the agent answered with changes after generation ${shown(header.since)} of epoch ${shown(header.epoch)}, which was not asked for`,
     );
   }
   manifest.incremental = true;

@@ -4,7 +4,7 @@ import type { Clock } from '../../common/clock.js';
 import { type AgentClient, type AgentLimits, HttpAgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog } from '../catalog/catalog.js';
-import type { IngestSink } from '../sync/ingest-sink.js';
+import type { IngestSink } from '../../common/ingest-events.js';
 import type { ProgressReporter } from '../progress/progress-hub.js';
 
 export interface RunContext {

@@ -2,7 +2,7 @@
 import { AppError } from '../../common/errors.js';
 import type { StoredCopy } from '../../common/purge-plan.js';
 import type { GenerationMetadata, MediaInfo } from '../metadata/extract.js';
-import { METADATA_READER_VERSION } from '../metadata/generation-metadata.js';
+import { METADATA_READER_VERSION } from '../../common/generation-metadata.js';
 import type {
   FileDetail,
   AgentPosition,

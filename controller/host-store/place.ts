@@ -91,9 +91,7 @@ export class Placer {
       .map((file) => `${agent}/${file.path}`)
       .filter(
         (name) =>
-          !found.has(name) &&
-          !this.inPlace.has(name) &&
-          lstatSync(join(this.destRoot, ...name.split('/')), { throwIfNoEntry: false }) === undefined,
+          !found.has(name) && !this.inPlace.has(name) && isFreeName(join(this.destRoot, ...name.split('/'))),
       );
     if (free.length === 0) return { close: () => Promise.resolve(), abandon: () => undefined };
     const path = join(this.dirs.journalDir, `${randomUUID()}.json`);
@@ -124,8 +122,12 @@ export class Placer {
     const primary = `${request.agent}/${request.containerPath}`;
     if (this.inPlace.delete(primary)) {
       const finalPath = join(this.destRoot, ...primary.split('/'));
-      const createdFrom = await this.ensureDir(dirname(finalPath));
-      if (await writeNewFile(finalPath, request.body, fsyncEachFile)) {
+      // A name this disk cannot hold is left to the careful way, which reports it for this file alone.
+      const createdFrom = await this.ensureDir(dirname(finalPath)).catch((err: unknown) => {
+        if (unnameable(err)) return null;
+        throw err;
+      });
+      if (createdFrom !== null && (await writeNewFile(finalPath, request.body, fsyncEachFile))) {
         dirty.add(finalPath, createdFrom);
         for (const name of candidateNames(request.agent, request.containerPath, request.xxh64)) {
           this.known.delete(name);
@@ -144,20 +146,37 @@ export class Placer {
   async place(request: PlaceRequest, dirty: DirtyDirs): Promise<PlaceOutcome> {
     const names = candidateNames(request.agent, request.containerPath, request.xxh64);
     const primary = names[0];
+    let unusable: string | undefined;
     try {
       for (const storedPath of names) {
         // A name the catalog gives to other content stays theirs, even if its file was deleted.
         const known = await this.lookup(storedPath);
         if (known && (known.xxh64 !== request.xxh64 || known.size !== request.size)) continue;
         const finalPath = join(this.destRoot, ...storedPath.split('/'));
-        const createdFrom = await this.ensureDir(dirname(finalPath));
-        if (await linkNoClobber(request.tempPath, finalPath)) {
-          dirty.add(finalPath, createdFrom);
-          return { ok: true, storedPath, fresh: true };
+        try {
+          const createdFrom = await this.ensureDir(dirname(finalPath));
+          if (await linkNoClobber(request.tempPath, finalPath)) {
+            dirty.add(finalPath, createdFrom);
+            return { ok: true, storedPath, fresh: true };
+          }
+          if (await this.holdsSameContent(known, finalPath, request)) {
+            return { ok: true, storedPath, fresh: false };
+          }
+        } catch (err) {
+          // Too long for this disk, or under a name that is a file: this file's problem, not the batch's.
+          if (!unnameable(err)) throw err;
+          unusable ??= (err as NodeJS.ErrnoException).code;
         }
-        if (await this.holdsSameContent(known, finalPath, request)) {
-          return { ok: true, storedPath, fresh: false };
-        }
+      }
+      if (unusable) {
+        return {
+          ok: false,
+          problem: {
+            code: 'E_STORED_CONFLICT',
+            path: request.containerPath,
+            message: `${primary} cannot be stored under --dest (${unusable}: the name is too long there, or a folder on its way is a file); nothing was written`,
+          },
+        };
       }
       return {
         ok: false,
@@ -335,6 +354,25 @@ function parseJournal(text: string): string[] {
 function candidateNames(agent: string, containerPath: string, xxh64: string): [string, string] {
   const primary = `${agent}/${containerPath}`;
   return [primary, versionedPath(primary, xxh64)];
+}
+
+/**
+ * Errors that say a name cannot exist under --dest at all: longer than the system allows, or with
+ * a file where a folder must be (mkdir answers EEXIST for that one).
+ */
+function unnameable(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENAMETOOLONG' || code === 'ENOTDIR' || code === 'EEXIST';
+}
+
+/** Whether nothing is at `path` yet; a name that cannot exist there is not free either. */
+function isFreeName(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) === undefined;
+  } catch (err) {
+    if (unnameable(err)) return false;
+    throw err;
+  }
 }
 
 /** `dir` itself or its nearest ancestor that exists. */

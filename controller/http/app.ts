@@ -9,7 +9,8 @@ import type { Catalog } from '../catalog/catalog.js';
 import { mountDashboard } from './dashboard-routes.js';
 import { mountFileRoutes } from './file-routes.js';
 import type { Metrics } from '../progress/metrics.js';
-import { toSearchQuery, withHostPaths } from '../catalog/search-params.js';
+import { withHostPaths } from '../../common/search.js';
+import { toSearchQuery } from '../config/search-config.js';
 import type { ControllerService } from '../daemon/service.js';
 import {
   type ApiTokens,

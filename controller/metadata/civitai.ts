@@ -1,5 +1,5 @@
 // Civitai's additions: the `Civitai resources: [...]` list in an infotext, and its ComfyUI JSON with `extraMetadata`.
-import type { CivitaiResource, GenerationMetadata, LoraRef } from './generation-metadata.js';
+import type { CivitaiResource, GenerationMetadata, LoraRef } from '../../common/generation-metadata.js';
 import { toSeed } from './infotext.js';
 
 const RESOURCES_KEY = 'Civitai resources:';

@@ -1,7 +1,7 @@
 // Unit tests for reading ComfyUI API graphs: loaders behind LoRAs, custom samplers, combiners, odd graphs.
 import { describe, expect, it } from 'vitest';
 import { summarizeComfyPrompt } from './comfy-graph.js';
-import type { SamplerSummary } from './generation-metadata.js';
+import type { SamplerSummary } from '../../common/generation-metadata.js';
 import { type ExactJson, parseJsonExact } from './json-exact.js';
 
 type Inputs = Record<string, ExactJson>;

@@ -1,5 +1,5 @@
 // Reads sampler settings, model and prompt texts out of a ComfyUI API graph (the `prompt` JSON).
-import type { LoraRef, SamplerSummary } from './generation-metadata.js';
+import type { LoraRef, SamplerSummary } from '../../common/generation-metadata.js';
 import { toSeed } from './infotext.js';
 import type { ExactJson } from './json-exact.js';
 

@@ -1,5 +1,5 @@
 // Draw Things: its parameters as JSON in the `exif:UserComment` property of the image's XMP packet.
-import type { GenerationMetadata, LoraRef } from './generation-metadata.js';
+import type { GenerationMetadata, LoraRef } from '../../common/generation-metadata.js';
 import { clean, isRecord, num, seed, str } from './json-fields.js';
 
 /**

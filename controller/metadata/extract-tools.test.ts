@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bufferSource } from './byte-source.js';
 import { xmpUserComment } from './draw-things.js';
 import { extractFromSource } from './extract.js';
-import type { GenerationMetadata } from './generation-metadata.js';
+import type { GenerationMetadata } from '../../common/generation-metadata.js';
 import { readDream, splitBracketedNegative } from './invokeai-legacy.js';
 import { IDAT, iTXt, png, riffChunk, tEXt, webp } from '../../test/fixtures/media-builders.js';
 

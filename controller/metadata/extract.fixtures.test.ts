@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { extractMetadata, readStoredFile } from './extract.js';
-import type { GenerationMetadata } from './generation-metadata.js';
+import type { GenerationMetadata } from '../../common/generation-metadata.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/sd-parsers/', import.meta.url));
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ByteSource, openFileSource } from './byte-source.js';
 import { extractFromSource, extractMetadata } from './extract.js';
-import type { GenerationMetadata } from './generation-metadata.js';
+import type { GenerationMetadata } from '../../common/generation-metadata.js';
 import {
   asciiEntry,
   box,

@@ -2,7 +2,7 @@
 import { civitaiExtraMetadata, civitaiResources, mergeCivitaiLoras } from './civitai.js';
 import { summarizeComfyPrompt } from './comfy-graph.js';
 import { readToolText } from './tool-json.js';
-import type { GenerationMetadata, LoraRef, MetadataSource } from './generation-metadata.js';
+import type { GenerationMetadata, LoraRef, MetadataSource } from '../../common/generation-metadata.js';
 import { type Infotext, parseInfotext } from './infotext.js';
 import { type ExactJson, parseJsonExact } from './json-exact.js';
 

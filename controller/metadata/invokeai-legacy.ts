@@ -1,5 +1,5 @@
 // InvokeAI before 3.0: the `sd-metadata` JSON and the `Dream` command line it wrote into PNG text chunks.
-import type { GenerationMetadata } from './generation-metadata.js';
+import type { GenerationMetadata } from '../../common/generation-metadata.js';
 import { type Json, isRecord, str, num, seed, clean } from './json-fields.js';
 import { toSeed } from './infotext.js';
 

@@ -1,5 +1,5 @@
 // Reading fields out of a tool's JSON metadata: each reader takes only values of the type it expects.
-import type { GenerationMetadata } from './generation-metadata.js';
+import type { GenerationMetadata } from '../../common/generation-metadata.js';
 import { toSeed } from './infotext.js';
 
 export type Json = Record<string, unknown>;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { bufferSource } from './byte-source.js';
 import { readFromSource } from './extract.js';
-import type { MediaInfo } from './media-info.js';
+import type { MediaInfo } from '../../common/generation-metadata.js';
 import {
   FTYP,
   IDAT,

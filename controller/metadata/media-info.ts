@@ -1,21 +1,9 @@
 // What kind of media a file is and its picture size in pixels, from the format's own headers.
+import type { MediaInfo, MediaKind } from '../../common/generation-metadata.js';
 import { WindowedReader } from '../../common/media/read-at.js';
-import type { ByteSource } from './byte-source.js';
 import type { MediaFormat } from '../../common/media/sniff-format.js';
+import type { ByteSource } from './byte-source.js';
 import type { PngTextScan } from './png-chunks.js';
-
-/**
- * `animated` is an image format holding several frames (APNG, animated WebP or GIF); `other` is
- * anything else (Forge's `.txt` sidecars, bytes of no known format).
- */
-export type MediaKind = 'image' | 'animated' | 'video' | 'audio' | 'other';
-
-/** What the file's headers say it is. Width and height are of the stored picture, not the generation's. */
-export interface MediaInfo {
-  kind: MediaKind;
-  width?: number;
-  height?: number;
-}
 
 /** The kind a format has when its headers say nothing more. */
 export function kindOfFormat(format: MediaFormat): MediaKind {

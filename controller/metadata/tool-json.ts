@@ -1,6 +1,6 @@
 // Generators that write their parameters in their own formats: SwarmUI, Fooocus, InvokeAI, NovelAI and Draw Things.
 import { readDrawThingsXmp } from './draw-things.js';
-import type { GenerationMetadata, LoraRef } from './generation-metadata.js';
+import type { GenerationMetadata, LoraRef } from '../../common/generation-metadata.js';
 import { type Json, isRecord, str, num, seed, clean } from './json-fields.js';
 import { readDream, readSdMetadata } from './invokeai-legacy.js';
 

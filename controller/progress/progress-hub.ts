@@ -1,24 +1,20 @@
 // The controller's live state per agent, and the fan-out of progress messages to every listener.
 import type { Clock } from '../../common/clock.js';
-import { PROGRESS_VERSION, type ProgressMessage, isCoalescable } from '../../common/progress.js';
+import {
+  PROGRESS_VERSION,
+  type ProgressMessage,
+  type ProgressReporter,
+  type UnstampedMessage,
+  isCoalescable,
+} from '../../common/progress.js';
+
+export { type ProgressReporter, type UnstampedMessage, noProgress } from '../../common/progress.js';
 import { type ProgressStates, applyProgress } from '../../common/progress-state.js';
 
 /** Something that takes progress messages: a WebSocket client, the metrics, a test. */
 export interface ProgressListener {
   send(message: ProgressMessage): void;
 }
-
-type WithoutStamp<T> = T extends unknown ? Omit<T, 'v' | 'at'> : never;
-/** A message before the hub stamps it with the protocol version and time. */
-export type UnstampedMessage = WithoutStamp<ProgressMessage>;
-
-/** What producers (sync, purge, discovery) publish to. */
-export interface ProgressReporter {
-  publish(message: ProgressMessage | UnstampedMessage): void;
-}
-
-/** A reporter that drops everything, for one-shot commands without listeners. */
-export const noProgress: ProgressReporter = { publish: () => undefined };
 
 const PHASE_END = new Set(['scan.done', 'sync.completed', 'purge.completed']);
 

@@ -17,19 +17,11 @@ import type { Catalog } from '../catalog/catalog.js';
 import { checkHostCopy } from '../host-store/host-copy.js';
 import { reconcileRequested } from './reconcile.js';
 import { refreshReceipts } from './receipt-refresh.js';
-import { INGEST_EVENT_VERSION, type IngestSink } from '../sync/ingest-sink.js';
+import { INGEST_EVENT_VERSION, type IngestSink } from '../../common/ingest-events.js';
 import { scanAgent } from '../agents/read-manifest.js';
 import type { ProgressReporter } from '../progress/progress-hub.js';
+import type { PurgeOptions } from '../config/purge-config.js';
 import { NO_PROGRESS, PhaseTracker } from '../progress/phase-tracker.js';
-
-export interface PurgeOptions {
-  olderThanMs: number;
-  dryRun: boolean;
-  /** Re-hash each host copy before listing its original as safe (the default; --no-verify turns it off). */
-  verify: boolean;
-  maxFiles?: number;
-  maxPercent?: number;
-}
 
 export interface PurgeAgentDeps {
   client: AgentClient;

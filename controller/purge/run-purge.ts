@@ -3,10 +3,11 @@ import type { AgentPurgeResult, KeepReason, PurgeSummary } from '../../common/pr
 import { countKept } from '../../common/purge-plan.js';
 import { forEachLimit } from '../../lib/pool.js';
 import type { AgentRef } from '../agents/agent-source.js';
-import { noSink } from '../sync/ingest-sink.js';
+import { noSink } from '../../common/ingest-events.js';
 import { noProgress } from '../progress/progress-hub.js';
 import { type RunContext, clientFactory } from '../agents/run-context.js';
-import { type PurgeOptions, purgeAgent } from './purge-agent.js';
+import type { PurgeOptions } from '../config/purge-config.js';
+import { purgeAgent } from './purge-agent.js';
 import { newRunId } from '../sync/run-sync.js';
 
 export interface PurgeRunDeps extends RunContext {

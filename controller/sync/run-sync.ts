@@ -4,13 +4,14 @@ import { hostname } from 'node:os';
 import { type AgentSyncResult, type SyncSummary, sumCounters } from '../../common/protocol.js';
 import { forEachLimit } from '../../lib/pool.js';
 import type { AgentRef } from '../agents/agent-source.js';
-import { noSink } from './ingest-sink.js';
+import { noSink } from '../../common/ingest-events.js';
 import { noProgress } from '../progress/progress-hub.js';
 import { type RunContext, clientFactory } from '../agents/run-context.js';
 import type { Destination } from '../host-store/destination.js';
 import { BatchDurability } from '../host-store/durable.js';
 import { Placer } from '../host-store/place.js';
-import { type SyncLimits, syncAgent } from './sync-agent.js';
+import type { SyncLimits } from '../config/target.js';
+import { syncAgent } from './sync-agent.js';
 
 export interface SyncRunDeps extends RunContext {
   destination: Destination;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../common/clock.js';
 import { AppError, errorMessage } from '../../common/errors.js';
-import { type BatchLimits, type ManifestEntry, diffManifest, planBatches } from '../../common/manifest.js';
+import { type ManifestEntry, diffManifest, planBatches } from '../../common/manifest.js';
 import { type AgentSyncResult, Capabilities } from '../../common/protocol.js';
 import { forEachLimit } from '../../lib/pool.js';
 import type { AgentClient } from '../agents/agent-client.js';
@@ -13,16 +13,12 @@ import { destFullError, ensureFreeSpace, isNoSpace } from '../host-store/dest-sp
 import { type BatchDurability, DirtyDirs } from '../host-store/durable.js';
 import { extractArchive } from './receive-archive.js';
 import { buildRecords } from './build-records.js';
-import { INGEST_EVENT_VERSION, type IngestSink } from './ingest-sink.js';
+import { INGEST_EVENT_VERSION, type IngestSink } from '../../common/ingest-events.js';
 import { scanAgent } from '../agents/read-manifest.js';
 import type { ProgressReporter } from '../progress/progress-hub.js';
+import type { SyncLimits } from '../config/target.js';
 import { NO_PROGRESS, PhaseTracker } from '../progress/phase-tracker.js';
 import type { BatchJournal, Placer } from '../host-store/place.js';
-
-export interface SyncLimits extends BatchLimits {
-  /** Archive streams open at once per agent. */
-  streams: number;
-}
 
 export interface SyncAgentDeps {
   client: AgentClient;

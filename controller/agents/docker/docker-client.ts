@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import Docker from 'dockerode';
 import { AppError } from '../../../common/errors.js';
 import { Labels } from '../../../common/labels.js';
-import { DEFAULT_DOCKER_SOCKET } from './docker-socket.js';
+import { DEFAULT_DOCKER_SOCKET } from '../../config/docker-socket.js';
 
 /** What discovery needs to know about one container. */
 export interface ContainerSummary {

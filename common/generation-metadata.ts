@@ -107,3 +107,19 @@ export interface GenerationMetadata {
   /** What was wrong with the file or its metadata; whatever could be read is still filled in. */
   error?: string;
 }
+
+/**
+ * `animated` is an image format holding several frames (APNG, animated WebP or GIF); `other` is
+ * anything else (Forge's `.txt` sidecars, bytes of no known format).
+ */
+export type MediaKind = 'image' | 'animated' | 'video' | 'audio' | 'other';
+
+/** What the file's headers say it is. Width and height are of the stored picture, not the generation's. */
+export interface MediaInfo {
+  kind: MediaKind;
+  width?: number;
+  height?: number;
+}
+
+/** Every media kind, for checking a `kind` search parameter. */
+export const MEDIA_KINDS: readonly MediaKind[] = ['image', 'animated', 'video', 'audio', 'other'];

@@ -2,13 +2,9 @@
 import { AppError } from '../../common/errors.js';
 import { parseDuration } from '../../common/duration.js';
 import { type CommandSpec, booleanValue, parseFlags, stringValue } from '../../lib/args.js';
-import { join } from 'node:path';
-import type { SearchHit, SearchPage, SearchQuery } from './catalog.js';
-import { CATALOG_FLAG, catalogUrlValue } from '../config/commands.js';
-import type { MediaKind } from '../metadata/extract.js';
-
-/** The media kinds `--kind` and `kind=` accept. */
-export const MEDIA_KINDS: readonly MediaKind[] = ['image', 'animated', 'video', 'audio', 'other'];
+import { MEDIA_KINDS, type MediaKind } from '../../common/generation-metadata.js';
+import type { SearchQuery } from '../../common/search.js';
+import { CATALOG_FLAG, catalogUrlValue } from './target.js';
 
 export const SEARCH_COMMAND: CommandSpec = {
   command: 'search',
@@ -221,18 +217,4 @@ export function loadSearchConfig(env: NodeJS.ProcessEnv, argv: readonly string[]
     params,
     json: booleanValue(values, 'json'),
   };
-}
-
-export type HostSearchPage = SearchPage & { items: (SearchHit & { hostPath: string })[] };
-
-/**
- * Adds each hit's place on the host: under the destination the catalog says it was stored in,
- * else under `destRoot`, else relative to the destination.
- */
-export function withHostPaths(page: SearchPage, destRoot: string | undefined): HostSearchPage {
-  const hostPath = (hit: SearchHit): string => {
-    const root = hit.destPath ?? destRoot;
-    return root ? join(root, ...hit.storedPath.split('/')) : hit.storedPath;
-  };
-  return { ...page, items: page.items.map((hit) => ({ ...hit, hostPath: hostPath(hit) })) };
 }
