@@ -1,17 +1,7 @@
 // The human-readable text the CLI prints for a sync summary.
+import { formatBytes } from '../common/format.js';
 import type { AgentPurgeResult, AgentSyncResult, PurgeSummary, SyncSummary } from '../common/protocol.js';
 import type { HostSearchPage, SearchHit } from '../common/search.js';
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
 
 /** ` (20 settling, 4 incomplete-png)` when the agent said why files are pending. */
 function pendingWhy(agent: AgentSyncResult): string {

@@ -1,5 +1,6 @@
 // The watcher's link to the controller's /v1/progress: bearer auth, reconnects with backoff, and failures worth stopping for.
 import WebSocket from 'ws';
+import { type Backoff, RECONNECT_BACKOFF, backoffDelay } from '../common/backoff.js';
 import { AppError } from '../common/errors.js';
 import { PROGRESS_ROUTE, type ProgressMessage } from '../common/progress.js';
 
@@ -20,10 +21,12 @@ export interface ConnectionOptions {
   connectTimeoutMs: number;
   signal: AbortSignal;
   events: ConnectionEvents;
-  backoff?: { initialMs: number; maxMs: number };
+  /** The reconnect waits; RECONNECT_BACKOFF unless a test wants them shorter or exact. */
+  backoff?: Backoff;
+  /** Spreads the waits (see backoffDelay); Math.random unless a test pins it. */
+  random?: () => number;
 }
 
-const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 10_000 };
 /** The controller pings every 30 s; this long without a ping or message means the link is dead. */
 const SILENCE_MS = 75_000;
 
@@ -46,25 +49,26 @@ export function progressSocketUrl(base: string): string {
 type Attempt = { opened: boolean; reason: string };
 
 /**
- * Follows the progress socket until `signal` aborts, reconnecting after each drop with a doubling
- * delay (reset once a connection opens). Each new connection starts with a fresh `snapshot`.
+ * Follows the progress socket until `signal` aborts, reconnecting after each drop with a doubling,
+ * jittered delay (reset once a connection opens). Each new connection starts with a fresh `snapshot`.
  * Rejects, without retrying, when the controller refuses the token (401/403) or has no progress
  * route (404), and when the first connection has not succeeded within `connectTimeoutMs`.
  */
 export async function followProgress(options: ConnectionOptions): Promise<void> {
-  const { initialMs, maxMs } = options.backoff ?? DEFAULT_BACKOFF;
+  const backoff = options.backoff ?? RECONNECT_BACKOFF;
   const socketUrl = progressSocketUrl(options.url);
   const startedAt = Date.now();
   let everOpened = false;
-  let delay = initialMs;
+  /** Retries since the last connection that opened. */
+  let retries = 0;
   while (!options.signal.aborted) {
     const attempt = await connectOnce(socketUrl, options);
     if (options.signal.aborted) return;
     if (attempt.opened) {
       everOpened = true;
-      delay = initialMs;
+      retries = 0;
     }
-    let wait = delay;
+    let wait = backoffDelay(retries, options.random, backoff);
     if (!everOpened && options.connectTimeoutMs > 0) {
       const left = options.connectTimeoutMs - (Date.now() - startedAt);
       if (left <= 0) {
@@ -78,7 +82,7 @@ export async function followProgress(options: ConnectionOptions): Promise<void> 
     }
     options.events.down(attempt.reason, wait);
     await pause(wait, options.signal);
-    delay = Math.min(maxMs, delay * 2);
+    retries++;
   }
 }
 

@@ -9,9 +9,6 @@ import {
   barWidthFor,
   eventText,
   fit,
-  formatEta,
-  formatRate,
-  percentOf,
   phaseLabel,
   renderBar,
   renderRow,
@@ -61,40 +58,6 @@ const syncResult = (over: Partial<AgentSyncResult> = {}): AgentSyncResult => ({
   errors: 0,
   problems: [],
   ...over,
-});
-
-describe('formatRate and formatEta', () => {
-  it.each([
-    [null, '—'],
-    [0, '0 B/s'],
-    [512, '512 B/s'],
-    [1536, '1.5 KiB/s'],
-    [45.25 * MiB, '45.3 MiB/s'],
-    [2.5 * 1024 * MiB, '2.5 GiB/s'],
-  ])('rate %s → %s', (bps, text) => expect(formatRate(bps)).toBe(text));
-
-  it.each([
-    [null, '—'],
-    [0, '0s'],
-    [42, '42s'],
-    [59.6, '1m00s'],
-    [185, '3m05s'],
-    [3600, '1h00m'],
-    [7620, '2h07m'],
-    [-3, '0s'],
-  ])('eta %s → %s', (seconds, text) => expect(formatEta(seconds)).toBe(text));
-});
-
-describe('percentOf', () => {
-  it.each([
-    ['no progress', null, null],
-    ['by bytes', progress({ bytesDone: 80, bytesTotal: 320 }), 25],
-    ['rounded down, so 100 means done', progress({ bytesDone: 999, bytesTotal: 1000 }), 99],
-    ['done', progress({ bytesDone: 1000, bytesTotal: 1000 }), 100],
-    ['by files when no bytes', progress({ bytesDone: 0, bytesTotal: 0, filesDone: 3, filesTotal: 4 }), 75],
-    ['nothing to do', progress({ bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0 }), 100],
-    ['clamped', progress({ bytesDone: 2000, bytesTotal: 1000 }), 100],
-  ])('%s', (_name, value, expected) => expect(percentOf(value)).toBe(expected));
 });
 
 describe('renderBar', () => {

@@ -1,6 +1,6 @@
 // What `forge-sync watch` draws: bars, numbers and event lines as pure functions of the progress state.
+import { formatBytes, formatEta, formatRate, percentOf } from '../common/format.js';
 import type { AgentProgressState, Progress, ProgressMessage } from '../common/progress.js';
-import { formatBytes } from './print.js';
 
 export const BAR_FULL = '█';
 export const BAR_EMPTY = '░';
@@ -8,34 +8,6 @@ const BAR_MAX = 40;
 const BAR_MIN = 10;
 const LABEL_WIDTH = 8;
 const NAME_MAX = 16;
-
-/** Bytes per second as `45.2 MiB/s`; `—` while the rate is not known. */
-export function formatRate(bps: number | null): string {
-  return bps === null ? '—' : `${formatBytes(Math.round(bps))}/s`;
-}
-
-/** Seconds left as `42s`, `3m05s` or `2h07m`; `—` while not known. */
-export function formatEta(seconds: number | null): string {
-  if (seconds === null) return '—';
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-/**
- * Whole percent done, by bytes when there are any, else by files; a phase with nothing to do is
- * 100. Rounded down, so 100 means finished. Null without progress.
- */
-export function percentOf(progress: Progress | null): number | null {
-  if (!progress) return null;
-  const [done, total] =
-    progress.bytesTotal > 0
-      ? [progress.bytesDone, progress.bytesTotal]
-      : [progress.filesDone, progress.filesTotal];
-  if (total <= 0) return 100;
-  return Math.max(0, Math.min(100, Math.floor((done * 100) / total)));
-}
 
 /** A bar of exactly `width` cells; a null percent draws an empty one. */
 export function renderBar(percent: number | null, width: number): string {

@@ -54,6 +54,14 @@ export function isAppError(err: unknown, code?: ErrorCode): err is AppError {
   return err instanceof AppError && (code === undefined || err.code === code);
 }
 
+/**
+ * `err` as an AppError: itself when it is one, else wrapped with the `fallback` code the caller
+ * chooses for what it was doing (E_IO around file work, E_INTERNAL around a whole pass).
+ */
+export function toAppError(err: unknown, fallback: ErrorCode): AppError {
+  return err instanceof AppError ? err : new AppError(fallback, errorMessage(err), { cause: err });
+}
+
 /** A failure about one file: recorded and reported, never thrown. */
 export interface Problem {
   code: ErrorCode;

@@ -134,7 +134,7 @@ export async function sync(
     ({ store, context, agents }) =>
       runSync(agents, {
         ...context,
-        destination: store.destination,
+        store: store.host,
         limits: config.limits,
       }),
     live,
@@ -151,7 +151,7 @@ export async function purge(
   const summary = await oneShot(config, ({ store, context, agents }) =>
     runPurge(agents, {
       ...context,
-      destRoot: store.destination.root,
+      store: store.host,
       options: config.purge,
     }),
   );
@@ -254,11 +254,11 @@ export async function controller(argv: readonly string[], env: NodeJS.ProcessEnv
   };
   const service = new ControllerService({
     source: agents.source,
-    run: { ...context, destination: store.destination, limits: config.limits },
+    run: { ...context, store: store.host, limits: config.limits },
     intervalMs: config.intervalMs,
     purge: config.purge && {
       ...context,
-      destRoot: store.destination.root,
+      store: store.host,
       options: config.purge,
       intervalMs: config.purge.intervalMs,
     },

@@ -1,8 +1,11 @@
 // `npm run build` (run by `npm ci` too): bundles the CLI with esbuild into dist/app, which bin/forge-sync.js
-// starts while it is fresh; `--images` also lays out PGlite for the container images (no dev dependencies inside).
+// starts while it is fresh, and the dashboard's page scripts beside it; `--images` also lays out PGlite for the
+// container images (no dev dependencies inside).
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { writeDashboardBundles } from '../controller/http/dashboard-bundle.js';
+import { DASHBOARD_SCRIPTS } from '../controller/http/dashboard-routes.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 const OUT = join(REPO, 'dist');
@@ -26,8 +29,10 @@ await build({
   logLevel: 'warning',
   // PGlite loads its WASM and data files beside its own module, so it ships as a package (controller
   // image only); sharp loads its prebuilt libvips beside its own module too; the others are optional
-  // native speed-ups that their libraries do without.
+  // native speed-ups that their libraries do without. esbuild itself is only loaded by a controller run
+  // from sources, to bundle the dashboard's scripts; dist/ has them bundled already.
   external: [
+    'esbuild',
     '@electric-sql/pglite',
     'sharp',
     'cpu-features',
@@ -45,10 +50,14 @@ await build({
     ].join(' '),
   },
 });
-await cp(join(REPO, 'controller/http/dashboard'), join(OUT, 'app/dashboard'), {
+// The page's HTML and CSS as they are; its scripts bundled with the common/ modules they import, so the
+// image serves them without esbuild.
+const DASHBOARD = join(REPO, 'controller/http/dashboard');
+await cp(DASHBOARD, join(OUT, 'app/dashboard'), {
   recursive: true,
-  filter: (source) => !source.endsWith('tsconfig.json'),
+  filter: (source) => !source.endsWith('tsconfig.json') && !source.endsWith('.js'),
 });
+await writeDashboardBundles(DASHBOARD, DASHBOARD_SCRIPTS, join(OUT, 'app/dashboard'));
 // The embedded catalog's seed data folder, found beside the bundle as beside its module in a checkout.
 await cp(join(REPO, 'controller/catalog/pglite-seed'), join(OUT, 'app/pglite-seed'), { recursive: true });
 await writeFile(

@@ -15,7 +15,8 @@ import type { AgentPosition } from '../catalog/catalog.js';
 import { destFullError, isNoSpace } from '../host-store/dest-space.js';
 import { settleInterruptedPurges } from '../purge/settle-at-start.js';
 import { type PurgeRunDeps, runPurge } from '../purge/run-purge.js';
-import { type SyncRunDeps, newRunId, runSync } from '../sync/run-sync.js';
+import { newRunId } from '../agents/fan-out.js';
+import { type SyncRunDeps, runSync } from '../sync/run-sync.js';
 
 export interface ServiceOptions {
   source: AgentSource;
@@ -150,7 +151,7 @@ export class ControllerService {
     } catch (err) {
       // A full disk met outside any one agent (the catalog's own writes) is --dest's state: one line, no stack.
       if (isNoSpace(err)) {
-        const full = destFullError(this.options.run.destination.name, 'syncing', err);
+        const full = destFullError(this.options.run.store.name, 'syncing', err);
         this.options.logger.error({ code: full.code, runId }, full.message);
       } else this.options.logger.error({ err, runId }, 'sync run failed');
     } finally {

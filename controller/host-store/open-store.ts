@@ -5,10 +5,13 @@ import { openPgliteClient } from '../catalog/pglite-client.js';
 import { openPostgresClient } from '../catalog/postgres-client.js';
 import { SqlCatalog } from '../catalog/sql-catalog.js';
 import { type Destination, openDestination } from './destination.js';
+import { type HostStore, LocalHostStore } from './host-store.js';
 import { recoverInflight } from './place.js';
 
 export interface Store {
   destination: Destination;
+  /** The destination as the pipelines use it. */
+  host: HostStore;
   catalog: Catalog;
   close(): Promise<void>;
 }
@@ -41,6 +44,7 @@ export async function openStore(dest: string, catalogUrl?: string): Promise<Stor
   }
   return {
     destination,
+    host: new LocalHostStore(destination),
     catalog,
     close: async () => {
       await catalog.close();

@@ -1,8 +1,7 @@
 // One purge pass over one agent: fresh manifest, plan against the catalog, check host copies, ask the agent, record.
-import { readdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../common/clock.js';
-import { AppError, errorMessage } from '../../common/errors.js';
+import { AppError, errorMessage, toAppError } from '../../common/errors.js';
 import {
   Capabilities,
   type AgentPurgeResult,
@@ -14,7 +13,7 @@ import { type PurgeCandidate, countKept, planPurge, purgeCap } from '../../commo
 import type { AgentClient } from '../agents/agent-client.js';
 import type { AgentRef } from '../agents/agent-source.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { checkHostCopy } from '../host-store/host-copy.js';
+import type { HostStore } from '../host-store/host-store.js';
 import { reconcileRequested } from './reconcile.js';
 import { refreshReceipts } from './receipt-refresh.js';
 import { INGEST_EVENT_VERSION, type IngestSink } from '../../common/ingest-events.js';
@@ -26,7 +25,8 @@ import { NO_PROGRESS, PhaseTracker } from '../progress/phase-tracker.js';
 export interface PurgeAgentDeps {
   client: AgentClient;
   catalog: Catalog;
-  destRoot: string;
+  /** Where the copies are: each is checked there before its original may go. */
+  store: Pick<HostStore, 'checkCopy' | 'assertReadable'>;
   options: PurgeOptions;
   runId: string;
   clock: Clock;
@@ -70,7 +70,7 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
           : `agent ${agent.name} has never been synced into this destination; purge skipped`,
       );
     }
-    await assertReadable(deps.destRoot);
+    await deps.store.assertReadable();
     const info = await deps.client.info(deps.signal);
     if (!info.capabilities.includes(Capabilities.purge)) {
       throw new AppError('E_PROTOCOL_MISMATCH', `agent ${agent.name} does not offer purge; upgrade it`);
@@ -116,7 +116,7 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
     });
     await purgeCandidates(plan.candidates, cap, deps, result, tracker, receipts);
   } catch (err) {
-    const error = err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
+    const error = toAppError(err, 'E_IO');
     result.error = { code: error.code, message: error.message };
     logger.error({ err: error, code: error.code }, 'purge of agent stopped');
     deps.progress.publish({ type: 'error', ...ids, code: error.code, message: error.message });
@@ -134,18 +134,6 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
   const progress = tracker?.progress() ?? NO_PROGRESS;
   deps.progress.publish({ type: 'purge.completed', ...ids, progress, result });
   return result;
-}
-
-async function assertReadable(destRoot: string): Promise<void> {
-  try {
-    await readdir(destRoot);
-  } catch (err) {
-    throw new AppError(
-      'E_PURGE_STOPPED',
-      `the destination ${destRoot} cannot be read (${(err as NodeJS.ErrnoException).code}); nothing purged`,
-      { cause: err },
-    );
-  }
 }
 
 /** Checks host copies in order, and sends the ones that pass to the agent in batches, up to the cap. */
@@ -168,18 +156,15 @@ async function purgeCandidates(
       break;
     }
     const candidate = candidates[i]!;
-    const state = await checkHostCopy(
-      deps.destRoot,
-      candidate.copy,
-      candidate.entry.xxh64,
-      options.verify,
-    ).catch((err: unknown) => {
-      throw new AppError(
-        'E_PURGE_STOPPED',
-        `the destination cannot be read (${errorMessage(err)}); purge stopped`,
-        { cause: err },
-      );
-    });
+    const state = await deps.store
+      .checkCopy(candidate.copy, candidate.entry.xxh64, options.verify)
+      .catch((err: unknown) => {
+        throw new AppError(
+          'E_PURGE_STOPPED',
+          `the destination cannot be read (${errorMessage(err)}); purge stopped`,
+          { cause: err },
+        );
+      });
     checked++;
     if (state !== 'ok') {
       failures++;

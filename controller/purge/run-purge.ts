@@ -1,17 +1,17 @@
 // One purge pass over every agent, several at once, summed into the shape `purge --json` prints.
 import type { AgentPurgeResult, KeepReason, PurgeSummary } from '../../common/protocol.js';
 import { countKept } from '../../common/purge-plan.js';
-import { forEachLimit } from '../../lib/pool.js';
 import type { AgentRef } from '../agents/agent-source.js';
 import { noSink } from '../../common/ingest-events.js';
 import { noProgress } from '../progress/progress-hub.js';
 import { type RunContext, clientFactory } from '../agents/run-context.js';
 import type { PurgeOptions } from '../config/purge-config.js';
+import type { HostStore } from '../host-store/host-store.js';
 import { purgeAgent } from './purge-agent.js';
-import { newRunId } from '../sync/run-sync.js';
+import { forEachAgent, newRunId } from '../agents/fan-out.js';
 
 export interface PurgeRunDeps extends RunContext {
-  destRoot: string;
+  store: HostStore;
   options: PurgeOptions;
   /**
    * Runs one agent's purge when that agent is free. The daemon passes its per-agent lock here, so
@@ -26,19 +26,18 @@ export async function runPurge(
   runId = newRunId(),
 ): Promise<PurgeSummary> {
   const clientFor = clientFactory(deps);
-  const exclusive = deps.exclusive ?? ((_agent, work) => work());
-  const results: AgentPurgeResult[] = [];
-  deps.logger.info(
-    { runId, agents: agents.map((agent) => agent.name), dryRun: deps.options.dryRun },
-    'purge run started',
-  );
-  await forEachLimit(agents, deps.concurrency, async (agent) => {
-    const logger = deps.logger.child({ agent: agent.name, runId });
-    const work = (): Promise<AgentPurgeResult> =>
+  const results = await forEachAgent(agents, {
+    what: 'purge',
+    runId,
+    concurrency: deps.concurrency,
+    logger: deps.logger,
+    catalog: deps.catalog,
+    exclusive: deps.exclusive,
+    work: (agent, logger) =>
       purgeAgent(agent, {
         client: clientFor(agent),
         catalog: deps.catalog,
-        destRoot: deps.destRoot,
+        store: deps.store,
         options: deps.options,
         runId,
         clock: deps.clock,
@@ -46,19 +45,9 @@ export async function runPurge(
         events: deps.events ?? noSink,
         progress: deps.progress ?? noProgress,
         signal: deps.signal,
-      });
-    const result = await exclusive(agent, async () => {
-      const leased = await deps.catalog.withAgentLease(agent.name, work);
-      if (leased) return leased;
-      logger.info('purge skipped: another controller is syncing or purging this agent');
-      return skippedPurge(agent.name, runId, deps.options.dryRun);
-    });
-    if (result) results.push(result);
+      }),
+    skipped: (agent) => skippedPurge(agent.name, runId, deps.options.dryRun),
   });
-  results.sort(
-    (a, b) =>
-      agents.findIndex((agent) => agent.name === a.name) - agents.findIndex((agent) => agent.name === b.name),
-  );
   const kept: Partial<Record<KeepReason, number>> = {};
   for (const result of results) {
     for (const [reason, count] of Object.entries(result.kept)) countKept(kept, reason as KeepReason, count);

@@ -5,7 +5,7 @@ import { scanAgent } from '../agents/read-manifest.js';
 import { noProgress } from '../progress/progress-hub.js';
 import { reconcileRequested } from './reconcile.js';
 import { type RunContext, clientFactory } from '../agents/run-context.js';
-import { newRunId } from '../sync/run-sync.js';
+import { newRunId } from '../agents/fan-out.js';
 
 /**
  * For each agent with rows still `requested`, reads its full manifest and settles them as the next

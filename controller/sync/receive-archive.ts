@@ -1,7 +1,4 @@
 // Reads an agent's tar stream: each requested entry is received, hashed, checked, written and placed.
-import { randomUUID } from 'node:crypto';
-import { type FileHandle, open, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { AppError, type Problem } from '../../common/errors.js';
 import type { ManifestEntry } from '../../common/manifest.js';
 import { unsafePathReason } from '../../common/path-safety.js';
@@ -13,7 +10,6 @@ import { type TarHeader, TarFormatError, TarReader } from '../../lib/tar-reader.
 import { destFullError, isNoSpace } from '../host-store/dest-space.js';
 import type { DirtyDirs } from '../host-store/durable.js';
 import { readMetadataWithin } from './build-records.js';
-import { handleSource } from '../metadata/byte-source.js';
 import {
   type FileReading,
   type GenerationMetadata,
@@ -22,6 +18,7 @@ import {
 } from '../metadata/extract.js';
 import { RetainedBytes } from '../metadata/retained.js';
 import type { PlaceOutcome, Placer } from '../host-store/place.js';
+import type { TempFile } from '../host-store/temp-file.js';
 
 export interface StoredFile {
   entry: ManifestEntry;
@@ -47,7 +44,8 @@ export interface ExtractResult {
 
 export interface ExtractContext {
   agent: string;
-  tmpDir: string;
+  /** A new temp file on the destination's filesystem, for an entry too large to hold in memory. */
+  createTemp: () => Promise<TempFile>;
   /** --dest as given, for the message of a full disk. */
   destName: string;
   requested: ReadonlyMap<string, ManifestEntry>;
@@ -75,7 +73,7 @@ const FINISH_CONCURRENCY = 16;
 const WRITE_BYTES = 1 << 20;
 
 /**
- * Consumes the tar stream. Nothing is written but temp files under tmpDir and placed files under
+ * Consumes the tar stream. Nothing is written but temp files (ctx.createTemp) and placed files under
  * the destination; an entry that was not requested, has an unsafe name, is not a regular file, or
  * does not match the requested size and hash is drained and reported as a problem.
  */
@@ -227,8 +225,7 @@ type Received =
       kind: 'file';
       xxh64: string;
       bytes: number;
-      tempPath: string;
-      handle: FileHandle;
+      temp: TempFile;
       /** Where the metadata is read from: the bytes kept as they passed, else the temp file. */
       retained: RetainedBytes;
     };
@@ -251,8 +248,7 @@ async function receive(
     if (problem) return { problem };
     return { kind: 'memory', xxh64: expected.xxh64, bytes, body: retained.head, retained };
   }
-  const tempPath = join(ctx.tmpDir, `${randomUUID()}.part`);
-  const handle = await open(tempPath, 'wx', 0o644);
+  const temp = await ctx.createTemp();
   let kept = false;
   try {
     // Body chunks are gathered into one writev of up to WRITE_BYTES: few syscalls, no copies.
@@ -262,10 +258,7 @@ async function receive(
       const chunks = pending;
       pending = [];
       pendingBytes = 0;
-      let written = 0;
-      for (const chunk of chunks) written += chunk.length;
-      const { bytesWritten } = await handle.writev(chunks);
-      if (bytesWritten !== written) await writeRest(handle, chunks, bytesWritten);
+      await temp.write(chunks);
     };
     const bytes = await pump(tar, hasher, retained, ctx, async (chunk) => {
       pending.push(chunk);
@@ -276,9 +269,9 @@ async function receive(
     const problem = verify(expected, bytes, hasher.hex());
     if (problem) return { problem };
     kept = true;
-    return { kind: 'file', tempPath, handle, xxh64: expected.xxh64, bytes, retained };
+    return { kind: 'file', temp, xxh64: expected.xxh64, bytes, retained };
   } finally {
-    if (!kept) await discard(handle, tempPath);
+    if (!kept) await temp.discard();
   }
 }
 
@@ -324,24 +317,6 @@ function verify(expected: ManifestEntry, bytes: number, xxh64: string): Problem 
   return undefined;
 }
 
-/** A short writev (rare: a full disk, a signal) is finished chunk by chunk from where it stopped. */
-async function writeRest(handle: FileHandle, chunks: readonly Buffer[], done: number): Promise<void> {
-  let skip = done;
-  for (const chunk of chunks) {
-    if (skip >= chunk.length) {
-      skip -= chunk.length;
-      continue;
-    }
-    let rest = chunk.subarray(skip);
-    skip = 0;
-    while (rest.length > 0) {
-      const { bytesWritten } = await handle.write(rest);
-      if (bytesWritten === 0) throw new AppError('E_IO', 'the disk accepted no more bytes');
-      rest = rest.subarray(bytesWritten);
-    }
-  }
-}
-
 /**
  * Gives a verified file its final name: a small one (in memory) is written there, straight or
  * through a temp file (Placer.placeBytes); a large one's temp file is fsynced and linked. The
@@ -360,30 +335,25 @@ async function finish(
     reading = await readMetadataWithin(() => readFromSource(retained.source(), expected.path));
     outcome = await ctx.placer.placeBytes({ ...target, body: received.body }, ctx.dirty, ctx.fsyncEachFile);
   } else {
-    const { handle, tempPath } = received;
+    const { temp } = received;
     try {
       // The metadata is read while the disk syncs.
-      const source = retained.source(handleSource(handle, bytes));
+      const source = retained.source(temp.source(bytes));
       [reading] = await Promise.all([
         readMetadataWithin(() => readFromSource(source, expected.path)),
-        ctx.fsyncEachFile ? handle.sync() : undefined,
+        ctx.fsyncEachFile ? temp.sync() : undefined,
       ]);
-      await handle.close();
+      await temp.close();
     } catch (err) {
-      await discard(handle, tempPath);
+      await temp.discard();
       throw err;
     }
-    outcome = await ctx.placer.place({ ...target, tempPath }, ctx.dirty);
+    outcome = await ctx.placer.place({ ...target, tempPath: temp.path }, ctx.dirty);
   }
   if (!outcome.ok) return { problem: outcome.problem };
   return {
     stored: { entry: expected, storedPath: outcome.storedPath, fresh: outcome.fresh, ...reading },
   };
-}
-
-async function discard(handle: FileHandle, tempPath: string): Promise<void> {
-  await handle.close().catch(() => undefined);
-  await unlink(tempPath).catch(() => undefined);
 }
 
 async function readSmall(tar: TarReader, limit: number): Promise<Buffer> {

@@ -1,16 +1,16 @@
 // One sync pass over one agent: manifest, diff against the catalog, pull batches in parallel, record.
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../common/clock.js';
-import { AppError, errorMessage } from '../../common/errors.js';
+import { AppError, toAppError } from '../../common/errors.js';
 import { type ManifestEntry, diffManifest, planBatches } from '../../common/manifest.js';
 import { type AgentSyncResult, Capabilities } from '../../common/protocol.js';
 import { forEachLimit } from '../../lib/pool.js';
 import type { AgentClient } from '../agents/agent-client.js';
 import type { AgentRef } from '../agents/agent-source.js';
 import type { Catalog, Provenance } from '../catalog/catalog.js';
-import { destFullError, ensureFreeSpace, isNoSpace } from '../host-store/dest-space.js';
-import { type BatchDurability, DirtyDirs } from '../host-store/durable.js';
+import { destFullError, isNoSpace } from '../host-store/dest-space.js';
+import { DirtyDirs } from '../host-store/durable.js';
+import type { HostRun, HostStore } from '../host-store/host-store.js';
 import { extractArchive } from './receive-archive.js';
 import { buildRecords } from './build-records.js';
 import { INGEST_EVENT_VERSION, type IngestSink } from '../../common/ingest-events.js';
@@ -18,18 +18,15 @@ import { scanAgent } from '../agents/read-manifest.js';
 import type { ProgressReporter } from '../progress/progress-hub.js';
 import type { SyncLimits } from '../config/target.js';
 import { NO_PROGRESS, PhaseTracker } from '../progress/phase-tracker.js';
-import type { BatchJournal, Placer } from '../host-store/place.js';
+import type { BatchJournal } from '../host-store/place.js';
 
 export interface SyncAgentDeps {
   client: AgentClient;
   catalog: Catalog;
-  placer: Placer;
-  /** Makes each batch durable before it is catalogued. */
-  durability: BatchDurability;
-  tmpDir: string;
-  destRoot: string;
-  /** --dest as given, for the message of a full disk. */
-  destName: string;
+  /** Where the copies go. */
+  store: HostStore;
+  /** This run's Placer, and the BatchDurability that makes each batch durable before it is catalogued. */
+  run: HostRun;
   /** What every record of this agent says about where its files came from. */
   provenance: Provenance;
   /** Gets a `file.stored` event per record, after the catalog commit. */
@@ -141,12 +138,9 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
       if (moved) await deps.catalog.recordAgentPosition(agent.name, manifest.position, deps.runId);
     }
   } catch (err) {
-    const error =
-      err instanceof AppError
-        ? err
-        : isNoSpace(err)
-          ? destFullError(deps.destName, `syncing ${agent.name}`, err)
-          : new AppError('E_INTERNAL', errorMessage(err), { cause: err });
+    const error = isNoSpace(err)
+      ? destFullError(deps.store.name, `syncing ${agent.name}`, err)
+      : toAppError(err, 'E_INTERNAL');
     result.error = { code: error.code, message: error.message };
     // A full disk is the destination's state, not a fault in this code: its line, not a stack.
     if (error.code === 'E_DEST_FULL') logger.error({ code: error.code }, error.message);
@@ -187,25 +181,20 @@ async function transferBatch(
   let journal: BatchJournal | undefined;
   try {
     const bytes = batch.reduce((sum, entry) => sum + entry.size, 0);
-    await ensureFreeSpace(
-      deps.destRoot,
-      deps.destName,
-      bytes,
-      `the next batch of ${agent.name} (${batch.length} files)`,
-    );
-    journal = await deps.placer.prepare(agent.name, batch);
+    await deps.store.ensureFreeSpace(bytes, `the next batch of ${agent.name} (${batch.length} files)`);
+    journal = await deps.run.placer.prepare(agent.name, batch);
     const source = await deps.client.archive(
       batch.map(({ path, xxh64, size }) => ({ path, xxh64, size })),
       deps.signal,
     );
     extracted = await extractArchive(source, {
       agent: agent.name,
-      tmpDir: deps.tmpDir,
-      destName: deps.destName,
+      createTemp: () => deps.store.createTemp(),
+      destName: deps.store.name,
       requested,
-      placer: deps.placer,
+      placer: deps.run.placer,
       dirty,
-      fsyncEachFile: deps.durability.fsyncEachFile,
+      fsyncEachFile: deps.run.durability.fsyncEachFile,
       onBytes: (bytes) => tracker.add(0, bytes),
       onStored: (file) => {
         tracker.add(1, 0);
@@ -222,15 +211,15 @@ async function transferBatch(
     });
   } catch (err) {
     journal?.abandon();
-    if (isNoSpace(err)) return destFullError(deps.destName, `storing a batch of ${agent.name}`, err);
-    return err instanceof AppError ? err : new AppError('E_IO', errorMessage(err), { cause: err });
+    if (isNoSpace(err)) return destFullError(deps.store.name, `storing a batch of ${agent.name}`, err);
+    return toAppError(err, 'E_IO');
   }
   let records;
   try {
     // Durable first, catalogued second: a record always names a complete copy.
-    await deps.durability.commit(
+    await deps.run.durability.commit(
       dirty,
-      extracted.stored.map((file) => join(deps.destRoot, ...file.storedPath.split('/'))),
+      extracted.stored.map((file) => deps.store.pathOf(file.storedPath)),
     );
     records = await buildRecords(extracted.stored, {
       agent: agent.name,
@@ -243,7 +232,11 @@ async function transferBatch(
   } catch (err) {
     journal.abandon();
     if (isNoSpace(err)) {
-      throw destFullError(deps.destName, `recording ${extracted.stored.length} files of ${agent.name}`, err);
+      throw destFullError(
+        deps.store.name,
+        `recording ${extracted.stored.length} files of ${agent.name}`,
+        err,
+      );
     }
     throw err;
   }
@@ -258,7 +251,7 @@ async function transferBatch(
       agent: record.agent,
       containerPath: record.containerPath,
       storedPath: record.storedPath,
-      hostPath: join(deps.destRoot, ...record.storedPath.split('/')),
+      hostPath: deps.store.pathOf(record.storedPath),
       size: record.size,
       mtimeMs: record.mtimeMs,
       xxh64: record.xxh64,

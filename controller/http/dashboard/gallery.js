@@ -1,8 +1,11 @@
 // The gallery: pages of GET /v1/files as thumbnail tiles (newest first, more on scroll), search, and a detail view.
-// Plain ES module, no build step, type-checked from JSDoc. Images and videos load on the session cookie.
+// An ES module type-checked from JSDoc, bundled with what it imports (controller/http/dashboard-bundle.ts).
+// Images and videos load on the session cookie.
 
-import { byId, el, formatBytes } from './page-kit.js';
+import { formatBytes } from '../../../common/format.js';
+import { byId, el, setConnection } from './page-kit.js';
 import { forgetToken, openSession, takeToken, api } from './session.js';
+import { onTokenGiven, showTokenForm } from './token-form.js';
 
 // The shapes of GET /v1/files and /v1/files/:id that the page reads (controller/catalog/catalog.ts
 // has them in full; importing it here would pull the Node-only metadata readers into this check).
@@ -44,26 +47,12 @@ let loading = false;
 let searchGeneration = 0;
 let shown = 0;
 
-/** @param {'connecting' | 'live' | 'reconnecting' | 'token'} state @param {string} text */
-function setConnection(state, text) {
-  const node = byId('connection');
-  node.dataset.state = state;
-  node.textContent = text;
-  document.body.dataset.connection = state;
-}
-
 /** @param {string | null} problem */
 function askForToken(problem) {
   token = null;
   forgetToken();
-  setConnection('token', 'token needed');
-  const form = /** @type {HTMLFormElement} */ (byId('token-form'));
-  const note = byId('token-problem');
-  note.textContent = problem ?? '';
-  note.hidden = !problem;
-  form.hidden = false;
+  showTokenForm(problem);
   byId('main').hidden = true;
-  form.querySelector('input')?.focus();
 }
 
 async function signIn() {
@@ -298,24 +287,13 @@ async function copy(text, button) {
 
 function start() {
   byId('host').textContent = location.host;
-  const tokenForm = /** @type {HTMLFormElement} */ (byId('token-form'));
-  tokenForm.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const input = tokenForm.querySelector('input');
-    const given = input?.value.trim();
-    if (!input || !given) return;
-    input.value = '';
-    sessionStorage.setItem('forge-sync-token', given);
-    token = given;
-    void signIn();
-  });
-  window.addEventListener('hashchange', () => {
-    const given = takeToken();
-    if (given && given !== token) {
+  onTokenGiven(
+    (given) => {
       token = given;
       void signIn();
-    }
-  });
+    },
+    () => token,
+  );
   byId('search').addEventListener('submit', (event) => {
     event.preventDefault();
     void search();

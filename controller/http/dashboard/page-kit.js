@@ -1,4 +1,4 @@
-// Small DOM and formatting helpers the status page and the gallery share.
+// Small DOM helpers the status page and the gallery share: elements, lookups, the connection badge, times.
 
 /**
  * An element with attributes and children; strings become text nodes, so data is never parsed as HTML.
@@ -21,14 +21,25 @@ export function byId(id) {
   return node;
 }
 
-/** @param {number} bytes */
-export function formatBytes(bytes) {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+/**
+ * Shows the link to the controller in the header badge, and on the body for the stylesheet.
+ * @param {'connecting' | 'live' | 'reconnecting' | 'token'} state
+ * @param {string} text
+ */
+export function setConnection(state, text) {
+  const node = byId('connection');
+  node.dataset.state = state;
+  node.textContent = text;
+  document.body.dataset.connection = state;
+}
+
+/** The local time of day of an ISO stamp; the stamp itself when it is not one. @param {string} iso */
+export function formatTime(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString();
+}
+
+/** `1 file`, `1,024 files`. @param {number} n @param {string} one @param {string} [many] */
+export function count(n, one, many = `${one}s`) {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
 }

@@ -3,11 +3,11 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError, type Problem } from '../common/errors.js';
-import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../common/protocol.js';
-import { anyPath, validPath } from '../test/helpers/arbitraries.js';
+import { AppError, type Problem } from '../../common/errors.js';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../common/protocol.js';
+import { anyPath, validPath } from '../../test/helpers/arbitraries.js';
 import { type AgentClient, HttpAgentClient } from './agent-client.js';
-import { readManifest } from './manifest-reader.js';
+import { readManifest } from './read-manifest.js';
 
 const hex16 = fc.stringMatching(/^[0-9a-f]{16}$/);
 

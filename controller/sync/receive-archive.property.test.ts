@@ -6,17 +6,18 @@ import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../common/errors.js';
-import type { ManifestEntry } from '../common/manifest.js';
-import { isSafePath } from '../common/path-safety.js';
-import { ARCHIVE_REPORT_NAME, PAX_XXH64 } from '../common/protocol.js';
-import { xxh64Of } from '../common/xxh64.js';
-import { ChunkReader } from '../lib/chunk-reader.js';
-import { LOOKALIKES, anyPath, validPath } from '../test/helpers/arbitraries.js';
-import type { StoredPathInfo } from './catalog/catalog.js';
-import { DirtyDirs } from './durable.js';
-import { type ExtractResult, extractArchive } from './extract.js';
-import { Placer, type PlacerCatalog } from './place.js';
+import { AppError } from '../../common/errors.js';
+import type { ManifestEntry } from '../../common/manifest.js';
+import { isSafePath } from '../../common/path-safety.js';
+import { ARCHIVE_REPORT_NAME, PAX_XXH64 } from '../../common/protocol.js';
+import { xxh64Of } from '../../common/xxh64.js';
+import { ChunkReader } from '../../lib/chunk-reader.js';
+import { LOOKALIKES, anyPath, validPath } from '../../test/helpers/arbitraries.js';
+import type { StoredPathInfo } from '../catalog/catalog.js';
+import { DirtyDirs } from '../host-store/durable.js';
+import { type ExtractResult, extractArchive } from './receive-archive.js';
+import { Placer, type PlacerCatalog } from '../host-store/place.js';
+import { createTempFile } from '../host-store/temp-file.js';
 
 const AGENT = 'gpu1';
 
@@ -126,7 +127,7 @@ describe('extractArchive, on generated archives', () => {
     stream.end();
     const result = await extractArchive(new ChunkReader(stream), {
       agent: AGENT,
-      tmpDir: tmp,
+      createTemp: () => createTempFile(tmp),
       destName: dest,
       requested: new Map(entries.map((entry) => [entry.path, entry])),
       placer,
