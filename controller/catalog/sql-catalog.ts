@@ -8,13 +8,8 @@ import type {
   Catalog,
   DestinationRef,
   FileDetail,
-  MetadataUpdate,
-  PurgeOutcome,
-  ReindexBatchQuery,
   ReindexCandidate,
   SearchPage,
-  SearchQuery,
-  SettledPurge,
   StoredFileRecord,
   StoredPathInfo,
   SyncRecord,
@@ -52,6 +47,7 @@ export interface CatalogOptions {
  * serializes (PGlite) or pools (PostgreSQL) them; multi-row writes run in one transaction. The SQL
  * lives in one file per concern (writes, lookups, search, file detail, purge audit, agent state,
  * reindex rows), all reading the files table through the one column table in file-columns.ts.
+ * A method that only passes its arguments on takes them as Catalog declares them.
  */
 export class SqlCatalog implements Catalog {
   private readonly stats: PlannerStats;
@@ -84,28 +80,28 @@ export class SqlCatalog implements Catalog {
     return catalog;
   }
 
-  storedIndex(agent: string): Promise<Map<string, Set<string>>> {
-    return storedIndex(this.db, agent);
+  storedIndex(...args: Parameters<Catalog['storedIndex']>): Promise<Map<string, Set<string>>> {
+    return storedIndex(this.db, ...args);
   }
 
-  storedIndexOf(agent: string, paths: readonly string[]): Promise<Map<string, Set<string>>> {
-    return storedIndexOf(this.db, agent, paths);
+  storedIndexOf(...args: Parameters<Catalog['storedIndexOf']>): Promise<Map<string, Set<string>>> {
+    return storedIndexOf(this.db, ...args);
   }
 
-  agentPosition(agent: string): Promise<AgentPosition | null> {
-    return agentPosition(this.db, agent);
+  agentPosition(...args: Parameters<Catalog['agentPosition']>): Promise<AgentPosition | null> {
+    return agentPosition(this.db, ...args);
   }
 
-  recordAgentPosition(agent: string, position: AgentPosition, runId: string): Promise<void> {
-    return recordAgentPosition(this.db, agent, position, runId);
+  recordAgentPosition(...args: Parameters<Catalog['recordAgentPosition']>): Promise<void> {
+    return recordAgentPosition(this.db, ...args);
   }
 
   async findByStoredPath(storedPath: string): Promise<StoredPathInfo | null> {
     return (await this.findByStoredPaths([storedPath])).get(storedPath) ?? null;
   }
 
-  findByStoredPaths(storedPaths: readonly string[]): Promise<Map<string, StoredPathInfo>> {
-    return findByStoredPaths(this.db, storedPaths);
+  findByStoredPaths(...args: Parameters<Catalog['findByStoredPaths']>): Promise<Map<string, StoredPathInfo>> {
+    return findByStoredPaths(this.db, ...args);
   }
 
   async recordStored(records: readonly StoredFileRecord[]): Promise<void> {
@@ -114,77 +110,68 @@ export class SqlCatalog implements Catalog {
     await this.stats.noteAdded(records.length);
   }
 
-  storedCopies(agent: string): Promise<Map<string, Map<string, StoredCopy>>> {
-    return storedCopies(this.db, agent);
+  storedCopies(...args: Parameters<Catalog['storedCopies']>): Promise<Map<string, Map<string, StoredCopy>>> {
+    return storedCopies(this.db, ...args);
   }
 
-  markPurgeRequested(
-    agent: string,
-    runId: string,
-    files: readonly { containerPath: string; xxh64: string }[],
-  ): Promise<void> {
-    return markPurgeRequested(this.db, agent, runId, files);
+  markPurgeRequested(...args: Parameters<Catalog['markPurgeRequested']>): Promise<void> {
+    return markPurgeRequested(this.db, ...args);
   }
 
-  recordPurgeOutcomes(
-    agent: string,
-    runId: string,
-    outcomes: readonly PurgeOutcome[],
-    at: Date,
-  ): Promise<void> {
-    return recordPurgeOutcomes(this.db, agent, runId, outcomes, at);
+  recordPurgeOutcomes(...args: Parameters<Catalog['recordPurgeOutcomes']>): Promise<void> {
+    return recordPurgeOutcomes(this.db, ...args);
   }
 
-  unsettledPurges(agent: string): Promise<UnsettledPurge[]> {
-    return unsettledPurges(this.db, agent);
+  unsettledPurges(...args: Parameters<Catalog['unsettledPurges']>): Promise<UnsettledPurge[]> {
+    return unsettledPurges(this.db, ...args);
   }
 
-  settlePurges(agent: string, settled: readonly SettledPurge[]): Promise<void> {
-    return settlePurges(this.db, agent, settled);
+  settlePurges(...args: Parameters<Catalog['settlePurges']>): Promise<void> {
+    return settlePurges(this.db, ...args);
   }
 
-  recordSync(agent: string, record: SyncRecord): Promise<void> {
-    return recordSync(this.db, agent, record);
+  recordSync(...args: Parameters<Catalog['recordSync']>): Promise<void> {
+    return recordSync(this.db, ...args);
   }
 
-  lastSync(agent: string): Promise<SyncRecord | null> {
-    return lastSync(this.db, agent);
+  lastSync(...args: Parameters<Catalog['lastSync']>): Promise<SyncRecord | null> {
+    return lastSync(this.db, ...args);
   }
 
-  findMetadata(agent: string, containerPaths: readonly string[]): Promise<Map<string, GenerationMetadata>> {
-    return findMetadata(this.db, agent, containerPaths);
+  findMetadata(...args: Parameters<Catalog['findMetadata']>): Promise<Map<string, GenerationMetadata>> {
+    return findMetadata(this.db, ...args);
   }
 
-  search(query: SearchQuery): Promise<SearchPage> {
-    return searchFiles(this.db, query);
+  search(...args: Parameters<Catalog['search']>): Promise<SearchPage> {
+    return searchFiles(this.db, ...args);
   }
 
-  getFile(id: number): Promise<FileDetail | null> {
-    return readFileDetail(this.db, id);
+  getFile(...args: Parameters<Catalog['getFile']>): Promise<FileDetail | null> {
+    return readFileDetail(this.db, ...args);
   }
 
-  setStarred(id: number, starred: boolean, at: Date): Promise<boolean> {
-    return writeStarred(this.db, id, starred, at);
+  setStarred(...args: Parameters<Catalog['setStarred']>): Promise<boolean> {
+    return writeStarred(this.db, ...args);
   }
 
-  listForReindex(options: ReindexBatchQuery): Promise<ReindexCandidate[]> {
-    return listForReindex(this.db, options, this.destId);
+  listForReindex(...args: Parameters<Catalog['listForReindex']>): Promise<ReindexCandidate[]> {
+    return listForReindex(this.db, ...args, this.destId);
   }
 
-  countForReindex(options: Omit<ReindexBatchQuery, 'afterId' | 'limit' | 'borrowed'>): Promise<number> {
-    return countForReindex(this.db, options, this.destId);
+  countForReindex(...args: Parameters<Catalog['countForReindex']>): Promise<number> {
+    return countForReindex(this.db, ...args, this.destId);
   }
 
-  updateMetadata(id: number, update: MetadataUpdate): Promise<void> {
-    return updateReading(this.db, id, update, this.destId);
+  updateMetadata(...args: Parameters<Catalog['updateMetadata']>): Promise<void> {
+    return updateReading(this.db, ...args, this.destId);
   }
 
   withAgentLease<T>(agent: string, work: () => Promise<T>): Promise<T | null> {
     return this.db.withLease(`agent:${agent}`, work);
   }
 
-  countFiles(agent?: string): Promise<number> {
-    return countFiles(this.db, agent);
+  countFiles(...args: Parameters<Catalog['countFiles']>): Promise<number> {
+    return countFiles(this.db, ...args);
   }
 
   close(): Promise<void> {
