@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PNG_IEND_CHUNK as PNG_IEND, PNG_SIGNATURE } from '../common/media/signatures.js';
 import { hasCompletenessCheck, isStructurallyComplete } from './completeness.js';
 
 const SD_PARSERS = fileURLToPath(new URL('../test/fixtures/sd-parsers', import.meta.url));
@@ -33,9 +34,6 @@ async function checkBytes(name: string, content: Buffer): Promise<boolean> {
   await writeFile(path, content);
   return checkFile(path, name);
 }
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
 
 describe('PNG', () => {
   it('a complete ComfyUI PNG is complete', async () => {

@@ -1,100 +1,74 @@
 // Structural checks that tell a finished media file from one still being written, where the format allows.
 import type { FileHandle } from 'node:fs/promises';
+import { contains, startsWith } from '../common/media/bytes.js';
+import { walkBoxes } from '../common/media/iso-boxes.js';
+import type { ReadAt } from '../common/media/read-at.js';
+import {
+  GIF_TRAILER,
+  PNG_IEND_CHUNK,
+  PNG_SIGNATURE,
+  WEBP_HEADER_BYTES,
+  webpFileLength,
+} from '../common/media/signatures.js';
+import { type MediaFormat, SNIFF_BYTES, sniffFormat } from '../common/media/sniff-format.js';
+import { fileReadAt } from '../lib/file-read-at.js';
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-// The whole IEND chunk: zero length, type, and its fixed CRC.
-const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
 const TAIL_WINDOW = 4096;
+/** More top-level boxes than this is no video being written; the file counts as unfinished. */
+const MAX_TOP_LEVEL_BOXES = 10_000;
 
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  const { bytesRead } = await handle.read(buffer, 0, length, position);
-  return buffer.subarray(0, bytesRead);
-}
+type Check = (file: ReadAt) => Promise<boolean>;
 
 /** A PNG is complete once its IEND chunk is written; a few trailing bytes after it are tolerated. */
-async function pngComplete(handle: FileHandle, size: number): Promise<boolean> {
-  if (size < PNG_SIGNATURE.length + PNG_IEND.length) return false;
-  if (!(await readAt(handle, 0, 8)).equals(PNG_SIGNATURE)) return false;
-  const start = Math.max(8, size - TAIL_WINDOW);
-  return (await readAt(handle, start, size - start)).includes(PNG_IEND);
+async function pngComplete(file: ReadAt): Promise<boolean> {
+  if (file.size < PNG_SIGNATURE.length + PNG_IEND_CHUNK.length) return false;
+  if (!startsWith(await file.read(0, PNG_SIGNATURE.length), PNG_SIGNATURE)) return false;
+  const start = Math.max(PNG_SIGNATURE.length, file.size - TAIL_WINDOW);
+  return contains(await file.read(start, file.size - start), PNG_IEND_CHUNK);
 }
 
 /** A WebP is complete when its RIFF length covers the whole file. */
-async function webpComplete(handle: FileHandle, size: number): Promise<boolean> {
-  const head = await readAt(handle, 0, 12);
-  if (
-    head.length < 12 ||
-    head.toString('latin1', 0, 4) !== 'RIFF' ||
-    head.toString('latin1', 8, 12) !== 'WEBP'
-  ) {
-    return false;
-  }
-  return head.readUInt32LE(4) + 8 === size;
+async function webpComplete(file: ReadAt): Promise<boolean> {
+  return webpFileLength(await file.read(0, WEBP_HEADER_BYTES)) === file.size;
 }
 
 /** A GIF ends with its trailer byte. */
-async function gifComplete(handle: FileHandle, size: number): Promise<boolean> {
-  const tail = await readAt(handle, size - 1, 1);
-  return tail[0] === 0x3b;
+async function gifComplete(file: ReadAt): Promise<boolean> {
+  return (await file.read(file.size - 1, 1))[0] === GIF_TRAILER;
 }
 
 /**
  * An MP4/MOV is complete when its top-level boxes tile the file exactly and one of them is `moov`.
  * ffmpeg writes `moov` only when it closes the file, so a growing video has none.
  */
-async function isoBmffComplete(handle: FileHandle, size: number): Promise<boolean> {
-  let offset = 0;
-  let sawMoov = false;
-  for (let boxes = 0; offset < size && boxes < 10_000; boxes++) {
-    const header = await readAt(handle, offset, 16);
-    if (header.length < 8) return false;
-    let boxSize = header.readUInt32BE(0);
-    const type = header.toString('latin1', 4, 8);
-    if (boxSize === 1) {
-      if (header.length < 16) return false;
-      boxSize = Number(header.readBigUInt64BE(8));
-    } else if (boxSize === 0) {
-      boxSize = size - offset;
-    }
-    if (boxSize < 8 || offset + boxSize > size) return false;
-    if (type === 'moov') sawMoov = true;
-    offset += boxSize;
-  }
-  return sawMoov && offset === size;
+async function isoBmffComplete(file: ReadAt): Promise<boolean> {
+  const walk = await walkBoxes(file, 0, file.size, MAX_TOP_LEVEL_BOXES);
+  return !walk.stop && walk.boxes.some((box) => box.type === 'moov');
 }
 
-type Check = (handle: FileHandle, size: number) => Promise<boolean>;
-
-const CHECKS: Record<string, Check> = {
+/** The check for each format the bytes declare; a declared format without one needs none. */
+const CHECKS: Partial<Record<MediaFormat, Check>> = {
   png: pngComplete,
   webp: webpComplete,
   gif: gifComplete,
   mp4: isoBmffComplete,
-  mov: isoBmffComplete,
-  m4v: isoBmffComplete,
+  // AVIF and HEIC are ISO-BMFF files too.
+  heif: isoBmffComplete,
+};
+
+/** The format a name promises, for bytes too few to declare one yet. */
+const CHECKED_EXTENSIONS: Record<string, MediaFormat> = {
+  png: 'png',
+  webp: 'webp',
+  gif: 'gif',
+  mp4: 'mp4',
+  mov: 'mp4',
+  m4v: 'mp4',
 };
 
 /** Whether the format of `name` has a structural completeness check. */
 export function hasCompletenessCheck(name: string): boolean {
-  return extension(name) in CHECKS;
-}
-
-/** A format known by its first bytes; `other` for formats without a structural check (JPEG, WebM…). */
-export type SniffedFormat = 'png' | 'webp' | 'gif' | 'mp4' | 'other' | 'unknown';
-
-/**
- * The format the first bytes declare. `other` is a recognised format without a check (JPEG, WebM,
- * text is not recognised); `unknown` means the bytes say nothing, and the name decides.
- */
-export function sniffMedia(head: Buffer): SniffedFormat {
-  if (head.subarray(0, 8).equals(PNG_SIGNATURE)) return 'png';
-  if (head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP') return 'webp';
-  if (head.toString('latin1', 0, 4) === 'GIF8') return 'gif';
-  if (head.toString('latin1', 4, 8) === 'ftyp') return 'mp4';
-  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'other'; // JPEG
-  if (head.readUInt32BE(0) === 0x1a45dfa3) return 'other'; // Matroska/WebM
-  return 'unknown';
+  return extension(name) in CHECKED_EXTENSIONS;
 }
 
 /**
@@ -109,12 +83,10 @@ export async function isStructurallyComplete(
   name: string,
   size: number,
 ): Promise<boolean> {
-  const head = Buffer.alloc(16);
-  head.set(await readAt(handle, 0, 16));
-  const sniffed = sniffMedia(head);
-  if (sniffed === 'other') return true;
-  const check = sniffed === 'unknown' ? CHECKS[extension(name)] : CHECKS[sniffed];
-  return check ? check(handle, size) : true;
+  const file = fileReadAt(handle, size);
+  const format = sniffFormat(await file.read(0, SNIFF_BYTES));
+  const check = CHECKS[format === 'unknown' ? (CHECKED_EXTENSIONS[extension(name)] ?? format) : format];
+  return check ? check(file) : true;
 }
 
 function extension(name: string): string {

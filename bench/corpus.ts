@@ -2,11 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { PNG_IEND_CHUNK as PNG_IEND, PNG_SIGNATURE } from '../common/media/signatures.js';
 
 export const DAY_MS = 86_400_000;
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
 
 export function pngPath(root: string, i: number): string {
   const dir = join(root, 'txt2img-images', `2026-11-${String(1 + (i % 28)).padStart(2, '0')}`);

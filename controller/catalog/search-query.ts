@@ -1,40 +1,17 @@
 // Searching the catalog: what people type and pick, as one SQL query over the files table.
 import { AppError } from '../../common/errors.js';
-import type { MediaKind } from '../metadata/extract.js';
 import type { SearchHit, SearchPage, SearchQuery } from './catalog.js';
 import { destinationsOf } from './destinations.js';
+import { HIT_SELECT, hitOf, type Row } from './file-columns.js';
+import { modelsLike } from './model-names.js';
 import { toPrefixTsquery } from './search-text.js';
 import type { SqlClient } from './sql-client.js';
 
-interface HitRow {
+/** A row selected with HIT_SELECT. */
+interface HitRow extends Row {
   id: string | number;
-  agent: string;
-  container_path: string;
-  stored_path: string;
-  size: string | number;
-  synced_at: Date | string;
-  purged_at: Date | string | null;
-  meta_source: string | null;
-  meta_error: string | null;
-  prompt: string | null;
-  negative_prompt: string | null;
-  seed: string | null;
-  steps: number | null;
-  cfg: number | null;
-  sampler: string | null;
-  scheduler: string | null;
-  model: string | null;
-  width: number | null;
-  height: number | null;
-  media_kind: MediaKind | null;
-  pixel_width: number | null;
-  pixel_height: number | null;
   dest_id: number | null;
 }
-
-const HIT_COLUMNS = `id, agent, container_path, stored_path, size, synced_at, purged_at, meta_source, meta_error,
-  prompt, negative_prompt, seed::text AS seed, steps, cfg, sampler, scheduler, model, width, height,
-  media_kind, pixel_width, pixel_height, dest_id`;
 
 /** Every column a search condition reads. */
 const FILTER_COLUMNS = 'id, search, loras, model, media_kind, seed, sampler, agent, synced_at, starred_at';
@@ -74,7 +51,7 @@ async function newestFirst(
       ? []
       : (
           await db.query<HitRow>(
-            `SELECT ${HIT_COLUMNS} FROM files WHERE id = ANY($1::bigint[]) ORDER BY id DESC`,
+            `SELECT ${HIT_SELECT} FROM files WHERE id = ANY($1::bigint[]) ORDER BY id DESC`,
             [found.map((row) => String(row.id))],
           )
         ).rows;
@@ -86,15 +63,12 @@ async function newestFirst(
   const { floor, n } = window[0]!;
   if (floor === null || n < RECENT_WINDOW) return rows; // the window held every row below the cursor
   const older = await db.query<HitRow>(
-    `SELECT ${HIT_COLUMNS} FROM files ${whereClause([...where, `id < ${floor}`])}
+    `SELECT ${HIT_SELECT} FROM files ${whereClause([...where, `id < ${floor}`])}
      ORDER BY id DESC LIMIT ${wanted - rows.length}`,
     [...params],
   );
   return [...rows, ...older.rows];
 }
-
-const iso = (value: Date | string | null): string | null =>
-  value === null ? null : new Date(value).toISOString();
 
 /** Finds stored files by the query's words and filters, newest first, a page at a time. */
 export async function searchFiles(db: SqlClient, query: SearchQuery): Promise<SearchPage> {
@@ -150,7 +124,7 @@ export async function searchFiles(db: SqlClient, query: SearchQuery): Promise<Se
       ? await newestFirst(db, where, below, params, wanted)
       : (
           await db.query<HitRow>(
-            `SELECT ${HIT_COLUMNS} FROM files ${whereClause([...where, below])}
+            `SELECT ${HIT_SELECT} FROM files ${whereClause([...where, below])}
              ORDER BY id DESC LIMIT ${wanted}`,
             params,
           )
@@ -159,59 +133,10 @@ export async function searchFiles(db: SqlClient, query: SearchQuery): Promise<Se
     db,
     rows.map((row) => row.dest_id),
   );
-  const items: SearchHit[] = rows.slice(0, query.limit).map((row) => ({
-    id: Number(row.id),
-    agent: row.agent,
-    containerPath: row.container_path,
-    storedPath: row.stored_path,
-    size: Number(row.size),
-    syncedAt: iso(row.synced_at)!,
-    purgedAt: iso(row.purged_at),
-    metaSource: row.meta_source,
-    metaError: row.meta_error,
-    prompt: row.prompt,
-    negativePrompt: row.negative_prompt,
-    seed: row.seed,
-    steps: row.steps,
-    cfg: row.cfg,
-    sampler: row.sampler,
-    scheduler: row.scheduler,
-    model: row.model,
-    width: row.width,
-    height: row.height,
-    kind: row.media_kind,
-    pixelWidth: row.pixel_width,
-    pixelHeight: row.pixel_height,
-    destHost: row.dest_id === null ? null : (destinations.get(Number(row.dest_id))?.host ?? null),
-    destPath: row.dest_id === null ? null : (destinations.get(Number(row.dest_id))?.path ?? null),
-  }));
+  const items: SearchHit[] = rows.slice(0, query.limit).map((row) => {
+    const dest = row.dest_id === null ? undefined : destinations.get(Number(row.dest_id));
+    return { ...hitOf(row), destHost: dest?.host ?? null, destPath: dest?.path ?? null };
+  });
   const more = rows.length > query.limit;
   return { items, nextCursor: more ? String(items.at(-1)!.id) : null };
-}
-
-/** The lower-case model names containing `part` in any case, from the model_names table. */
-async function modelsLike(db: SqlClient, part: string): Promise<string[]> {
-  const { rows } = await db.query<{ name: string }>(
-    `SELECT name FROM model_names WHERE name LIKE '%' || lower($1) || '%'`,
-    [part.replace(/[%_\\]/g, '\\$&')],
-  );
-  return rows.map((row) => row.name);
-}
-
-/**
- * Adds the model names to model_names, lower-cased by the database (as `lower(model)` in the
- * index is), for --model searches. In sorted order, so that two controllers adding the same new
- * names on a shared catalog wait for each other instead of deadlocking.
- */
-export async function addModelNames(
-  db: Pick<SqlClient, 'query'>,
-  models: readonly (string | undefined)[],
-): Promise<void> {
-  const names = [...new Set(models.filter((model) => model !== undefined))];
-  if (names.length === 0) return;
-  await db.query(
-    `INSERT INTO model_names (name) SELECT DISTINCT lower(m) FROM unnest($1::text[]) AS m ORDER BY 1
-     ON CONFLICT (name) DO NOTHING`,
-    [names],
-  );
 }

@@ -1,5 +1,7 @@
 // Finds the EXIF block and XMP packet in a JPEG (APP1 segments) or a WebP (RIFF `EXIF` and `XMP ` chunks) without reading image data.
-import { type ByteSource, WindowedReader } from './byte-source.js';
+import { WindowedReader } from '../../common/media/read-at.js';
+import { WEBP_HEADER_BYTES, webpFileLength } from '../../common/media/signatures.js';
+import type { ByteSource } from './byte-source.js';
 
 /** Largest EXIF block read from a WebP; ComfyUI puts whole workflows there. JPEG APP1 is capped at 64 KiB anyway. */
 export const MAX_EXIF_BYTES = 32 << 20;
@@ -68,16 +70,10 @@ export async function findWebpExif(source: ByteSource): Promise<ExifLocation> {
   const reader = new WindowedReader(source);
   const problems: string[] = [];
   const found: ExifLocation = { problems };
-  const riff = await reader.read(0, 12);
-  if (
-    riff.length < 12 ||
-    riff.toString('latin1', 0, 4) !== 'RIFF' ||
-    riff.toString('latin1', 8, 12) !== 'WEBP'
-  ) {
-    return { problems: ['not a WebP: no RIFF/WEBP header'] };
-  }
-  const end = Math.min(source.size, 8 + riff.readUInt32LE(4));
-  let position = 12;
+  const declared = webpFileLength(await reader.read(0, WEBP_HEADER_BYTES));
+  if (declared === undefined) return { problems: ['not a WebP: no RIFF/WEBP header'] };
+  const end = Math.min(source.size, declared);
+  let position = WEBP_HEADER_BYTES;
   for (let count = 0; position + 8 <= end && count < MAX_SEGMENTS; count++) {
     const header = await reader.read(position, 8);
     const fourcc = header.toString('latin1', 0, 4);

@@ -1,9 +1,9 @@
 // Entry point of the metadata reader: picks the format by signature and never throws.
 import { errorMessage } from '../../common/errors.js';
+import { type MediaFormat, SNIFF_BYTES, sniffFormat } from '../../common/media/sniff-format.js';
 import { type ByteSource, openFileSource } from './byte-source.js';
 import { findJpegExif, findWebpExif } from './exif-containers.js';
 import { exifTexts } from './exif-texts.js';
-import { type MediaFormat, SNIFF_BYTES, sniffFormat } from './file-format.js';
 import type { GenerationMetadata } from '../../common/generation-metadata.js';
 import { type FoundTexts, interpret, looksLikeInfotext, type ParsedJson } from './interpret.js';
 import { type ExactJson, parseJsonExact } from './json-exact.js';

@@ -1,21 +1,25 @@
 // Reads SimpleTag name/string pairs from a WebM/Matroska file's Tags element, seeking past clusters.
-import { type ByteSource, WindowedReader } from './byte-source.js';
+import { WindowedReader } from '../../common/media/read-at.js';
+import { EBML_MAGIC } from '../../common/media/signatures.js';
+import type { ByteSource } from './byte-source.js';
 import { type ContainerTags, MAX_TAG_BOX_BYTES } from './mp4-tags.js';
 
-const EBML_HEADER = 0x1a45dfa3;
-const SEGMENT = 0x18538067;
-const CLUSTER = 0x1f43b675;
-const TAGS = 0x1254c367;
-const TAG = 0x7373;
-const SIMPLE_TAG = 0x67c8;
-const TAG_NAME = 0x45a3;
-const TAG_STRING = 0x4487;
-const TRACKS = 0x1654ae6b;
-const TRACK_ENTRY = 0xae;
-const TRACK_TYPE = 0x83;
-const VIDEO = 0xe0;
-const PIXEL_WIDTH = 0xb0;
-const PIXEL_HEIGHT = 0xba;
+/** The element IDs read here, marker bits kept, as the Matroska spec names them. */
+const ID = {
+  SEGMENT: 0x18538067,
+  CLUSTER: 0x1f43b675,
+  TAGS: 0x1254c367,
+  TAG: 0x7373,
+  SIMPLE_TAG: 0x67c8,
+  TAG_NAME: 0x45a3,
+  TAG_STRING: 0x4487,
+  TRACKS: 0x1654ae6b,
+  TRACK_ENTRY: 0xae,
+  TRACK_TYPE: 0x83,
+  VIDEO: 0xe0,
+  PIXEL_WIDTH: 0xb0,
+  PIXEL_HEIGHT: 0xba,
+} as const;
 /** Largest Tracks element read; real ones are a few hundred bytes, codec private data included. */
 const MAX_TRACKS_BYTES = 1 << 20;
 const MAX_ELEMENTS = 100_000;
@@ -37,20 +41,20 @@ export async function readMatroskaTags(source: ByteSource): Promise<ContainerTag
   const reader = new WindowedReader(source);
   const result: ContainerTags = { tags: new Map(), problems: [] };
   const ebml = parseHeader(await reader.read(0, 12));
-  if (!ebml || ebml.id !== EBML_HEADER || ebml.size === null) {
+  if (!ebml || ebml.id !== EBML_MAGIC || ebml.size === null) {
     result.problems.push('not a Matroska/WebM file: no EBML header');
     return result;
   }
   let position = ebml.headerLength + ebml.size;
   const segment = parseHeader(await reader.read(position, 12));
-  if (!segment || segment.id !== SEGMENT) return result;
+  if (!segment || segment.id !== ID.SEGMENT) return result;
   position += segment.headerLength;
   const end = segment.size === null ? source.size : Math.min(source.size, position + segment.size);
   for (let count = 0; position < end && count < MAX_ELEMENTS; count++) {
     const header = parseHeader(await reader.read(position, 12));
     if (!header || header.size === null) break; // an unfinished cluster cannot be skipped
     const body = position + header.headerLength;
-    if (header.id === TAGS) {
+    if (header.id === ID.TAGS) {
       if (header.size > MAX_TAG_BOX_BYTES || body + header.size > source.size) {
         result.problems.push(
           `Matroska Tags element at offset ${position} is too large or cut short; skipped`,
@@ -58,9 +62,9 @@ export async function readMatroskaTags(source: ByteSource): Promise<ContainerTag
       } else {
         parseTags(await reader.read(body, header.size), result);
       }
-    } else if (header.id === TRACKS && header.size <= MAX_TRACKS_BYTES && !result.frame) {
+    } else if (header.id === ID.TRACKS && header.size <= MAX_TRACKS_BYTES && !result.frame) {
       parseTracks(await reader.read(body, header.size), result);
-    } else if (header.id === CLUSTER && body + header.size > source.size) {
+    } else if (header.id === ID.CLUSTER && body + header.size > source.size) {
       break;
     }
     position = body + header.size;
@@ -70,14 +74,14 @@ export async function readMatroskaTags(source: ByteSource): Promise<ContainerTag
 
 function parseTags(data: Buffer, result: ContainerTags): void {
   for (const tag of children(data)) {
-    if (tag.id !== TAG) continue;
+    if (tag.id !== ID.TAG) continue;
     for (const simple of children(tag.data)) {
-      if (simple.id !== SIMPLE_TAG) continue;
+      if (simple.id !== ID.SIMPLE_TAG) continue;
       let name: string | undefined;
       let value: string | undefined;
       for (const field of children(simple.data)) {
-        if (field.id === TAG_NAME) name = field.data.toString('utf8');
-        if (field.id === TAG_STRING) value = field.data.toString('utf8');
+        if (field.id === ID.TAG_NAME) name = field.data.toString('utf8');
+        if (field.id === ID.TAG_STRING) value = field.data.toString('utf8');
       }
       if (name !== undefined && value !== undefined) result.tags.set(name.toLowerCase(), value);
     }
@@ -89,16 +93,16 @@ function parseTracks(data: Buffer, result: ContainerTags): void {
   let tracks = 0;
   let audio = 0;
   for (const entry of children(data)) {
-    if (entry.id !== TRACK_ENTRY) continue;
+    if (entry.id !== ID.TRACK_ENTRY) continue;
     tracks++;
     for (const field of children(entry.data)) {
-      if (field.id === TRACK_TYPE && uint(field.data) === 2) audio++;
-      if (field.id !== VIDEO || result.frame) continue;
+      if (field.id === ID.TRACK_TYPE && uint(field.data) === 2) audio++;
+      if (field.id !== ID.VIDEO || result.frame) continue;
       let width = 0;
       let height = 0;
       for (const setting of children(field.data)) {
-        if (setting.id === PIXEL_WIDTH) width = uint(setting.data);
-        if (setting.id === PIXEL_HEIGHT) height = uint(setting.data);
+        if (setting.id === ID.PIXEL_WIDTH) width = uint(setting.data);
+        if (setting.id === ID.PIXEL_HEIGHT) height = uint(setting.data);
       }
       if (width > 0 && height > 0) result.frame = { width, height };
     }

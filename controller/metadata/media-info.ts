@@ -1,7 +1,8 @@
 // What kind of media a file is and its picture size in pixels, from the format's own headers.
 import type { MediaInfo, MediaKind } from '../../common/generation-metadata.js';
-import { type ByteSource, WindowedReader } from './byte-source.js';
-import type { MediaFormat } from './file-format.js';
+import { WindowedReader } from '../../common/media/read-at.js';
+import type { MediaFormat } from '../../common/media/sniff-format.js';
+import type { ByteSource } from './byte-source.js';
 import type { PngTextScan } from './png-chunks.js';
 
 /** The kind a format has when its headers say nothing more. */

@@ -1,5 +1,7 @@
 // Reads text metadata tags from an MP4/MOV (moov/udta/meta/ilst and moov/meta keys+ilst), seeking past media data.
-import { type ByteSource, WindowedReader } from './byte-source.js';
+import { type Box, walkBoxes } from '../../common/media/iso-boxes.js';
+import { WindowedReader } from '../../common/media/read-at.js';
+import type { ByteSource } from './byte-source.js';
 
 /** Tags found in a video container, by lower-case name, plus what could not be read. */
 export interface ContainerTags {
@@ -17,14 +19,6 @@ const MAX_BOXES = 100_000;
 
 /** iTunes-style item names, for the few that carry generator metadata. */
 const ITEM_NAMES: Record<string, string> = { '©cmt': 'comment', desc: 'description', '©nam': 'title' };
-
-interface Box {
-  type: string;
-  start: number;
-  /** Where the box's payload starts. */
-  body: number;
-  end: number;
-}
 
 /**
  * Finds `moov` among the top-level boxes (which may follow a large `mdat`) and reads its tags:
@@ -57,7 +51,7 @@ export async function readMp4Tags(source: ByteSource): Promise<ContainerTags> {
  * of a version 0 box, 88 of version 1). Audio tracks have zeros there.
  */
 async function trackFrame(
-  reader: WindowedReader,
+  reader: WindowedReader<Buffer>,
   trak: Box,
   problems: string[],
 ): Promise<{ width: number; height: number } | undefined> {
@@ -73,39 +67,20 @@ async function trackFrame(
 
 /** The boxes between start and end, by header only. A box running past `end` is reported and ends the walk. */
 async function childBoxes(
-  reader: WindowedReader,
+  reader: WindowedReader<Buffer>,
   start: number,
   end: number,
   problems: string[],
 ): Promise<Box[]> {
-  const boxes: Box[] = [];
-  let position = start;
-  while (position + 8 <= end && boxes.length < MAX_BOXES) {
-    const header = await reader.read(position, 16);
-    if (header.length < 8) break;
-    let size = header.readUInt32BE(0);
-    const type = header.toString('latin1', 4, 8);
-    let body = position + 8;
-    if (size === 1) {
-      if (header.length < 16) break;
-      size = Number(header.readBigUInt64BE(8));
-      body += 8;
-    } else if (size === 0) {
-      size = end - position;
-    }
-    if (size < body - position || position + size > end) {
-      // A growing file's mdat runs past the end: normal while it is written, so only odd boxes are reported.
-      if (type !== 'mdat')
-        problems.push(`MP4 box ${JSON.stringify(type)} at offset ${position} runs past its parent`);
-      break;
-    }
-    boxes.push({ type, start: position, body, end: position + size });
-    position += size;
+  const { boxes, stop } = await walkBoxes(reader, start, end, MAX_BOXES);
+  // A growing file's mdat runs past the end: normal while it is written, so only odd boxes are reported.
+  if (stop?.kind === 'overrun' && stop.type !== 'mdat') {
+    problems.push(`MP4 box ${JSON.stringify(stop.type)} at offset ${stop.offset} runs past its parent`);
   }
   return boxes;
 }
 
-async function readMeta(reader: WindowedReader, meta: Box, result: ContainerTags): Promise<void> {
+async function readMeta(reader: WindowedReader<Buffer>, meta: Box, result: ContainerTags): Promise<void> {
   // MP4 `meta` is a full box (4 bytes of version and flags); QuickTime's is not.
   const peek = await reader.read(meta.body, 12);
   const body = peek.toString('latin1', 4, 8) === 'hdlr' ? meta.body : meta.body + 4;

@@ -1,11 +1,12 @@
 // Walks a PNG's chunks by their 8-byte headers and collects the text chunks, wherever they sit.
 import { promisify } from 'node:util';
 import { inflate } from 'node:zlib';
-import { type ByteSource, WindowedReader } from './byte-source.js';
+import { startsWith } from '../../common/media/bytes.js';
+import { WindowedReader } from '../../common/media/read-at.js';
+import { PNG_SIGNATURE } from '../../common/media/signatures.js';
+import type { ByteSource } from './byte-source.js';
 
 const inflateAsync = promisify(inflate);
-
-export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** Largest text chunk read, before and after inflating; ComfyUI workflows are rarely over a few MB. */
 export const MAX_TEXT_BYTES = 32 << 20;
@@ -54,12 +55,11 @@ export interface PngTextScan {
 export async function readPngTexts(source: ByteSource): Promise<PngTextScan> {
   const reader = new WindowedReader(source);
   const scan: PngTextScan = { texts: [], problems: [] };
-  const signature = await reader.read(0, 8);
-  if (!signature.equals(PNG_SIGNATURE)) {
+  if (!startsWith(await reader.read(0, PNG_SIGNATURE.length), PNG_SIGNATURE)) {
     scan.problems.push('not a PNG: the 8-byte signature does not match');
     return scan;
   }
-  let position = 8;
+  let position = PNG_SIGNATURE.length;
   for (let count = 0; ; count++) {
     if (count >= MAX_CHUNKS) {
       scan.problems.push(`PNG has more than ${MAX_CHUNKS} chunks; stopped reading at offset ${position}`);

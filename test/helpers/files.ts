@@ -3,9 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+import { PNG_IEND_CHUNK as PNG_IEND, PNG_SIGNATURE } from '../../common/media/signatures.js';
 
 /** A structurally complete PNG-shaped file with `bodyBytes` of random filler. */
 export function fakePng(bodyBytes = 64, seed?: string): Buffer {

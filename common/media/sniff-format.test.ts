@@ -1,6 +1,6 @@
 // Unit tests for sniffFormat: formats by their first bytes, whatever the name says.
 import { describe, expect, it } from 'vitest';
-import { type MediaFormat, sniffFormat } from './file-format.js';
+import { type MediaFormat, sniffFormat } from './sniff-format.js';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 const ascii = (text: string) => Buffer.from(text, 'latin1');
