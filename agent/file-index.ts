@@ -1,9 +1,10 @@
 // The agent's index of listed files: hash by (path, size, mtime, inode), so an unchanged file is never
 // read twice, and a change journal (epoch, generation, tombstones) that answers "what changed since G".
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isXxh64 } from '../common/manifest.js';
+import { FileTable } from './file-table.js';
+import { LineWriter, readStateFile } from './index-state-file.js';
 
 export interface FileIdentity {
   size: number;
@@ -11,7 +12,7 @@ export interface FileIdentity {
   ino: number;
 }
 
-/** One listed file. A class, so 200k of them share one hidden shape and stay small. */
+/** One listed file, as the index hands it out; made on demand, the index itself holds none. */
 export class IndexedFile {
   constructor(
     readonly size: number,
@@ -27,6 +28,21 @@ export class IndexedFile {
 export interface IndexChanges {
   files: [string, IndexedFile][];
   removed: string[];
+}
+
+/**
+ * A frozen list of files for a reader that takes its time (a manifest streamed to a slow client):
+ * paths and their slots, which the index leaves untouched until `release`. `removed` is set for a
+ * list of changes.
+ */
+export interface IndexListing {
+  readonly paths: readonly string[];
+  readonly slots: Int32Array;
+  readonly removed: readonly string[];
+  /** The file at position i of `paths`. */
+  file(i: number): IndexedFile;
+  /** Ends the reading; the slots may be reused after it. Idempotent. */
+  release(): void;
 }
 
 const FILE_NAME = 'file-index.v2.ndjson';
@@ -51,7 +67,13 @@ const newEpoch = (): string => randomBytes(6).toString('hex');
  * current one.
  */
 export class FileIndex {
-  private readonly files = new Map<string, IndexedFile>();
+  /** Listed paths and their slots in `table`, in the order they were first listed. */
+  private readonly files = new Map<string, number>();
+  private readonly table = new FileTable();
+  /** Listings being read: while there are any, freed slots wait in `deferred` instead of being reused. */
+  private pins = 0;
+  private deferred: number[] = [];
+  private sweepNo = 0;
   private readonly tombstones = new Map<string, number>();
   private epochId = newEpoch();
   private generationNo = 0;
@@ -78,36 +100,39 @@ export class FileIndex {
 
   /** The cached hash when the file's identity is exactly the one it was hashed with. */
   get(path: string, identity: FileIdentity): string | undefined {
-    const file = this.files.get(path);
-    if (!file) return undefined;
-    const same =
-      file.size === identity.size && file.mtimeMs === identity.mtimeMs && file.ino === identity.ino;
-    return same ? file.xxh64 : undefined;
+    const slot = this.files.get(path);
+    if (slot === undefined || !this.table.matches(slot, identity)) return undefined;
+    return this.table.xxh64(slot);
   }
 
   /** Lists a file with this identity and hash; a no-op when it is listed exactly so already. */
   set(path: string, identity: FileIdentity, xxh64: string): void {
-    const file = this.files.get(path);
-    const same =
-      file &&
-      file.xxh64 === xxh64 &&
-      file.size === identity.size &&
-      file.mtimeMs === identity.mtimeMs &&
-      file.ino === identity.ino;
-    if (same) return;
-    this.files.set(
-      path,
-      new IndexedFile(identity.size, identity.mtimeMs, identity.ino, xxh64, this.generationNo + 1),
-    );
+    const old = this.files.get(path);
+    if (old !== undefined && this.table.matches(old, identity, xxh64)) return;
+    // A new slot even for a listed path: a listing being read may still show the old one.
+    const slot = this.table.add(identity, xxh64, this.generationNo + 1);
+    if (old !== undefined) {
+      this.table.setMark(slot, this.table.mark(old));
+      this.releaseSlot(old);
+    }
+    this.files.set(path, slot);
     this.tombstones.delete(path);
     this.uncommitted = this.dirty = true;
   }
 
   delete(path: string): void {
-    if (!this.files.delete(path)) return;
+    const slot = this.files.get(path);
+    if (slot === undefined) return;
+    this.files.delete(path);
+    this.releaseSlot(slot);
     this.tombstones.delete(path);
     this.tombstones.set(path, this.generationNo + 1);
     this.uncommitted = this.dirty = true;
+  }
+
+  private releaseSlot(slot: number): void {
+    if (this.pins > 0) this.deferred.push(slot);
+    else this.table.release(slot);
   }
 
   /** Unlists every file below a folder that is gone. */
@@ -128,6 +153,27 @@ export class FileIndex {
     for (const path of [...this.files.keys()]) if (!keep.has(path)) this.delete(path);
   }
 
+  /**
+   * Starts a sweep: `mark` each path still there, then `retainMarked` unlists the others. Does what
+   * `retainOnly` does without a set of every path (a full scan's 200k strings).
+   */
+  beginSweep(): void {
+    this.sweepNo = (this.sweepNo % 0xffff_fffe) + 1;
+  }
+
+  /** This listed path is still there (see beginSweep). */
+  mark(path: string): void {
+    const slot = this.files.get(path);
+    if (slot !== undefined) this.table.setMark(slot, this.sweepNo);
+  }
+
+  /** Unlists every path not marked since `beginSweep`. */
+  retainMarked(): void {
+    const gone: string[] = [];
+    for (const [path, slot] of this.files) if (this.table.mark(slot) !== this.sweepNo) gone.push(path);
+    for (const path of gone) this.delete(path);
+  }
+
   /** Makes the changes so far one new generation; true when there were any. */
   commit(): boolean {
     if (!this.uncommitted) return false;
@@ -143,9 +189,20 @@ export class FileIndex {
     return true;
   }
 
-  /** Every listed file, in no particular order. */
-  listed(): IterableIterator<[string, IndexedFile]> {
-    return this.files.entries();
+  private fileAt(slot: number): IndexedFile {
+    const { table } = this;
+    return new IndexedFile(
+      table.size(slot),
+      table.mtimeMs(slot),
+      table.ino(slot),
+      table.xxh64(slot),
+      table.gen(slot),
+    );
+  }
+
+  /** Every listed file, in no particular order; each entry is made as it is read. */
+  *listed(): IterableIterator<[string, IndexedFile]> {
+    for (const [path, slot] of this.files) yield [path, this.fileAt(slot)];
   }
 
   /**
@@ -153,14 +210,59 @@ export class FileIndex {
    * epoch, a generation it never had, or removals it has forgotten): the client needs a full list.
    */
   changesSince(epoch: string, since: number): IndexChanges | null {
-    if (epoch !== this.epochId || since > this.generationNo || since < this.horizon) return null;
-    const files: [string, IndexedFile][] = [];
-    if (since < this.generationNo) {
-      for (const entry of this.files) if (entry[1].gen > since) files.push(entry);
+    const listing = this.listing({ epoch, generation: since });
+    if (!listing) return null;
+    try {
+      const files = listing.paths.map((path, i): [string, IndexedFile] => [path, listing.file(i)]);
+      return { files, removed: [...listing.removed] };
+    } finally {
+      listing.release();
     }
+  }
+
+  /**
+   * The listed files (all of them, or, given a position, those changed after it, with the paths
+   * removed since), frozen until the listing is released. Null when the index cannot say what
+   * changed since that position (see changesSince).
+   */
+  listing(since?: { epoch: string; generation: number }): IndexListing | null {
+    const paths: string[] = [];
+    const slots: number[] = [];
     const removed: string[] = [];
-    for (const [path, gen] of this.tombstones) if (gen > since) removed.push(path);
-    return { files, removed };
+    if (since) {
+      const { epoch, generation } = since;
+      if (epoch !== this.epochId || generation > this.generationNo || generation < this.horizon) return null;
+      if (generation < this.generationNo) {
+        for (const [path, slot] of this.files) {
+          if (this.table.gen(slot) > generation) {
+            paths.push(path);
+            slots.push(slot);
+          }
+        }
+      }
+      for (const [path, gen] of this.tombstones) if (gen > generation) removed.push(path);
+    } else {
+      for (const [path, slot] of this.files) {
+        paths.push(path);
+        slots.push(slot);
+      }
+    }
+    const frozen = Int32Array.from(slots);
+    this.pins++;
+    let released = false;
+    return {
+      paths,
+      slots: frozen,
+      removed,
+      file: (i) => this.fileAt(frozen[i]!),
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--this.pins > 0) return;
+        for (const slot of this.deferred) this.table.release(slot);
+        this.deferred = [];
+      },
+    };
   }
 
   /** Resolves at the next commit that changes something, or after `ms`, or when `signal` aborts. */
@@ -183,10 +285,21 @@ export class FileIndex {
   async load(): Promise<void> {
     if (!this.stateDir) return;
     const crashed = await exists(join(this.stateDir, OPEN_MARKER));
-    const text =
-      (await readIfThere(join(this.stateDir, FILE_NAME))) ??
-      (await readIfThere(join(this.stateDir, V1_FILE_NAME)));
-    if (text !== null) this.parse(text);
+    const reader = {
+      header: (header: { epoch: string; generation: number; horizon: number }) => {
+        this.epochId = header.epoch;
+        this.generationNo = header.generation;
+        this.horizon = header.horizon;
+      },
+      file: (path: string, identity: FileIdentity, xxh64: string, gen: number) => {
+        const old = this.files.get(path);
+        if (old !== undefined) this.table.release(old);
+        this.files.set(path, this.table.add(identity, xxh64, gen));
+      },
+      tombstone: (path: string, gen: number) => void this.tombstones.set(path, gen),
+    };
+    if (!(await readStateFile(join(this.stateDir, FILE_NAME), reader)))
+      await readStateFile(join(this.stateDir, V1_FILE_NAME), reader);
     // The last run may have served generations after its last save: its positions are void. The new
     // epoch is saved even if nothing else changes, or a clean stop would leave the old one on disk.
     if (crashed) {
@@ -197,35 +310,6 @@ export class FileIndex {
     const marker = await open(join(this.stateDir, OPEN_MARKER), 'w');
     await marker.sync();
     await marker.close();
-  }
-
-  private parse(text: string): void {
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        continue; // A damaged line only costs one re-hash.
-      }
-      if (!Array.isArray(value)) {
-        const header = value as { v?: unknown; epoch?: unknown; generation?: unknown; horizon?: unknown };
-        if (header?.v === 2 && typeof header.epoch === 'string' && Number.isSafeInteger(header.generation)) {
-          this.epochId = header.epoch;
-          this.generationNo = header.generation as number;
-          this.horizon = Number.isSafeInteger(header.horizon) ? (header.horizon as number) : 0;
-        }
-        continue;
-      }
-      const [path, a, b, c, xxh64, gen] = value as unknown[];
-      if (typeof path !== 'string') continue;
-      if (value.length === 2 && Number.isSafeInteger(a)) {
-        this.tombstones.set(path, a as number);
-      } else if (isXxh64(xxh64) && [a, b, c].every((n) => typeof n === 'number')) {
-        const stamp = Number.isSafeInteger(gen) ? (gen as number) : 0;
-        this.files.set(path, new IndexedFile(a as number, b as number, c as number, xxh64, stamp));
-      }
-    }
   }
 
   /** Writes the index if it changed; saves that overlap run one after the other. */
@@ -249,24 +333,21 @@ export class FileIndex {
     const temp = `${target}.${process.pid}.tmp`;
     const handle = await open(temp, 'w');
     try {
-      const header = { v: 2, epoch: this.epochId, generation: this.generationNo, horizon: this.horizon };
-      let chunk = `${JSON.stringify(header)}\n`;
-      const flushAt = 1 << 20;
-      for (const [path, file] of this.files) {
-        chunk += `${JSON.stringify([path, file.size, file.mtimeMs, file.ino, file.xxh64, file.gen])}\n`;
-        if (chunk.length > flushAt) {
-          await handle.write(chunk);
-          chunk = '';
-        }
+      const out = new LineWriter(handle);
+      await out.line({ v: 2, epoch: this.epochId, generation: this.generationNo, horizon: this.horizon });
+      const { table } = this;
+      for (const [path, slot] of this.files) {
+        await out.line([
+          path,
+          table.size(slot),
+          table.mtimeMs(slot),
+          table.ino(slot),
+          table.xxh64(slot),
+          table.gen(slot),
+        ]);
       }
-      for (const [path, gen] of this.tombstones) {
-        chunk += `${JSON.stringify([path, gen])}\n`;
-        if (chunk.length > flushAt) {
-          await handle.write(chunk);
-          chunk = '';
-        }
-      }
-      await handle.write(chunk);
+      for (const [path, gen] of this.tombstones) await out.line([path, gen]);
+      await out.flush();
       await handle.sync();
     } catch (err) {
       this.dirty = true;
@@ -277,15 +358,6 @@ export class FileIndex {
     await handle.close();
     await rename(temp, target);
     await rm(join(this.stateDir, V1_FILE_NAME), { force: true });
-  }
-}
-
-async function readIfThere(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
   }
 }
 
