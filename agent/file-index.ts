@@ -174,6 +174,16 @@ export class FileIndex {
     for (const path of gone) this.delete(path);
   }
 
+  /** Unlists every path below `folder` not marked since `beginSweep`. */
+  retainMarkedUnder(folder: string): void {
+    const prefix = `${folder}/`;
+    const gone: string[] = [];
+    for (const [path, slot] of this.files) {
+      if (path.startsWith(prefix) && this.table.mark(slot) !== this.sweepNo) gone.push(path);
+    }
+    for (const path of gone) this.delete(path);
+  }
+
   /** Makes the changes so far one new generation; true when there were any. */
   commit(): boolean {
     if (!this.uncommitted) return false;
