@@ -115,6 +115,8 @@ export class FileIndex {
       this.table.setMark(slot, this.table.mark(old));
       this.releaseSlot(old);
     }
+    // The map keeps the key it holds; a new key is kept as given (see compactString: the scanner
+    // hands in flat paths).
     this.files.set(path, slot);
     this.tombstones.delete(path);
     this.uncommitted = this.dirty = true;

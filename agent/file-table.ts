@@ -1,24 +1,22 @@
-// The index's storage: one numbered slot per listed file, its numbers in typed arrays, not one object each.
+// The index's storage: one numbered slot per listed file, its numbers in typed columns, not one object each.
 import type { FileIdentity } from './file-index.js';
-
-const INITIAL_SLOTS = 1024;
+import { float64Column, uint32Column } from './paged-column.js';
 
 /**
- * Size, mtime, inode, generation and xxh64 of each slot, in columns: about 40 bytes a file, where a
+ * Size, mtime, inode, generation and xxh64 of each slot, in columns: about 44 bytes a file, where a
  * JS object with a hex string held about 150. Slots are reused once freed. The path of a slot is kept
  * by the caller (the index's path map), so a path string exists once.
  */
 export class FileTable {
-  private capacity = 0;
-  private sizes = new Float64Array(0);
-  private mtimes = new Float64Array(0);
-  private inos = new Float64Array(0);
-  private gens = new Float64Array(0);
+  private readonly sizes = float64Column();
+  private readonly mtimes = float64Column();
+  private readonly inos = float64Column();
+  private readonly gens = float64Column();
   /** xxh64 as its high and low 32 bits. */
-  private hashHi = new Uint32Array(0);
-  private hashLo = new Uint32Array(0);
+  private readonly hashHi = uint32Column();
+  private readonly hashLo = uint32Column();
   /** The sweep (see FileIndex.retainMarked) that last saw each slot. */
-  private marks = new Uint32Array(0);
+  private readonly marks = uint32Column();
   private used = 0;
   private readonly free: number[] = [];
 
@@ -26,16 +24,17 @@ export class FileTable {
   add(identity: FileIdentity, xxh64: string, gen: number): number {
     let slot = this.free.pop();
     if (slot === undefined) {
-      if (this.used === this.capacity) this.grow();
       slot = this.used++;
+      for (const column of [this.sizes, this.mtimes, this.inos, this.gens]) column.ensure(slot);
+      for (const column of [this.hashHi, this.hashLo, this.marks]) column.ensure(slot);
     }
-    this.sizes[slot] = identity.size;
-    this.mtimes[slot] = identity.mtimeMs;
-    this.inos[slot] = identity.ino;
-    this.gens[slot] = gen;
-    this.hashHi[slot] = Number.parseInt(xxh64.slice(0, 8), 16);
-    this.hashLo[slot] = Number.parseInt(xxh64.slice(8, 16), 16);
-    this.marks[slot] = 0;
+    this.sizes.set(slot, identity.size);
+    this.mtimes.set(slot, identity.mtimeMs);
+    this.inos.set(slot, identity.ino);
+    this.gens.set(slot, gen);
+    this.hashHi.set(slot, Number.parseInt(xxh64.slice(0, 8), 16));
+    this.hashLo.set(slot, Number.parseInt(xxh64.slice(8, 16), 16));
+    this.marks.set(slot, 0);
     return slot;
   }
 
@@ -45,57 +44,41 @@ export class FileTable {
   }
 
   size(slot: number): number {
-    return this.sizes[slot]!;
+    return this.sizes.get(slot);
   }
 
   mtimeMs(slot: number): number {
-    return this.mtimes[slot]!;
+    return this.mtimes.get(slot);
   }
 
   ino(slot: number): number {
-    return this.inos[slot]!;
+    return this.inos.get(slot);
   }
 
   gen(slot: number): number {
-    return this.gens[slot]!;
+    return this.gens.get(slot);
   }
 
   mark(slot: number): number {
-    return this.marks[slot]!;
+    return this.marks.get(slot);
   }
 
   setMark(slot: number, mark: number): void {
-    this.marks[slot] = mark;
+    this.marks.set(slot, mark);
   }
 
   xxh64(slot: number): string {
-    return hex8(this.hashHi[slot]!) + hex8(this.hashLo[slot]!);
+    return hex8(this.hashHi.get(slot)) + hex8(this.hashLo.get(slot));
   }
 
   /** True when the slot holds exactly this identity (and, if given, this hash). */
   matches(slot: number, identity: FileIdentity, xxh64?: string): boolean {
     return (
-      this.sizes[slot] === identity.size &&
-      this.mtimes[slot] === identity.mtimeMs &&
-      this.inos[slot] === identity.ino &&
+      this.sizes.get(slot) === identity.size &&
+      this.mtimes.get(slot) === identity.mtimeMs &&
+      this.inos.get(slot) === identity.ino &&
       (xxh64 === undefined || this.xxh64(slot) === xxh64)
     );
-  }
-
-  private grow(): void {
-    const capacity = Math.max(INITIAL_SLOTS, this.capacity * 2);
-    const widen = <T extends Float64Array | Uint32Array>(old: T, next: T): T => {
-      next.set(old);
-      return next;
-    };
-    this.sizes = widen(this.sizes, new Float64Array(capacity));
-    this.mtimes = widen(this.mtimes, new Float64Array(capacity));
-    this.inos = widen(this.inos, new Float64Array(capacity));
-    this.gens = widen(this.gens, new Float64Array(capacity));
-    this.hashHi = widen(this.hashHi, new Uint32Array(capacity));
-    this.hashLo = widen(this.hashLo, new Uint32Array(capacity));
-    this.marks = widen(this.marks, new Uint32Array(capacity));
-    this.capacity = capacity;
   }
 }
 

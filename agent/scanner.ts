@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import type { AgentStats } from '../common/protocol.js';
 import { forEachLimit } from '../lib/pool.js';
+import { compactString } from './compact-string.js';
 import type { FileIdentity, FileIndex } from './file-index.js';
 import type { PathFilter } from './filters.js';
 import { type Candidate, type WalkOptions, walkFolders } from './folder-walk.js';
@@ -243,7 +244,9 @@ export class Scanner {
     const identity = await identify(candidate.abs);
     if (!identity) return;
     const verdict = this.pending.classify(candidate.path, identity);
-    if (verdict === 'hash') await this.hash(candidate, identity, () => undefined);
+    // The path may become an index key: flat, not the rope the walk built.
+    if (verdict === 'hash')
+      await this.hash({ ...candidate, path: compactString(candidate.path) }, identity, () => undefined);
     const retry = verdict === 'pending' ? this.retryOf(candidate, identity) : undefined;
     if (retry) retries.push(retry);
   }

@@ -51,7 +51,7 @@ async function rssNow(pid: number): Promise<number> {
 }
 
 async function agentWith(root: string, state: string, snapshotEnv: string): Promise<Server> {
-  process.env.NODE_OPTIONS = `--import ${join(REPO, 'bench/memory-probe.js')}`;
+  process.env.NODE_OPTIONS = `--import ${join(REPO, 'bench/memory-probe.js')} ${process.env.AGENT_NODE_OPTIONS ?? ''}`;
   process.env.AGENT_MEM_SNAPSHOT = snapshotEnv;
   try {
     return await startAgent(root, state, { extra: ['--log-level', 'info'] });
