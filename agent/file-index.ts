@@ -1,10 +1,12 @@
 // The agent's index of listed files: hash by (path, size, mtime, inode), so an unchanged file is never
 // read twice, and a change journal (epoch, generation, tombstones) that answers "what changed since G".
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileTable } from './file-table.js';
-import { LineWriter, readStateFile } from './index-state-file.js';
+import { FileTable, IndexedFile, type IndexListing } from './file-table.js';
+
+export { IndexedFile, type IndexListing } from './file-table.js';
+import { exists, readStateFile, writeStateFile } from './index-state-file.js';
 
 export interface FileIdentity {
   size: number;
@@ -12,37 +14,10 @@ export interface FileIdentity {
   ino: number;
 }
 
-/** One listed file, as the index hands it out; made on demand, the index itself holds none. */
-export class IndexedFile {
-  constructor(
-    readonly size: number,
-    readonly mtimeMs: number,
-    readonly ino: number,
-    readonly xxh64: string,
-    /** The generation that last changed this entry. */
-    readonly gen: number,
-  ) {}
-}
-
 /** What changed after a generation: files added or changed, and paths no longer listed. */
 export interface IndexChanges {
   files: [string, IndexedFile][];
   removed: string[];
-}
-
-/**
- * A frozen list of files for a reader that takes its time (a manifest streamed to a slow client):
- * paths and their slots, which the index leaves untouched until `release`. `removed` is set for a
- * list of changes.
- */
-export interface IndexListing {
-  readonly paths: readonly string[];
-  readonly slots: Int32Array;
-  readonly removed: readonly string[];
-  /** The file at position i of `paths`. */
-  file(i: number): IndexedFile;
-  /** Ends the reading; the slots may be reused after it. Idempotent. */
-  release(): void;
 }
 
 const FILE_NAME = 'file-index.v2.ndjson';
@@ -70,10 +45,6 @@ export class FileIndex {
   /** Listed paths and their slots in `table`, in the order they were first listed. */
   private readonly files = new Map<string, number>();
   private readonly table = new FileTable();
-  /** Listings being read: while there are any, freed slots wait in `deferred` instead of being reused. */
-  private pins = 0;
-  private deferred: number[] = [];
-  private sweepNo = 0;
   private readonly tombstones = new Map<string, number>();
   private epochId = newEpoch();
   private generationNo = 0;
@@ -112,8 +83,8 @@ export class FileIndex {
     // A new slot even for a listed path: a listing being read may still show the old one.
     const slot = this.table.add(identity, xxh64, this.generationNo + 1);
     if (old !== undefined) {
-      this.table.setMark(slot, this.table.mark(old));
-      this.releaseSlot(old);
+      this.table.copyMark(old, slot);
+      this.table.release(old);
     }
     // The map keeps the key it holds; a new key is kept as given (see compactString: the scanner
     // hands in flat paths).
@@ -126,15 +97,10 @@ export class FileIndex {
     const slot = this.files.get(path);
     if (slot === undefined) return;
     this.files.delete(path);
-    this.releaseSlot(slot);
+    this.table.release(slot);
     this.tombstones.delete(path);
     this.tombstones.set(path, this.generationNo + 1);
     this.uncommitted = this.dirty = true;
-  }
-
-  private releaseSlot(slot: number): void {
-    if (this.pins > 0) this.deferred.push(slot);
-    else this.table.release(slot);
   }
 
   /** Unlists every file below a folder that is gone. */
@@ -160,19 +126,19 @@ export class FileIndex {
    * `retainOnly` does without a set of every path (a full scan's 200k strings).
    */
   beginSweep(): void {
-    this.sweepNo = (this.sweepNo % 0xffff_fffe) + 1;
+    this.table.beginSweep();
   }
 
   /** This listed path is still there (see beginSweep). */
   mark(path: string): void {
     const slot = this.files.get(path);
-    if (slot !== undefined) this.table.setMark(slot, this.sweepNo);
+    if (slot !== undefined) this.table.markSeen(slot);
   }
 
   /** Unlists every path not marked since `beginSweep`. */
   retainMarked(): void {
     const gone: string[] = [];
-    for (const [path, slot] of this.files) if (this.table.mark(slot) !== this.sweepNo) gone.push(path);
+    for (const [path, slot] of this.files) if (!this.table.seen(slot)) gone.push(path);
     for (const path of gone) this.delete(path);
   }
 
@@ -181,7 +147,7 @@ export class FileIndex {
     const prefix = `${folder}/`;
     const gone: string[] = [];
     for (const [path, slot] of this.files) {
-      if (path.startsWith(prefix) && this.table.mark(slot) !== this.sweepNo) gone.push(path);
+      if (path.startsWith(prefix) && !this.table.seen(slot)) gone.push(path);
     }
     for (const path of gone) this.delete(path);
   }
@@ -201,20 +167,9 @@ export class FileIndex {
     return true;
   }
 
-  private fileAt(slot: number): IndexedFile {
-    const { table } = this;
-    return new IndexedFile(
-      table.size(slot),
-      table.mtimeMs(slot),
-      table.ino(slot),
-      table.xxh64(slot),
-      table.gen(slot),
-    );
-  }
-
   /** Every listed file, in no particular order; each entry is made as it is read. */
   *listed(): IterableIterator<[string, IndexedFile]> {
-    for (const [path, slot] of this.files) yield [path, this.fileAt(slot)];
+    for (const [path, slot] of this.files) yield [path, this.table.file(slot)];
   }
 
   /**
@@ -260,21 +215,8 @@ export class FileIndex {
       }
     }
     const frozen = Int32Array.from(slots);
-    this.pins++;
-    let released = false;
-    return {
-      paths,
-      slots: frozen,
-      removed,
-      file: (i) => this.fileAt(frozen[i]!),
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--this.pins > 0) return;
-        for (const slot of this.deferred) this.table.release(slot);
-        this.deferred = [];
-      },
-    };
+    const unpin = this.table.pin();
+    return { paths, slots: frozen, removed, file: (i) => this.table.file(frozen[i]!), release: unpin };
   }
 
   /** Resolves at the next commit that changes something, or after `ms`, or when `signal` aborts. */
@@ -341,43 +283,20 @@ export class FileIndex {
     if (!this.stateDir || !this.dirty) return;
     this.dirty = false; // changes made while writing mark it again
     await mkdir(this.stateDir, { recursive: true });
-    const target = join(this.stateDir, FILE_NAME);
-    const temp = `${target}.${process.pid}.tmp`;
-    const handle = await open(temp, 'w');
+    const { table } = this;
     try {
-      const out = new LineWriter(handle);
-      await out.line({ v: 2, epoch: this.epochId, generation: this.generationNo, horizon: this.horizon });
-      const { table } = this;
-      for (const [path, slot] of this.files) {
-        await out.line([
-          path,
-          table.size(slot),
-          table.mtimeMs(slot),
-          table.ino(slot),
-          table.xxh64(slot),
-          table.gen(slot),
-        ]);
-      }
-      for (const [path, gen] of this.tombstones) await out.line([path, gen]);
-      await out.flush();
-      await handle.sync();
+      await writeStateFile(join(this.stateDir, FILE_NAME), async (out) => {
+        await out.line({ v: 2, epoch: this.epochId, generation: this.generationNo, horizon: this.horizon });
+        for (const [path, slot] of this.files) {
+          const { size, mtimeMs, ino, xxh64, gen } = table.file(slot);
+          await out.line([path, size, mtimeMs, ino, xxh64, gen]);
+        }
+        for (const [path, gen] of this.tombstones) await out.line([path, gen]);
+      });
     } catch (err) {
       this.dirty = true;
-      await handle.close();
-      await rm(temp, { force: true });
       throw err;
     }
-    await handle.close();
-    await rename(temp, target);
     await rm(join(this.stateDir, V1_FILE_NAME), { force: true });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await (await open(path, 'r')).close();
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,7 +1,7 @@
 // The file index's state file: NDJSON, a header line, then one array per file and per tombstone;
 // read and written a line at a time, so a 200k-file index never sits in memory as text.
 import { createReadStream } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { isXxh64 } from '../common/manifest.js';
 import type { FileIdentity } from './file-index.js';
@@ -83,5 +83,38 @@ export class LineWriter {
     const chunk = this.chunk;
     this.chunk = '';
     await this.handle.write(chunk);
+  }
+}
+
+/**
+ * Replaces the state file at `target` atomically: `fill` writes the lines into a temp file, which is
+ * fsynced and renamed over it. On failure the temp file is removed and the old file stays.
+ */
+export async function writeStateFile(
+  target: string,
+  fill: (out: LineWriter) => Promise<void>,
+): Promise<void> {
+  const temp = `${target}.${process.pid}.tmp`;
+  const handle = await open(temp, 'w');
+  try {
+    const out = new LineWriter(handle);
+    await fill(out);
+    await out.flush();
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await handle.close();
+  await rename(temp, target);
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await (await open(path, 'r')).close();
+    return true;
+  } catch {
+    return false;
   }
 }
