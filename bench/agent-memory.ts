@@ -37,7 +37,9 @@ async function probe(agent: Server, snapshot?: string): Promise<unknown> {
   agent.child.kill('SIGUSR2');
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    const line = agent.logTail.slice(-Math.max(1, agent.logTail.length - before + 1)).find((l) => l.startsWith('mem-probe '));
+    const line = agent.logTail
+      .slice(-Math.max(1, agent.logTail.length - before + 1))
+      .find((l) => l.startsWith('mem-probe '));
     if (line) return JSON.parse(line.slice('mem-probe '.length));
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -7,7 +7,10 @@ import { writeHeapSnapshot, getHeapSpaceStatistics } from 'node:v8';
 process.on('SIGUSR2', () => {
   const usage = process.memoryUsage();
   const spaces = Object.fromEntries(
-    getHeapSpaceStatistics().map((space) => [space.space_name, +(space.space_used_size / 2 ** 20).toFixed(1)]),
+    getHeapSpaceStatistics().map((space) => [
+      space.space_name,
+      +(space.space_used_size / 2 ** 20).toFixed(1),
+    ]),
   );
   const mib = Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)]));
   let snapshot = null;
