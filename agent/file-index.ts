@@ -1,26 +1,17 @@
 // The agent's index of listed files: hash by (path, size, mtime, inode), so an unchanged file is never
 // read twice, and a change journal (epoch, generation, tombstones) that answers "what changed since G".
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isXxh64 } from '../common/manifest.js';
+import { FileTable, IndexedFile, type IndexListing } from './file-table.js';
+
+export { IndexedFile, type IndexListing } from './file-table.js';
+import { exists, readStateFile, writeStateFile } from './index-state-file.js';
 
 export interface FileIdentity {
   size: number;
   mtimeMs: number;
   ino: number;
-}
-
-/** One listed file. A class, so 200k of them share one hidden shape and stay small. */
-export class IndexedFile {
-  constructor(
-    readonly size: number,
-    readonly mtimeMs: number,
-    readonly ino: number,
-    readonly xxh64: string,
-    /** The generation that last changed this entry. */
-    readonly gen: number,
-  ) {}
 }
 
 /** What changed after a generation: files added or changed, and paths no longer listed. */
@@ -51,7 +42,9 @@ const newEpoch = (): string => randomBytes(6).toString('hex');
  * current one.
  */
 export class FileIndex {
-  private readonly files = new Map<string, IndexedFile>();
+  /** Listed paths and their slots in `table`, in the order they were first listed. */
+  private readonly files = new Map<string, number>();
+  private readonly table = new FileTable();
   private readonly tombstones = new Map<string, number>();
   private epochId = newEpoch();
   private generationNo = 0;
@@ -78,33 +71,33 @@ export class FileIndex {
 
   /** The cached hash when the file's identity is exactly the one it was hashed with. */
   get(path: string, identity: FileIdentity): string | undefined {
-    const file = this.files.get(path);
-    if (!file) return undefined;
-    const same =
-      file.size === identity.size && file.mtimeMs === identity.mtimeMs && file.ino === identity.ino;
-    return same ? file.xxh64 : undefined;
+    const slot = this.files.get(path);
+    if (slot === undefined || !this.table.matches(slot, identity)) return undefined;
+    return this.table.xxh64(slot);
   }
 
   /** Lists a file with this identity and hash; a no-op when it is listed exactly so already. */
   set(path: string, identity: FileIdentity, xxh64: string): void {
-    const file = this.files.get(path);
-    const same =
-      file &&
-      file.xxh64 === xxh64 &&
-      file.size === identity.size &&
-      file.mtimeMs === identity.mtimeMs &&
-      file.ino === identity.ino;
-    if (same) return;
-    this.files.set(
-      path,
-      new IndexedFile(identity.size, identity.mtimeMs, identity.ino, xxh64, this.generationNo + 1),
-    );
+    const old = this.files.get(path);
+    if (old !== undefined && this.table.matches(old, identity, xxh64)) return;
+    // A new slot even for a listed path: a listing being read may still show the old one.
+    const slot = this.table.add(identity, xxh64, this.generationNo + 1);
+    if (old !== undefined) {
+      this.table.copyMark(old, slot);
+      this.table.release(old);
+    }
+    // The map keeps the key it holds; a new key is kept as given (see compactString: the scanner
+    // hands in flat paths).
+    this.files.set(path, slot);
     this.tombstones.delete(path);
     this.uncommitted = this.dirty = true;
   }
 
   delete(path: string): void {
-    if (!this.files.delete(path)) return;
+    const slot = this.files.get(path);
+    if (slot === undefined) return;
+    this.files.delete(path);
+    this.table.release(slot);
     this.tombstones.delete(path);
     this.tombstones.set(path, this.generationNo + 1);
     this.uncommitted = this.dirty = true;
@@ -128,6 +121,37 @@ export class FileIndex {
     for (const path of [...this.files.keys()]) if (!keep.has(path)) this.delete(path);
   }
 
+  /**
+   * Starts a sweep: `mark` each path still there, then `retainMarked` unlists the others. Does what
+   * `retainOnly` does without a set of every path (a full scan's 200k strings).
+   */
+  beginSweep(): void {
+    this.table.beginSweep();
+  }
+
+  /** This listed path is still there (see beginSweep). */
+  mark(path: string): void {
+    const slot = this.files.get(path);
+    if (slot !== undefined) this.table.markSeen(slot);
+  }
+
+  /** Unlists every path not marked since `beginSweep`. */
+  retainMarked(): void {
+    const gone: string[] = [];
+    for (const [path, slot] of this.files) if (!this.table.seen(slot)) gone.push(path);
+    for (const path of gone) this.delete(path);
+  }
+
+  /** Unlists every path below `folder` not marked since `beginSweep`. */
+  retainMarkedUnder(folder: string): void {
+    const prefix = `${folder}/`;
+    const gone: string[] = [];
+    for (const [path, slot] of this.files) {
+      if (path.startsWith(prefix) && !this.table.seen(slot)) gone.push(path);
+    }
+    for (const path of gone) this.delete(path);
+  }
+
   /** Makes the changes so far one new generation; true when there were any. */
   commit(): boolean {
     if (!this.uncommitted) return false;
@@ -143,9 +167,9 @@ export class FileIndex {
     return true;
   }
 
-  /** Every listed file, in no particular order. */
-  listed(): IterableIterator<[string, IndexedFile]> {
-    return this.files.entries();
+  /** Every listed file, in no particular order; each entry is made as it is read. */
+  *listed(): IterableIterator<[string, IndexedFile]> {
+    for (const [path, slot] of this.files) yield [path, this.table.file(slot)];
   }
 
   /**
@@ -153,14 +177,46 @@ export class FileIndex {
    * epoch, a generation it never had, or removals it has forgotten): the client needs a full list.
    */
   changesSince(epoch: string, since: number): IndexChanges | null {
-    if (epoch !== this.epochId || since > this.generationNo || since < this.horizon) return null;
-    const files: [string, IndexedFile][] = [];
-    if (since < this.generationNo) {
-      for (const entry of this.files) if (entry[1].gen > since) files.push(entry);
+    const listing = this.listing({ epoch, generation: since });
+    if (!listing) return null;
+    try {
+      const files = listing.paths.map((path, i): [string, IndexedFile] => [path, listing.file(i)]);
+      return { files, removed: [...listing.removed] };
+    } finally {
+      listing.release();
     }
+  }
+
+  /**
+   * The listed files (all of them, or, given a position, those changed after it, with the paths
+   * removed since), frozen until the listing is released. Null when the index cannot say what
+   * changed since that position (see changesSince).
+   */
+  listing(since?: { epoch: string; generation: number }): IndexListing | null {
+    const paths: string[] = [];
+    const slots: number[] = [];
     const removed: string[] = [];
-    for (const [path, gen] of this.tombstones) if (gen > since) removed.push(path);
-    return { files, removed };
+    if (since) {
+      const { epoch, generation } = since;
+      if (epoch !== this.epochId || generation > this.generationNo || generation < this.horizon) return null;
+      if (generation < this.generationNo) {
+        for (const [path, slot] of this.files) {
+          if (this.table.gen(slot) > generation) {
+            paths.push(path);
+            slots.push(slot);
+          }
+        }
+      }
+      for (const [path, gen] of this.tombstones) if (gen > generation) removed.push(path);
+    } else {
+      for (const [path, slot] of this.files) {
+        paths.push(path);
+        slots.push(slot);
+      }
+    }
+    const frozen = Int32Array.from(slots);
+    const unpin = this.table.pin();
+    return { paths, slots: frozen, removed, file: (i) => this.table.file(frozen[i]!), release: unpin };
   }
 
   /** Resolves at the next commit that changes something, or after `ms`, or when `signal` aborts. */
@@ -183,10 +239,21 @@ export class FileIndex {
   async load(): Promise<void> {
     if (!this.stateDir) return;
     const crashed = await exists(join(this.stateDir, OPEN_MARKER));
-    const text =
-      (await readIfThere(join(this.stateDir, FILE_NAME))) ??
-      (await readIfThere(join(this.stateDir, V1_FILE_NAME)));
-    if (text !== null) this.parse(text);
+    const reader = {
+      header: (header: { epoch: string; generation: number; horizon: number }) => {
+        this.epochId = header.epoch;
+        this.generationNo = header.generation;
+        this.horizon = header.horizon;
+      },
+      file: (path: string, identity: FileIdentity, xxh64: string, gen: number) => {
+        const old = this.files.get(path);
+        if (old !== undefined) this.table.release(old);
+        this.files.set(path, this.table.add(identity, xxh64, gen));
+      },
+      tombstone: (path: string, gen: number) => void this.tombstones.set(path, gen),
+    };
+    if (!(await readStateFile(join(this.stateDir, FILE_NAME), reader)))
+      await readStateFile(join(this.stateDir, V1_FILE_NAME), reader);
     // The last run may have served generations after its last save: its positions are void. The new
     // epoch is saved even if nothing else changes, or a clean stop would leave the old one on disk.
     if (crashed) {
@@ -197,35 +264,6 @@ export class FileIndex {
     const marker = await open(join(this.stateDir, OPEN_MARKER), 'w');
     await marker.sync();
     await marker.close();
-  }
-
-  private parse(text: string): void {
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        continue; // A damaged line only costs one re-hash.
-      }
-      if (!Array.isArray(value)) {
-        const header = value as { v?: unknown; epoch?: unknown; generation?: unknown; horizon?: unknown };
-        if (header?.v === 2 && typeof header.epoch === 'string' && Number.isSafeInteger(header.generation)) {
-          this.epochId = header.epoch;
-          this.generationNo = header.generation as number;
-          this.horizon = Number.isSafeInteger(header.horizon) ? (header.horizon as number) : 0;
-        }
-        continue;
-      }
-      const [path, a, b, c, xxh64, gen] = value as unknown[];
-      if (typeof path !== 'string') continue;
-      if (value.length === 2 && Number.isSafeInteger(a)) {
-        this.tombstones.set(path, a as number);
-      } else if (isXxh64(xxh64) && [a, b, c].every((n) => typeof n === 'number')) {
-        const stamp = Number.isSafeInteger(gen) ? (gen as number) : 0;
-        this.files.set(path, new IndexedFile(a as number, b as number, c as number, xxh64, stamp));
-      }
-    }
   }
 
   /** Writes the index if it changed; saves that overlap run one after the other. */
@@ -245,55 +283,20 @@ export class FileIndex {
     if (!this.stateDir || !this.dirty) return;
     this.dirty = false; // changes made while writing mark it again
     await mkdir(this.stateDir, { recursive: true });
-    const target = join(this.stateDir, FILE_NAME);
-    const temp = `${target}.${process.pid}.tmp`;
-    const handle = await open(temp, 'w');
+    const { table } = this;
     try {
-      const header = { v: 2, epoch: this.epochId, generation: this.generationNo, horizon: this.horizon };
-      let chunk = `${JSON.stringify(header)}\n`;
-      const flushAt = 1 << 20;
-      for (const [path, file] of this.files) {
-        chunk += `${JSON.stringify([path, file.size, file.mtimeMs, file.ino, file.xxh64, file.gen])}\n`;
-        if (chunk.length > flushAt) {
-          await handle.write(chunk);
-          chunk = '';
+      await writeStateFile(join(this.stateDir, FILE_NAME), async (out) => {
+        await out.line({ v: 2, epoch: this.epochId, generation: this.generationNo, horizon: this.horizon });
+        for (const [path, slot] of this.files) {
+          const { size, mtimeMs, ino, xxh64, gen } = table.file(slot);
+          await out.line([path, size, mtimeMs, ino, xxh64, gen]);
         }
-      }
-      for (const [path, gen] of this.tombstones) {
-        chunk += `${JSON.stringify([path, gen])}\n`;
-        if (chunk.length > flushAt) {
-          await handle.write(chunk);
-          chunk = '';
-        }
-      }
-      await handle.write(chunk);
-      await handle.sync();
+        for (const [path, gen] of this.tombstones) await out.line([path, gen]);
+      });
     } catch (err) {
       this.dirty = true;
-      await handle.close();
-      await rm(temp, { force: true });
       throw err;
     }
-    await handle.close();
-    await rename(temp, target);
     await rm(join(this.stateDir, V1_FILE_NAME), { force: true });
-  }
-}
-
-async function readIfThere(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await (await open(path, 'r')).close();
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,17 +1,23 @@
 // Keeps the file index true to the roots: full scans (at start, on request, every --rescan) and
 // refreshes of the paths a watch saw change. Settled regular files only, each hashed once.
-import { opendir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
-import type { ManifestEntry } from '../common/manifest.js';
-import type { AgentStats, LongPendingFile } from '../common/protocol.js';
+import type { AgentStats } from '../common/protocol.js';
 import { forEachLimit } from '../lib/pool.js';
+import { compactString } from './compact-string.js';
 import type { FileIdentity, FileIndex } from './file-index.js';
-import { hashSettledFile, identify, lookAt } from './hash-file.js';
 import type { PathFilter } from './filters.js';
+import { type Candidate, type WalkOptions, walkFolders } from './folder-walk.js';
+import { hashSettledFile, identify, lookAt } from './hash-file.js';
+import { HashQueue } from './hash-queue.js';
+import { PENDING_REPORT_MS, PendingFiles } from './pending-files.js';
 import type { Root } from './roots.js';
-import { type FirstSeen, isIgnoredName, sameObservation, settleVerdict } from './settle.js';
+import { type Retry, type RootPath, type ScanProgress, ScanSnapshot } from './scan-snapshot.js';
+import { isIgnoredName } from './settle.js';
+
+export { PENDING_REASONS, PENDING_REPORT_MS } from './pending-files.js';
+export { type Retry, type RootPath, type ScanProgress, ScanSnapshot, listEntries } from './scan-snapshot.js';
 
 export interface ScannerOptions {
   roots: readonly Root[];
@@ -30,83 +36,8 @@ export interface ScannerOptions {
   pendingReportMs?: number;
 }
 
-/** Default for ScannerOptions.pendingReportMs. */
-export const PENDING_REPORT_MS = 3_600_000;
-/** At most this many long-pending files are listed in stats and logs; the count is always whole. */
-const MAX_LONG_PENDING_LISTED = 50;
-
-/** Why a file is not offered yet. */
-export const PENDING_REASONS = {
-  unsettled: 'still changing, or younger than the settle window',
-  incomplete:
-    'its bytes say it is unfinished (PNG without IEND, WebP shorter than its RIFF length, MP4 without moov, GIF without trailer)',
-  unstable: 'it changed or could not be read while it was hashed',
-} as const;
-
-/** The short name each pending reason is counted under (the manifest's end line, the dashboard). */
-const PENDING_REASON_KEYS = new Map<string, string>([
-  [PENDING_REASONS.unsettled, 'settling'],
-  [PENDING_REASONS.incomplete, 'incomplete'],
-  [PENDING_REASONS.unstable, 'unstable'],
-]);
-
-/** A path under a root, as the watcher reports it: `rel` is '' for the root itself. */
-export interface RootPath {
-  root: Root;
-  rel: string;
-}
-
-interface Candidate {
-  root: Root;
-  path: string;
-  abs: string;
-  name: string;
-}
-
-/** What a running scan has done so far, for progress relayed to the controller. */
-export interface ScanProgress {
-  phase: 'walking' | 'checking' | 'hashing';
-  filesSeen: number;
-  filesToHash: number;
-  filesHashed: number;
-  bytesToHash: number;
-  bytesHashed: number;
-  startedAtMs: number;
-}
-
-/** The outcome of one full scan; `entries` lists the index as it is when read (sorted by path). */
-export class ScanSnapshot {
-  constructor(
-    private readonly index: FileIndex,
-    readonly generation: number,
-    /** Files that will be offered once they settle: growing, too new, or structurally unfinished. */
-    readonly pending: number,
-    readonly hashed: number,
-    readonly cacheHits: number,
-    readonly finishedAtMs: number,
-  ) {}
-
-  get entries(): ManifestEntry[] {
-    return listEntries(this.index);
-  }
-}
-
-/** The index as manifest entries, sorted by path. */
-export function listEntries(index: FileIndex): ManifestEntry[] {
-  const entries = [...index.listed()].map(([path, f]) => ({
-    path,
-    size: f.size,
-    mtimeMs: f.mtimeMs,
-    xxh64: f.xxh64,
-    ino: f.ino,
-  }));
-  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** When a path left pending should be looked at again: once it would settle. */
-export interface Retry extends RootPath {
-  atMs: number;
-}
+/** Files whose identity is looked up at once while a folder is checked. */
+const CHECK_CONCURRENCY = 8;
 
 /**
  * One scan or refresh runs at a time, in order; a scan asked for while one is queued joins it.
@@ -117,17 +48,14 @@ export class Scanner {
   private nextScan: Promise<ScanSnapshot> | undefined;
   private snapshot: ScanSnapshot | null = null;
   private live: ScanProgress | null = null;
-  /** Unsettled files: when their current size and mtime were first seen. */
-  private firstSeen = new Map<string, FirstSeen>();
-  /** Settled files their format says are unfinished, by identity, so they are not re-read each pass. */
-  private incomplete = new Map<string, FileIdentity>();
-  /** Files left pending by the latest runs, with why. */
-  private readonly pendingPaths = new Map<string, string>();
-  /** When each pending file was first left pending; kept across scans, so long waits show. */
-  private readonly pendingSince = new Map<string, number>();
+  private readonly pending: PendingFiles;
+  private readonly walkOptions: WalkOptions;
   private readonly counters = { scans: 0, filesHashed: 0, bytesHashed: 0, cacheHits: 0 };
 
-  constructor(private readonly options: ScannerOptions) {}
+  constructor(private readonly options: ScannerOptions) {
+    this.pending = new PendingFiles(options.index, options.clock, options.settleMs, options.pendingReportMs);
+    this.walkOptions = { filter: options.filter, logger: options.logger, onFolder: options.onFolder };
+  }
 
   get index(): FileIndex {
     return this.options.index;
@@ -147,12 +75,17 @@ export class Scanner {
     return {
       ...this.counters,
       manifestFiles: index.size,
-      pendingFiles: this.pendingPaths.size,
-      longPending: this.longPending(),
+      pendingFiles: this.pending.size,
+      longPending: this.pending.longPending(),
       generation: index.generation,
       epoch: index.epoch,
       lastScanAt: this.snapshot ? new Date(this.snapshot.finishedAtMs).toISOString() : null,
     };
+  }
+
+  /** How many files are pending for each reason, by its short name. */
+  pendingByReason(): Record<string, number> {
+    return this.pending.byReason();
   }
 
   /** Waits for every queued scan and refresh; what they changed is committed after it. */
@@ -192,79 +125,86 @@ export class Scanner {
       startedAtMs: started,
     };
     this.live = live;
+    this.pending.beginScan();
+    index.beginSweep();
+    let completed = false;
     try {
-      const candidates: Candidate[] = [];
-      for (const root of roots) await this.walk(root, '', candidates);
-      live.filesSeen = candidates.length;
-      const firstSeen = this.firstSeen;
-      const incomplete = this.incomplete;
-      this.firstSeen = new Map();
-      this.incomplete = new Map();
-      this.pendingPaths.clear();
-      const keep = new Set<string>();
-      const toHash: { candidate: Candidate; identity: FileIdentity }[] = [];
+      // Each batch of a folder is checked (identity and cache, cheap) as the walk lists it, so no
+      // list of every file is built; the bytes left to hash are still known before hashing starts.
+      const toHash = new HashQueue();
       let cacheHits = 0;
-      live.phase = 'checking';
-      // First every file's identity and the cache (cheap), so the bytes left to hash are known up front.
-      await forEachLimit(candidates, 8, async (candidate) => {
-        const identity = await identify(candidate.abs);
-        if (!identity) return;
-        const verdict = this.classify(candidate, identity, firstSeen, incomplete);
-        if (verdict === 'listed') {
-          keep.add(candidate.path);
-          cacheHits++;
-        } else if (verdict === 'pending') {
-          const retry = this.retryOf(candidate, identity);
-          if (retry) this.options.onUnsettled?.(retry);
-        } else if (verdict === 'hash') {
-          toHash.push({ candidate, identity });
-          live.filesToHash++;
-          live.bytesToHash += identity.size;
+      for (const root of roots) {
+        for await (const batch of walkFolders(root, '', this.walkOptions)) {
+          live.phase = 'checking';
+          live.filesSeen += batch.length;
+          await forEachLimit(batch, CHECK_CONCURRENCY, async (candidate) => {
+            const identity = await identify(candidate.abs);
+            if (!identity) return;
+            const verdict = this.pending.classify(candidate.path, identity);
+            if (verdict === 'listed') {
+              index.mark(candidate.path);
+              cacheHits++;
+            } else if (verdict === 'pending') {
+              const retry = this.retryOf(candidate, identity);
+              if (retry) this.options.onUnsettled?.(retry);
+            } else if (verdict === 'hash') {
+              toHash.push(candidate, identity);
+              live.filesToHash++;
+              live.bytesToHash += identity.size;
+            }
+          });
+          live.phase = 'walking';
         }
-      });
+      }
       live.phase = 'hashing';
       let hashed = 0;
-      await forEachLimit(toHash, this.options.hashConcurrency ?? 4, async ({ candidate, identity }) => {
-        if (await this.hash(candidate, identity, (bytes) => (live.bytesHashed += bytes))) {
-          keep.add(candidate.path);
+      await forEachLimit(toHash.positions(), this.options.hashConcurrency ?? 4, async (i) => {
+        const candidate = toHash.candidate(i);
+        if (await this.hash(candidate, toHash.identity(i), (bytes) => (live.bytesHashed += bytes))) {
+          index.mark(candidate.path);
           hashed++;
         }
         live.filesHashed++;
       });
-      index.retainOnly(keep);
+      index.retainMarked();
       index.commit();
       await index.save().catch((err: unknown) => logger.warn({ err }, 'could not save the file index'));
+      completed = true;
+      this.pending.endScan(true);
       this.counters.scans++;
       this.counters.filesHashed += hashed;
       this.counters.cacheHits += cacheHits;
-      for (const path of [...this.pendingSince.keys()]) {
-        if (!this.pendingPaths.has(path)) this.pendingSince.delete(path);
-      }
-      const pending = this.pendingPaths.size;
-      const longPending = this.longPending();
-      if (longPending.length > 0) {
-        // Every pass, so a file that never settles is never silent.
-        logger.warn(
-          { longPending, limitMs: this.options.pendingReportMs ?? PENDING_REPORT_MS },
-          'files pending for longer than the limit',
-        );
-      }
-      this.snapshot = new ScanSnapshot(index, index.generation, pending, hashed, cacheHits, clock.now());
-      logger.info(
-        {
-          files: index.size,
-          pending,
-          hashed,
-          cacheHits,
-          generation: index.generation,
-          ms: clock.now() - started,
-        },
-        'scan done',
-      );
-      return this.snapshot;
+      return this.finishScan(started, hashed, cacheHits);
     } finally {
+      if (!completed) this.pending.endScan(false);
       this.live = null;
     }
+  }
+
+  private finishScan(started: number, hashed: number, cacheHits: number): ScanSnapshot {
+    const { index, clock, logger } = this.options;
+    const pending = this.pending.size;
+    const longPending = this.pending.longPending();
+    if (longPending.length > 0) {
+      // Every pass, so a file that never settles is never silent.
+      logger.warn(
+        { longPending, limitMs: this.options.pendingReportMs ?? PENDING_REPORT_MS },
+        'files pending for longer than the limit',
+      );
+    }
+    this.snapshot = new ScanSnapshot(index, index.generation, pending, hashed, cacheHits, clock.now());
+    logger.info(
+      {
+        files: index.size,
+        pending,
+        hashed,
+        cacheHits,
+        generation: index.generation,
+        ms: clock.now() - started,
+      },
+      'scan done',
+    );
+    return this.snapshot;
   }
 
   private async runRefresh(paths: readonly RootPath[]): Promise<Retry[]> {
@@ -278,120 +218,44 @@ export class Scanner {
       if (seen.kind === 'gone') {
         index.delete(path);
         index.deleteUnder(path);
-        this.forget(path);
-        continue;
-      }
-      const candidates: Candidate[] = [];
-      if (seen.kind === 'folder') {
-        await this.walk(root, rel, candidates);
+        this.pending.forget(path);
+      } else if (seen.kind === 'folder') {
         // A folder swapped for another (renamed over, restored from elsewhere) may lack files the
         // index still lists: what the walk did not find is gone.
-        index.retainUnder(path, new Set(candidates.map((candidate) => candidate.path)));
-      } else if (rel && !isIgnoredName(basename(rel)) && filter(rel)) {
-        candidates.push({ root, path, abs, name: basename(rel) });
-      }
-      for (const candidate of candidates) {
-        const identity = await identify(candidate.abs);
-        if (!identity) continue;
-        const verdict = this.classify(candidate, identity, this.firstSeen, this.incomplete);
-        if (verdict === 'hash') await this.hash(candidate, identity, () => undefined);
-        const retry = verdict === 'pending' ? this.retryOf(candidate, identity) : undefined;
-        if (retry) retries.push(retry);
+        index.beginSweep();
+        for await (const batch of walkFolders(root, rel, this.walkOptions)) {
+          for (const candidate of batch) {
+            await this.look(candidate, retries);
+            index.mark(candidate.path);
+          }
+        }
+        index.retainMarkedUnder(path);
+      } else if (rel && filter(rel)) {
+        const name = rel.slice(rel.lastIndexOf('/') + 1);
+        if (!isIgnoredName(name)) await this.look({ root, path, abs, name }, retries);
       }
     }
     index.commit();
     return retries;
   }
 
-  /** When an unsettled file could have settled: once its mtime, or its first sighting in this state, is settleMs old. */
+  /** A refresh's look at one file: listed as it is, hashed, or left pending (with when to look again). */
+  private async look(candidate: Candidate, retries: Retry[]): Promise<void> {
+    const identity = await identify(candidate.abs);
+    if (!identity) return;
+    const verdict = this.pending.classify(candidate.path, identity);
+    // The path may become an index key: flat, not the rope the walk built.
+    if (verdict === 'hash')
+      await this.hash({ ...candidate, path: compactString(candidate.path) }, identity, () => undefined);
+    const retry = verdict === 'pending' ? this.retryOf(candidate, identity) : undefined;
+    if (retry) retries.push(retry);
+  }
+
   private retryOf(candidate: Candidate, identity: FileIdentity): Retry | undefined {
-    const seenAt = this.firstSeen.get(candidate.path);
-    if (!seenAt) return undefined; // unfinished by its format: it is looked at again when it changes
-    const atMs = Math.min(identity.mtimeMs, seenAt.seenAtMs) + this.options.settleMs;
+    const atMs = this.pending.settlesAt(candidate.path, identity);
+    if (atMs === undefined) return undefined;
     const { root } = candidate;
     return { root, rel: candidate.path.slice(root.name.length + 1), atMs };
-  }
-
-  /** Drops what is remembered about a path (and, for a folder, everything below it). */
-  private forget(path: string): void {
-    const prefix = `${path}/`;
-    for (const map of [this.firstSeen, this.incomplete]) {
-      for (const key of [...map.keys()]) if (key === path || key.startsWith(prefix)) map.delete(key);
-    }
-    for (const map of [this.pendingPaths, this.pendingSince]) {
-      for (const key of [...map.keys()]) if (key === path || key.startsWith(prefix)) map.delete(key);
-    }
-  }
-
-  private markPending(path: string, reason: string): void {
-    this.pendingPaths.set(path, reason);
-    if (!this.pendingSince.has(path)) this.pendingSince.set(path, this.options.clock.now());
-  }
-
-  /** How many files are pending for each reason, by its short name. */
-  pendingByReason(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const reason of this.pendingPaths.values()) {
-      const key = PENDING_REASON_KEYS.get(reason) ?? 'other';
-      counts[key] = (counts[key] ?? 0) + 1;
-    }
-    return counts;
-  }
-
-  /** Files pending longer than pendingReportMs, oldest first, with their reasons. */
-  private longPending(): LongPendingFile[] {
-    const limit = this.options.pendingReportMs ?? PENDING_REPORT_MS;
-    const now = this.options.clock.now();
-    const long: LongPendingFile[] = [];
-    for (const [path, reason] of this.pendingPaths) {
-      const since = this.pendingSince.get(path);
-      if (since !== undefined && now - since >= limit) long.push({ path, reason, pendingForMs: now - since });
-    }
-    return long.sort((a, b) => b.pendingForMs - a.pendingForMs).slice(0, MAX_LONG_PENDING_LISTED);
-  }
-
-  /**
-   * Decides from metadata alone: listed already with this identity, left pending (not settled, or
-   * known unfinished at this identity), to be hashed, or nothing to offer (empty). Unlisted
-   * outcomes take the file out of the index.
-   */
-  private classify(
-    candidate: Candidate,
-    identity: FileIdentity,
-    firstSeen: ReadonlyMap<string, FirstSeen>,
-    incomplete: ReadonlyMap<string, FileIdentity>,
-  ): 'listed' | 'pending' | 'hash' | 'skip' {
-    const { index, clock, settleMs } = this.options;
-    const { path } = candidate;
-    this.pendingPaths.delete(path);
-    if (index.get(path, identity)) {
-      this.pendingSince.delete(path);
-      return 'listed';
-    }
-    index.delete(path);
-    const known = incomplete.get(path);
-    if (known && sameObservation(known, identity)) {
-      this.incomplete.set(path, known);
-      this.markPending(path, PENDING_REASONS.incomplete);
-      return 'pending';
-    }
-    const now = clock.now();
-    const seen = firstSeen.get(path);
-    const verdict = settleVerdict(identity, now, settleMs, seen);
-    if (verdict === 'empty') {
-      this.pendingSince.delete(path);
-      return 'skip';
-    }
-    if (verdict === 'unsettled') {
-      this.firstSeen.set(
-        path,
-        seen && sameObservation(seen, identity) ? seen : { ...identity, seenAtMs: now },
-      );
-      this.markPending(path, PENDING_REASONS.unsettled);
-      return 'pending';
-    }
-    this.firstSeen.delete(path);
-    return 'hash';
   }
 
   /** Hashes a settled file into the index; false (and pending) when it is unfinished or changes. */
@@ -400,57 +264,15 @@ export class Scanner {
     identity: FileIdentity,
     onBytes: (bytes: number) => void,
   ): Promise<boolean> {
-    const outcome = await hashSettledFile(
-      candidate.abs,
-      candidate.name,
-      identity,
-      this.options.logger,
-      onBytes,
-    );
+    const { index, logger } = this.options;
+    const outcome = await hashSettledFile(candidate.abs, candidate.name, identity, logger, onBytes);
     if (typeof outcome === 'object') {
-      this.options.index.set(candidate.path, identity, outcome.xxh64);
+      index.set(candidate.path, identity, outcome.xxh64);
       this.counters.bytesHashed += identity.size;
-      this.incomplete.delete(candidate.path);
-      this.pendingSince.delete(candidate.path);
+      this.pending.hashed(candidate.path);
       return true;
     }
-    if (outcome === 'incomplete') this.incomplete.set(candidate.path, identity);
-    this.markPending(
-      candidate.path,
-      outcome === 'incomplete' ? PENDING_REASONS.incomplete : PENDING_REASONS.unstable,
-    );
+    this.pending.notHashed(candidate.path, identity, outcome);
     return false;
-  }
-
-  /** Collects candidate files below `rel` without following symlinks; hidden folders and names are skipped. */
-  private async walk(root: Root, rel: string, out: Candidate[]): Promise<void> {
-    const stack: { abs: string; rel: string }[] = [{ abs: rel ? join(root.dir, rel) : root.dir, rel }];
-    while (stack.length > 0) {
-      const dir = stack.pop()!;
-      this.options.onFolder?.(root, dir.rel);
-      let handle;
-      try {
-        handle = await opendir(dir.abs);
-      } catch (err) {
-        this.options.logger.warn({ err, dir: dir.abs }, 'cannot read folder; skipping it this scan');
-        continue;
-      }
-      try {
-        for await (const dirent of handle) {
-          if (isIgnoredName(dirent.name)) continue;
-          const childRel = dir.rel ? `${dir.rel}/${dirent.name}` : dirent.name;
-          const abs = join(dir.abs, dirent.name);
-          if (dirent.isDirectory()) stack.push({ abs, rel: childRel });
-          else if (dirent.isFile() && this.options.filter(childRel))
-            out.push({ root, path: `${root.name}/${childRel}`, abs, name: dirent.name });
-        }
-      } catch (err) {
-        // A folder that vanishes or fails while it is read: what was listed stays, the rest waits a scan.
-        this.options.logger.warn(
-          { err, dir: dir.abs },
-          'cannot finish reading folder; skipping the rest this scan',
-        );
-      }
-    }
   }
 }

@@ -1,0 +1,33 @@
+// Growable columns of numbers in fixed pages: growing never copies, so no old generation of a
+// 200k-entry array waits for the garbage collector beside the new one.
+
+const PAGE_BITS = 12;
+const PAGE_SIZE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_SIZE - 1;
+
+type NumberArray = Float64Array | Uint32Array;
+
+/** One column: entry i lives at page i >> 12, offset i & 4095; pages are added as entries are. */
+export class PagedColumn<T extends NumberArray> {
+  private readonly pages: T[] = [];
+
+  constructor(private readonly makePage: (length: number) => T) {}
+
+  /** Room for entries up to `index`. */
+  ensure(index: number): void {
+    while (this.pages.length <= index >>> PAGE_BITS) this.pages.push(this.makePage(PAGE_SIZE));
+  }
+
+  get(index: number): number {
+    return this.pages[index >>> PAGE_BITS]![index & PAGE_MASK]!;
+  }
+
+  set(index: number, value: number): void {
+    this.pages[index >>> PAGE_BITS]![index & PAGE_MASK] = value;
+  }
+}
+
+export const float64Column = (): PagedColumn<Float64Array> =>
+  new PagedColumn((length) => new Float64Array(length));
+export const uint32Column = (): PagedColumn<Uint32Array> =>
+  new PagedColumn((length) => new Uint32Array(length));
