@@ -3,16 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileTable, IndexedFile, type IndexListing } from './file-table.js';
+export type { FileIdentity } from './file-table.js';
+import { type FileIdentity, FileTable, IndexedFile, type IndexListing } from './file-table.js';
 
 export { IndexedFile, type IndexListing } from './file-table.js';
 import { exists, readStateFile, writeStateFile } from './index-state-file.js';
-
-export interface FileIdentity {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
 
 /** What changed after a generation: files added or changed, and paths no longer listed. */
 export interface IndexChanges {

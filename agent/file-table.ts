@@ -1,6 +1,11 @@
 // The index's storage: one numbered slot per listed file, its numbers in typed columns, not one object each.
-import type { FileIdentity } from './file-index.js';
 import { float64Column, uint32Column } from './paged-column.js';
+
+export interface FileIdentity {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
 
 /** One listed file, as the index hands it out; made on demand, the index itself holds none. */
 export class IndexedFile {

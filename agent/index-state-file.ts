@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { isXxh64 } from '../common/manifest.js';
-import type { FileIdentity } from './file-index.js';
+import type { FileIdentity } from './file-table.js';
 
 export interface StateHeader {
   epoch: string;

@@ -22,7 +22,12 @@ export function fileBody(pool: Buffer, agent: number, i: number, bytes: number):
 }
 
 /** Writes agent `a`'s files, `concurrency` at a time. */
-export async function writeFiles(root: string, a: number, options: { files: number; bytes: number }, pool: Buffer): Promise<void> {
+export async function writeFiles(
+  root: string,
+  a: number,
+  options: { files: number; bytes: number },
+  pool: Buffer,
+): Promise<void> {
   const made = new Map<string, Promise<unknown>>();
   let next = 0;
   const worker = async (): Promise<void> => {

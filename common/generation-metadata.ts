@@ -123,3 +123,9 @@ export interface MediaInfo {
 
 /** Every media kind, for checking a `kind` search parameter. */
 export const MEDIA_KINDS: readonly MediaKind[] = ['image', 'animated', 'video', 'audio', 'other'];
+
+/** What the reader makes of one file: how it was generated, and what its headers say it is. */
+export interface FileReading {
+  metadata: GenerationMetadata;
+  media: MediaInfo;
+}

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../../common/errors.js';
-import { type ByteSource, handleSource } from '../metadata/byte-source.js';
+import { fileReadAt } from '../../lib/file-read-at.js';
+import type { ByteSource } from '../metadata/byte-source.js';
 
 /**
  * One temp file, written in order by one receiver. `path` is handed to Placer.place once the
@@ -28,7 +29,7 @@ export async function createTempFile(dir: string): Promise<TempFile> {
   return {
     path,
     write: (chunks) => writeAll(handle, chunks),
-    source: (size) => handleSource(handle, size),
+    source: (size) => fileReadAt(handle, size),
     sync: () => handle.sync(),
     close: () => handle.close(),
     discard: async () => {

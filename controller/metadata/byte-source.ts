@@ -25,8 +25,5 @@ export async function openFileSource(path: string): Promise<FileByteSource> {
   }
 }
 
-/** A ByteSource over a file the caller keeps open (and closes), whose size it knows. */
-export const handleSource = fileReadAt;
-
 /** A ByteSource over bytes already in memory, for tests and for nested containers. */
 export const bufferSource = (bytes: Buffer): ByteSource => bytesReadAt(bytes);

@@ -4,23 +4,20 @@ import { type MediaFormat, SNIFF_BYTES, sniffFormat } from '../../common/media/s
 import { type ByteSource, openFileSource } from './byte-source.js';
 import { findJpegExif, findWebpExif } from './exif-containers.js';
 import { exifTexts } from './exif-texts.js';
-import type { GenerationMetadata } from '../../common/generation-metadata.js';
+import type { FileReading, GenerationMetadata } from '../../common/generation-metadata.js';
 import { type FoundTexts, interpret, looksLikeInfotext, type ParsedJson } from './interpret.js';
 import { type ExactJson, parseJsonExact } from './json-exact.js';
 import { readMatroskaTags } from './matroska-tags.js';
-import type { MediaInfo } from '../../common/generation-metadata.js';
 import { gifMedia, jpegMedia, kindOfFormat, sized, webpMedia } from './media-info.js';
 import { type ContainerTags, readMp4Tags } from './mp4-tags.js';
 import { readPng } from './png-reading.js';
 
-export type { GenerationMetadata } from '../../common/generation-metadata.js';
-export type { MediaInfo, MediaKind } from '../../common/generation-metadata.js';
-
-/** What the reader makes of one file: how it was generated, and what its headers say it is. */
-export interface FileReading {
-  metadata: GenerationMetadata;
-  media: MediaInfo;
-}
+export type {
+  FileReading,
+  GenerationMetadata,
+  MediaInfo,
+  MediaKind,
+} from '../../common/generation-metadata.js';
 
 /**
  * Reads the generation metadata of one file: PNG text chunks, JPEG and WebP EXIF, MP4 and WebM tags.

@@ -2,7 +2,7 @@
 import type { ByteSource } from './byte-source.js';
 import { exifTexts } from './exif-texts.js';
 import { type FoundTexts, interpret, looksLikeInfotext } from './interpret.js';
-import type { FileReading } from './extract.js';
+import type { FileReading } from '../../common/generation-metadata.js';
 import { pngMedia } from './media-info.js';
 import { type PngTextScan, readPngTexts } from './png-chunks.js';
 import { readStealthText } from './stealth-png.js';
