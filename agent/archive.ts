@@ -1,6 +1,5 @@
 // Builds the tar stream of an archive request: only requested files, each with its xxh64, then a report.
 import { closeSync, fstatSync, readSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import tar from 'tar-stream';
 import type { Logger } from 'pino';
@@ -10,7 +9,6 @@ import {
   type ArchiveRequestFile,
   PAX_XXH64,
   PROTOCOL_VERSION,
-  type SkipReason,
 } from '../common/protocol.js';
 import { createXxh64, xxh64Of } from '../common/xxh64.js';
 import { hashHandle, readChunks } from '../lib/file-chunks.js';
@@ -19,6 +17,8 @@ import type { ReceiptLedger } from './receipts.js';
 import type { Root } from './roots.js';
 import { sameObservation } from './settle.js';
 import { identityOf, openInRoot, openInRootSync } from './safe-open.js';
+import { Lookahead, type Prepared, SMALL_FILE_BYTES, type Skip } from './archive-lookahead.js';
+import { type EntryHeader, type Pack, drained, finished, pipeCoalesced, writeEntry } from './tar-output.js';
 
 export interface ArchiveDeps {
   roots: readonly Root[];
@@ -28,28 +28,8 @@ export interface ArchiveDeps {
   logger: Logger;
 }
 
-type Pack = tar.Pack;
-
 /** Zeros to pad a file that came up short, written a chunk at a time. */
 const PAD = Buffer.alloc(1 << 20);
-type EntryHeader = Partial<tar.Header> & { name: string; pax?: Record<string, string> };
-
-type Sink = ReturnType<Pack['entry']>;
-
-/** Files read ahead of the one being sent, so their opens and reads overlap the sending. */
-const LOOKAHEAD_FILES = 16;
-/** Files up to this size are read whole, checked, and sent from memory. */
-const SMALL_FILE_BYTES = 1 << 20;
-/** Bytes read ahead at most, across the files waiting to be sent. */
-const LOOKAHEAD_BYTES = 8 << 20;
-
-type Skip = { reason: SkipReason; message: string };
-
-/** A file ready to go into the stream: its bytes in memory (small), or an open handle (large). */
-type Prepared =
-  | { kind: 'skip'; skip: Skip }
-  | { kind: 'small'; header: EntryHeader; body: Buffer; identity: FileIdentity; xxh64: string }
-  | { kind: 'large'; header: EntryHeader; handle: FileHandle; identity: FileIdentity; xxh64: string };
 
 /**
  * Writes the tar archive of `files` to `out`, the raw HTTP response: status and headers, then the
@@ -109,106 +89,6 @@ export async function writeArchive(
   } finally {
     // Whatever ends the archive early, nothing read ahead stays open.
     await ahead.close();
-  }
-}
-
-/** Small pack chunks (headers, padding, small files) are joined up to this size before a socket write. */
-const COALESCE_BYTES = 256 << 10;
-
-/**
- * Copies the pack's chunks to the response, minding back-pressure. The pack emits a 512-byte header,
- * the body and its padding as separate chunks, and each response write becomes one HTTP chunk that
- * the client parses and buffers on its own (1,000 small files made 5,000 chunks, 4,000 of them under
- * 1 KB), so small chunks are joined, a tick's worth or COALESCE_BYTES at most, into one write.
- */
-function pipeCoalesced(pack: Pack, out: ServerResponse): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let scheduled = false;
-    const send = (chunk: Buffer): void => {
-      if (!out.write(chunk)) {
-        pack.pause();
-        out.once('drain', () => pack.resume());
-      }
-    };
-    const flush = (): void => {
-      scheduled = false;
-      if (pendingBytes === 0) return;
-      const chunks = pending;
-      pending = [];
-      pendingBytes = 0;
-      send(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    };
-    pack.on('data', (data: unknown) => {
-      const chunk = data as Buffer;
-      if (chunk.length >= COALESCE_BYTES) {
-        // A large file's chunk goes as it is, after what came before it.
-        flush();
-        send(chunk);
-        return;
-      }
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= COALESCE_BYTES) flush();
-      else if (!scheduled) {
-        scheduled = true;
-        process.nextTick(flush);
-      }
-    });
-    pack.once('end', () => {
-      flush();
-      out.end(() => resolve());
-    });
-    pack.once('error', reject);
-    pack.once('close', () => resolve());
-  });
-}
-
-/**
- * Runs `prepare` over the files ahead of the reader, LOOKAHEAD_FILES at most and LOOKAHEAD_BYTES
- * of small files' bodies at most, and hands the results out in order.
- */
-class Lookahead {
-  private readonly queue: { promise: Promise<Prepared>; bytes: number }[] = [];
-  private index = 0;
-  private bytesAhead = 0;
-
-  constructor(
-    private readonly files: readonly ArchiveRequestFile[],
-    private readonly prepare: (file: ArchiveRequestFile) => Promise<Prepared>,
-  ) {
-    this.fill();
-  }
-
-  async next(): Promise<Prepared> {
-    const head = this.queue.shift()!;
-    const prepared = await head.promise;
-    this.bytesAhead -= head.bytes;
-    this.fill();
-    return prepared;
-  }
-
-  /** Closes what was opened ahead and never sent. */
-  async close(): Promise<void> {
-    for (const { promise } of this.queue.splice(0)) {
-      const prepared = await promise.catch(() => undefined);
-      if (prepared?.kind === 'large') await prepared.handle.close().catch(() => undefined);
-    }
-  }
-
-  private fill(): void {
-    while (this.index < this.files.length && this.queue.length < LOOKAHEAD_FILES) {
-      const file = this.files[this.index]!;
-      const bytes = file.size <= SMALL_FILE_BYTES ? file.size : 0;
-      // Always one in flight, however large; otherwise within the byte budget.
-      if (this.queue.length > 0 && this.bytesAhead + bytes > LOOKAHEAD_BYTES) return;
-      this.index++;
-      this.bytesAhead += bytes;
-      const promise = this.prepare(file);
-      promise.catch(() => undefined); // awaited in order by next(); this only keeps it from going unhandled
-      this.queue.push({ promise, bytes });
-    }
   }
 }
 
@@ -376,44 +256,4 @@ async function sendPrepared(
   } finally {
     await handle.close();
   }
-}
-
-function writeEntry(pack: Pack, header: EntryHeader, body: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    pack.entry(header, body, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-function drained(stream: Sink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
-      stream.off('drain', onDrain);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-    };
-    const onDrain = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: unknown): void => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = (): void => onError(new Error('the archive stream was closed'));
-    stream.once('drain', onDrain);
-    stream.once('error', onError);
-    stream.once('close', onClose);
-  });
-}
-
-function finished(stream: Sink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let ended = false;
-    stream.once('finish', () => {
-      ended = true;
-      resolve();
-    });
-    stream.once('error', (err: Error) => reject(err));
-    stream.once('close', () => (ended ? resolve() : reject(new Error('the archive stream was closed'))));
-  });
 }

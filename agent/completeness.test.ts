@@ -194,6 +194,26 @@ describe('MP4 / MOV', () => {
   });
 });
 
+describe('AVIF / HEIC', () => {
+  const ftyp = (brand: string): Buffer =>
+    box('ftyp', Buffer.from(`${brand}\x00\x00\x00\x00mif1miaf`, 'latin1'));
+  const meta = box('meta', box('hdlr', 24));
+  const mdat = box('mdat', 2000);
+
+  it.each([
+    ['AVIF still: ftyp + meta + mdat', 'a.avif', [ftyp('avif'), meta, mdat], true],
+    ['HEIC still: ftyp + meta + mdat', 'a.heic', [ftyp('heic'), meta, mdat], true],
+    ['AVIF sequence with moov', 'a.avif', [ftyp('avis'), meta, box('moov', 100), mdat], true],
+    ['AVIF without its pixels yet', 'a.avif', [ftyp('avif'), meta], false],
+    ['AVIF whose mdat runs past the end', 'a.avif', [ftyp('avif'), meta, box('mdat', 2000, 9000)], false],
+    ['AVIF cut inside mdat', 'a.avif', [ftyp('avif'), meta, mdat.subarray(0, 1000)], false],
+    ['AVIF named .png is checked as AVIF', 'a.png', [ftyp('avif'), meta, mdat], true],
+    ['an .avif too short to declare itself', 'a.avif', [Buffer.from([0, 0])], false],
+  ])('%s → %s', async (_label, name, boxes, expected) => {
+    expect(await checkBytes(name, Buffer.concat(boxes))).toBe(expected);
+  });
+});
+
 describe('formats without a check', () => {
   it.each(['x.jpg', 'x.jpeg', 'x.webm', 'x.txt', 'x.mkv', 'x.flac', 'noextension'])(
     '%s counts as complete even when garbage',
@@ -212,6 +232,8 @@ describe('hasCompletenessCheck', () => {
     ['a.mp4', true],
     ['a.mov', true],
     ['a.m4v', true],
+    ['a.avif', true],
+    ['a.HEIC', true],
     ['dir.png/a.jpg', false],
     ['a.jpg', false],
     ['a.webm', false],

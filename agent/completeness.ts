@@ -46,14 +46,25 @@ async function isoBmffComplete(file: ReadAt): Promise<boolean> {
   return !walk.stop && walk.boxes.some((box) => box.type === 'moov');
 }
 
+/**
+ * An AVIF or HEIC still image has no `moov`: it is complete when its top-level boxes tile the file
+ * exactly and hold its `meta` (the item list) and `mdat` (the pixels). An image sequence (`avis`)
+ * carries a `moov` too; either box names a finished file.
+ */
+async function heifComplete(file: ReadAt): Promise<boolean> {
+  const walk = await walkBoxes(file, 0, file.size, MAX_TOP_LEVEL_BOXES);
+  if (walk.stop) return false;
+  const types = new Set(walk.boxes.map((box) => box.type));
+  return types.has('moov') || (types.has('meta') && types.has('mdat'));
+}
+
 /** The check for each format the bytes declare; a declared format without one needs none. */
 const CHECKS: Partial<Record<MediaFormat, Check>> = {
   png: pngComplete,
   webp: webpComplete,
   gif: gifComplete,
   mp4: isoBmffComplete,
-  // AVIF and HEIC are ISO-BMFF files too.
-  heif: isoBmffComplete,
+  heif: heifComplete,
 };
 
 /** The format a name promises, for bytes too few to declare one yet. */
@@ -64,6 +75,8 @@ const CHECKED_EXTENSIONS: Record<string, MediaFormat> = {
   mp4: 'mp4',
   mov: 'mp4',
   m4v: 'mp4',
+  avif: 'heif',
+  heic: 'heif',
 };
 
 /** Whether the format of `name` has a structural completeness check. */

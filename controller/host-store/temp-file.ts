@@ -25,7 +25,8 @@ export interface TempFile {
 /** Creates a new, empty temp file in `dir` (which must be on the destination's filesystem). */
 export async function createTempFile(dir: string): Promise<TempFile> {
   const path = join(dir, `${randomUUID()}.part`);
-  const handle = await open(path, 'wx', 0o644);
+  // Read as well as written: the metadata readers read a large file's body back through `source`.
+  const handle = await open(path, 'wx+', 0o644);
   return {
     path,
     write: (chunks) => writeAll(handle, chunks),
