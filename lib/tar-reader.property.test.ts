@@ -1,8 +1,8 @@
 // Property tests for TarReader: archives of generated entries read back exactly, in any chunking; damage is a TarFormatError.
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
-import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
+import { buildTar } from '../test/fixtures/tars.js';
 import { validPath } from '../test/helpers/arbitraries.js';
 import { ChunkReader } from './chunk-reader.js';
 import { TarFormatError, TarReader } from './tar-reader.js';
@@ -13,19 +13,8 @@ interface Entry {
   pax: Record<string, string>;
 }
 
-async function pack(entries: readonly Entry[]): Promise<Buffer> {
-  const p = tar.pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (chunk: unknown) => void chunks.push(chunk as Buffer));
-  const ended = new Promise<void>((resolve) => p.on('end', () => resolve()));
-  for (const { name, body, pax } of entries) {
-    await new Promise<void>((resolve, reject) =>
-      p.entry({ name, mode: 0o644, pax } as tar.Header, body, (err) => (err ? reject(err) : resolve())),
-    );
-  }
-  p.finalize();
-  await ended;
-  return Buffer.concat(chunks);
+function pack(entries: readonly Entry[]): Promise<Buffer> {
+  return buildTar(entries.map(({ name, body, pax }) => ({ header: { name, mode: 0o644, pax }, body })));
 }
 
 /** Every entry and its body, read with the archive cut into `piece`-byte chunks. */

@@ -1,26 +1,9 @@
 // TarReader against archives written by tar-stream and by hand: names, PAX records, bodies, and every kind of damage.
 import { PassThrough } from 'node:stream';
-import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
+import { buildTar } from '../test/fixtures/tars.js';
 import { ChunkReader } from './chunk-reader.js';
 import { TarFormatError, type TarHeader, TarReader } from './tar-reader.js';
-
-type Spec = { header: Partial<tar.Header> & { name: string }; body?: Buffer };
-
-async function pack(entries: Spec[]): Promise<Buffer> {
-  const p = tar.pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (chunk: unknown) => void chunks.push(chunk as Buffer));
-  const ended = new Promise<void>((resolve) => p.on('end', () => resolve()));
-  for (const { header, body } of entries) {
-    await new Promise<void>((resolve, reject) =>
-      p.entry(header as tar.Header, body ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())),
-    );
-  }
-  p.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
 
 /** Feeds `bytes` in pieces of `piece` bytes, so headers and bodies straddle chunks. */
 function readerOver(bytes: Buffer, piece = bytes.length): TarReader {
@@ -43,7 +26,7 @@ async function readAll(reader: TarReader): Promise<{ header: TarHeader; body: st
 describe('TarReader', () => {
   it('reads files, PAX records and long names, whatever the chunking', async () => {
     const long = `output/${'deep/'.repeat(40)}image.png`;
-    const archive = await pack([
+    const archive = await buildTar([
       {
         header: { name: 'output/a.png', pax: { 'FORGESYNC.xxh64': '0123456789abcdef' } },
         body: Buffer.from('hello'),
@@ -69,7 +52,7 @@ describe('TarReader', () => {
   });
 
   it('names link, symlink, folder and fifo entries by type and gives them no body', async () => {
-    const archive = await pack([
+    const archive = await buildTar([
       { header: { name: 'l', type: 'symlink', linkname: '/etc/passwd' } },
       { header: { name: 'h', type: 'link', linkname: '/etc/passwd' } },
       { header: { name: 'd', type: 'directory' } },
@@ -87,7 +70,7 @@ describe('TarReader', () => {
   });
 
   it('skips an unread body when asked for the next entry', async () => {
-    const archive = await pack([
+    const archive = await buildTar([
       { header: { name: 'big' }, body: Buffer.alloc(5000, 1) },
       { header: { name: 'next' }, body: Buffer.from('n') },
     ]);
@@ -99,33 +82,33 @@ describe('TarReader', () => {
   });
 
   it('refuses a header whose checksum is wrong', async () => {
-    const archive = await pack([{ header: { name: 'a' }, body: Buffer.from('x') }]);
+    const archive = await buildTar([{ header: { name: 'a' }, body: Buffer.from('x') }]);
     archive[0] = 'b'.charCodeAt(0);
     await expect(readAll(readerOver(archive))).rejects.toBeInstanceOf(TarFormatError);
   });
 
   it('fails an archive cut in a header, in a body and in padding', async () => {
-    const archive = await pack([{ header: { name: 'a' }, body: Buffer.alloc(600, 2) }]);
+    const archive = await buildTar([{ header: { name: 'a' }, body: Buffer.alloc(600, 2) }]);
     for (const cut of [300, 700, 1100]) {
       await expect(readAll(readerOver(archive.subarray(0, cut)))).rejects.toThrow(TarFormatError);
     }
   });
 
   it('refuses a malformed size field and an absurd PAX header', async () => {
-    const archive = await pack([{ header: { name: 'a' }, body: Buffer.from('x') }]);
+    const archive = await buildTar([{ header: { name: 'a' }, body: Buffer.from('x') }]);
     const bad = Buffer.from(archive);
     bad.write('9z9z9z9z9z9\0', 124, 'latin1');
     fixChecksum(bad);
     await expect(readAll(readerOver(bad))).rejects.toThrow(/malformed size/);
 
-    const paxed = await pack([{ header: { name: 'a', pax: { k: 'v' } }, body: Buffer.from('x') }]);
+    const paxed = await buildTar([{ header: { name: 'a', pax: { k: 'v' } }, body: Buffer.from('x') }]);
     const broken = Buffer.from(paxed);
     broken.write('99 ', 512, 'latin1'); // the record claims more bytes than the header holds
     await expect(readAll(readerOver(broken))).rejects.toThrow(TarFormatError);
   });
 
   it('ends an endless run of extended headers before any entry', async () => {
-    const paxed = await pack([{ header: { name: 'a', pax: { k: 'v' } }, body: Buffer.from('x') }]);
+    const paxed = await buildTar([{ header: { name: 'a', pax: { k: 'v' } }, body: Buffer.from('x') }]);
     const extended = paxed.subarray(0, 1024); // one PAX header block and its record block
     let served = 0;
     const endless = new TarReader({
@@ -139,7 +122,9 @@ describe('TarReader', () => {
   });
 
   it('keeps a __proto__ PAX record as data, not as a prototype', async () => {
-    const archive = await pack([{ header: { name: 'a', pax: { __proto__x: 'v' } }, body: Buffer.from('x') }]);
+    const archive = await buildTar([
+      { header: { name: 'a', pax: { __proto__x: 'v' } }, body: Buffer.from('x') },
+    ]);
     const patched = Buffer.from(archive.toString('latin1').replace('__proto__x=v', '__proto__=vv'), 'latin1');
     const [entry] = await readAll(readerOver(patched));
     expect(Object.getPrototypeOf(entry!.header.pax)).toBeNull();
@@ -147,7 +132,7 @@ describe('TarReader', () => {
   });
 
   it('reads a GNU base-256 size', async () => {
-    const archive = await pack([{ header: { name: 'a' }, body: Buffer.from('abc') }]);
+    const archive = await buildTar([{ header: { name: 'a' }, body: Buffer.from('abc') }]);
     const patched = Buffer.from(archive);
     patched.fill(0, 124, 136);
     patched[124] = 0x80;

@@ -8,15 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ARCHIVE_CONTENT_TYPE, MANIFEST_CONTENT_TYPE, PROTOCOL_VERSION } from '../common/protocol.js';
 import { fakePng } from './helpers/files.js';
 import { syncJson, tempDir } from './helpers/processes.js';
-import {
-  type FileSpec,
-  ScriptedAgent,
-  fileHeader,
-  fileSpec,
-  honestTar,
-  manifestText,
-  unrequestedEntry,
-} from './helpers/scripted-agent.js';
+import { type FileSpec, fileHeader, fileSpec, unrequestedEntry, validTar } from './fixtures/tars.js';
+import { ScriptedAgent, manifestText, sendTar } from './helpers/scripted-agent.js';
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -33,12 +26,7 @@ describe('sync against agents that exceed a bound', () => {
     good = await fileSpec('output/good.png', fakePng(2000));
     asked = await fileSpec('output/asked.png', fakePng(20_000));
     honest = await new ScriptedAgent([good]).start();
-    honest.archive = (res) => {
-      void honestTar([good]).then((body) => {
-        res.writeHead(200, { 'content-type': ARCHIVE_CONTENT_TYPE });
-        res.end(body);
-      });
-    };
+    honest.archive = async (res) => sendTar(res, await validTar([good]));
     hostile = await new ScriptedAgent([asked]).start();
   });
 

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARCHIVE_CONTENT_TYPE } from '../common/protocol.js';
 import { fakePng, treeDigest } from './helpers/files.js';
 import { syncJson, tempDir } from './helpers/processes.js';
-import { type FileSpec, ScriptedAgent, fileSpec, honestTar } from './helpers/scripted-agent.js';
+import { type FileSpec, fileSpec, validTar } from './fixtures/tars.js';
+import { ScriptedAgent } from './helpers/scripted-agent.js';
 
 const TMPFS_MB = 128;
 
@@ -92,7 +93,7 @@ describe.skipIf(mountRefused !== null)(
       agent.archive = (res, _req, requested) => {
         archives++;
         void onArchive()
-          .then(() => honestTar(requested.map((file) => files.find((spec) => spec.path === file.path)!)))
+          .then(() => validTar(requested.map((file) => files.find((spec) => spec.path === file.path)!)))
           .then((body) => {
             res.writeHead(200, { 'content-type': ARCHIVE_CONTENT_TYPE });
             res.end(body);

@@ -3,45 +3,25 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARCHIVE_CONTENT_TYPE, Capabilities, type InfoResponse } from '../common/protocol.js';
+import { Capabilities, type InfoResponse } from '../common/protocol.js';
 import { type PurgeSummary } from '../common/run-results.js';
 import { fakePng, put } from './helpers/files.js';
 import { catalogRows } from './helpers/nothing-lost.js';
 import { type Started, plainLines, runCli, startAgent, syncJson, tempDir } from './helpers/processes.js';
-import { ScriptedAgent, fileSpec, honestTar } from './helpers/scripted-agent.js';
+import { fileSpec, validTar } from './fixtures/tars.js';
+import { ScriptedAgent, agentInfo, sendTar } from './helpers/scripted-agent.js';
 
 const OLD = new Date(Date.now() - 2 * 24 * 3600_000);
 
 function info(protocol: number): InfoResponse {
-  return {
-    protocol,
-    version: '9.0.0',
-    roots: [{ name: 'output' }],
-    capabilities: Object.values(Capabilities),
-    settleMs: 0,
-    stats: {
-      scans: 1,
-      filesHashed: 0,
-      bytesHashed: 0,
-      cacheHits: 0,
-      manifestFiles: 1,
-      pendingFiles: 0,
-      generation: 1,
-      lastScanAt: null,
-    },
-  };
+  return { ...agentInfo(1), protocol, version: '9.0.0', capabilities: Object.values(Capabilities) };
 }
 
 /** A scripted agent with one file, whose archives are honest: only its protocol can keep it out. */
 async function agentWithOneFile(name: string): Promise<ScriptedAgent> {
   const spec = await fileSpec(`output/${name}.png`, fakePng(3000));
   const agent = await new ScriptedAgent([spec]).start();
-  agent.archive = (res) => {
-    void honestTar([spec]).then((body) => {
-      res.writeHead(200, { 'content-type': ARCHIVE_CONTENT_TYPE });
-      res.end(body);
-    });
-  };
+  agent.archive = async (res) => sendTar(res, await validTar([spec]));
   return agent;
 }
 

@@ -19,7 +19,7 @@ import { versionedPath } from '../../common/path-safety.js';
 import { createXxh64 } from '../../common/xxh64.js';
 import type { StoredPathInfo } from '../catalog/catalog.js';
 import { DirtyDirs } from './durable.js';
-import { Placer, type PlacerCatalog, type PlaceRequest, recoverInflight } from './place.js';
+import { Placer, type PlacerCatalog, type PlaceRequest } from './place.js';
 
 /** A catalog held in a map: enough for Placer, which only asks what is stored at a path. */
 class MemoryCatalog implements PlacerCatalog {
@@ -362,38 +362,5 @@ describe('Placer.placeBytes and the batch journal', () => {
     });
     expect(await readFile(atDest(PRIMARY))).toEqual(OTHER_SAME_SIZE);
     await journal.close();
-  });
-
-  it('at the next start, removes what a stopped batch created in place and never catalogued, and nothing else', async () => {
-    await putStored(PRIMARY, NEW.subarray(0, 5)); // cut short by the stop
-    await putStored(`${AGENT}/outputs/kept.png`, NEW); // catalogued before the stop
-    await putStored(`${AGENT}/outputs/elsewhere.png`, OTHER); // not in the list
-    await writeFile(join(outside, 'victim.png'), OTHER);
-    catalog.byStoredPath.set(`${AGENT}/outputs/kept.png`, {
-      agent: AGENT,
-      containerPath: 'outputs/kept.png',
-      xxh64: await xxh64Of(NEW),
-      size: NEW.length,
-    });
-    await writeFile(
-      join(journalDir, 'stopped.json'),
-      JSON.stringify({
-        names: [
-          PRIMARY,
-          `${AGENT}/outputs/kept.png`,
-          `${AGENT}/outputs/never-made.png`,
-          '../outside/victim.png',
-          '.forge-sync/tmp',
-        ],
-      }),
-    );
-    await writeFile(join(journalDir, 'cut-short.json'), '{"names": ["forge/outp');
-    expect(await recoverInflight(journalDir, dest, catalog)).toBe(1);
-    await expect(stat(atDest(PRIMARY))).rejects.toThrow();
-    expect(await readFile(atDest(`${AGENT}/outputs/kept.png`))).toEqual(NEW);
-    expect(await readFile(atDest(`${AGENT}/outputs/elsewhere.png`))).toEqual(OTHER);
-    expect(await readFile(join(outside, 'victim.png'))).toEqual(OTHER);
-    expect(await readdir(join(dest, '.forge-sync'))).toContain('tmp');
-    expect(await readdir(journalDir)).toEqual([]);
   });
 });

@@ -4,14 +4,13 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../common/errors.js';
 import type { ManifestEntry } from '../../common/manifest.js';
 import { isSafePath } from '../../common/path-safety.js';
-import { ARCHIVE_REPORT_NAME, PAX_XXH64 } from '../../common/protocol.js';
 import { xxh64Of } from '../../common/xxh64.js';
 import { ChunkReader } from '../../lib/chunk-reader.js';
+import { validTar } from '../../test/fixtures/tars.js';
 import { LOOKALIKES, anyPath, validPath } from '../../test/helpers/arbitraries.js';
 import type { StoredPathInfo } from '../catalog/catalog.js';
 import { DirtyDirs } from '../host-store/durable.js';
@@ -33,26 +32,10 @@ interface FileSpec {
 }
 
 /** Packs the files as an agent does: each with its xxh64 in a PAX record, then the report. */
-async function packArchive(files: readonly FileSpec[], entries: readonly ManifestEntry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk: unknown) => void chunks.push(chunk as Buffer));
-  const ended = new Promise<void>((resolve) => pack.on('end', () => resolve()));
-  const add = (
-    header: Partial<tar.Header> & { name: string; pax?: Record<string, string> },
-    body: Buffer,
-  ): Promise<void> =>
-    new Promise((resolve, reject) => pack.entry(header, body, (err) => (err ? reject(err) : resolve())));
-  for (const [i, file] of files.entries()) {
-    await add({ name: file.path, mode: 0o644, pax: { [PAX_XXH64]: entries[i]!.xxh64 } }, file.body);
-  }
-  await add(
-    { name: ARCHIVE_REPORT_NAME, mode: 0o644 },
-    Buffer.from(JSON.stringify({ skipped: [], sent: files.length })),
+function packArchive(files: readonly FileSpec[], entries: readonly ManifestEntry[]): Promise<Buffer> {
+  return validTar(
+    files.map((file, i) => ({ path: file.path, content: file.body, xxh64: entries[i]!.xxh64 })),
   );
-  pack.finalize();
-  await ended;
-  return Buffer.concat(chunks);
 }
 
 /** Files under `dir`, relative, `.forge-sync` left out. */

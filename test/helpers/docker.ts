@@ -16,6 +16,7 @@ import {
 import tar from 'tar-stream';
 import { describe, it } from 'vitest';
 import type { ControllerStatus } from '../../common/run-results.js';
+import { buildTar } from '../fixtures/tars.js';
 import { PURGE_TOKEN, REPO, type RunResult, TOKEN } from './processes.js';
 
 export const AGENT_IMAGE = 'forge-media-sync/agent:dev';
@@ -339,12 +340,10 @@ export async function putIntoContainer(
   dir: string,
   files: { name: string; body: Buffer; mtime: Date }[],
 ): Promise<void> {
-  const pack = tar.pack();
-  for (const file of files) pack.entry({ name: file.name, mode: 0o644, mtime: file.mtime }, file.body);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
-  await docker.getContainer(id).putArchive(Buffer.concat(chunks), { path: dir });
+  const archive = await buildTar(
+    files.map((file) => ({ header: { name: file.name, mode: 0o644, mtime: file.mtime }, body: file.body })),
+  );
+  await docker.getContainer(id).putArchive(archive, { path: dir });
 }
 
 /** The owner uid of every regular file under `path` inside a container, by path. */
