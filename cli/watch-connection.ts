@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { type Backoff, RECONNECT_BACKOFF, backoffDelay } from '../common/backoff.js';
 import { AppError } from '../common/errors.js';
 import { PROGRESS_ROUTE, type ProgressMessage } from '../common/progress.js';
+import { pause } from '../lib/pause.js';
 
 export interface ConnectionEvents {
   /** The socket is open; a `snapshot` comes next. */
@@ -172,17 +173,4 @@ function describe(err: NodeJS.ErrnoException): string {
   if (err.code === 'ECONNRESET') return 'connection reset';
   if (err.code === 'ENOTFOUND') return 'host not found';
   return err.message;
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

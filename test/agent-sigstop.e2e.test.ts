@@ -3,11 +3,11 @@
 // the next sync stores the exact tree.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncSummary } from '../common/run-results.js';
-import { HOUR_AGO, fakePng, put, putLarge, treeDigest } from './helpers/files.js';
+import { HOUR_AGO, fakePng, put, putLarge, treeDigest, untilTempFileGrows } from './helpers/files.js';
 import { expectNothingLost } from './helpers/nothing-lost.js';
 import { BIN, type Started, TOKEN, startAgent, syncJson, tempDir } from './helpers/processes.js';
 
@@ -55,22 +55,7 @@ describe('agent stopped with SIGSTOP mid-archive', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     const exited = once(child, 'exit');
     // The large file is under way: its temp file holds some bytes.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const parts = await readdir(tmp).catch(() => [] as string[]);
-      const sizes = await Promise.all(
-        parts.map((name) =>
-          stat(join(tmp, name)).then(
-            (s) => s.size,
-            () => 0,
-          ),
-        ),
-      );
-      if (sizes.some((size) => size > 1 << 20)) break;
-      expect(child.exitCode, 'the sync ended before the agent could be stopped').toBeNull();
-      expect(Date.now()).toBeLessThan(deadline);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await untilTempFileGrows(tmp, child);
     process.kill(agent.child.pid!, 'SIGSTOP');
     const stoppedAt = Date.now();
     const [code] = (await exited) as [number | null];

@@ -6,7 +6,7 @@ import { access, readFile, readdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgliteClient } from '../controller/catalog/pglite-client.js';
-import { fakePng, put, putLarge, sha256File, treeDigest } from './helpers/files.js';
+import { fakePng, put, putLarge, sha256File, treeDigest, untilTempFileGrows } from './helpers/files.js';
 import { BIN, type Started, TOKEN, startAgent, syncJson, tempDir } from './helpers/processes.js';
 
 describe('interrupted sync', () => {
@@ -37,22 +37,7 @@ describe('interrupted sync', () => {
       });
       const exited = once(child, 'exit');
       // Wait until the transfer is under way: a temp file with some bytes in it.
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const parts = await readdir(tmp).catch(() => [] as string[]);
-        const sizes = await Promise.all(
-          parts.map((name) =>
-            stat(join(tmp, name)).then(
-              (s) => s.size,
-              () => 0,
-            ),
-          ),
-        );
-        if (sizes.some((size) => size > 1024 * 1024)) break;
-        expect(child.exitCode, 'sync finished before it could be interrupted').toBeNull();
-        expect(Date.now()).toBeLessThan(deadline);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await untilTempFileGrows(tmp, child);
       child.kill('SIGKILL');
       await exited;
 

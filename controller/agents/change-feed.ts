@@ -6,6 +6,7 @@ import { Capabilities } from '../../common/protocol.js';
 import type { AgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { AgentPosition } from '../catalog/catalog.js';
+import { pause } from '../../lib/pause.js';
 
 /** How long the agent holds one poll open; well under every idle limit on the way. */
 export const CHANGES_WAIT_MS = 25_000;
@@ -106,16 +107,4 @@ export class ChangeFeed {
       }
     }
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -27,23 +27,27 @@ function gate(): { promise: Promise<void>; open: () => void } {
 }
 
 /** A fan-out whose work returns `done <agent>` and whose skipped result is `skipped <agent>`, recording every call. */
-function recordingFan(overrides: Partial<FanOut<string>> & { leaseRefuses?: readonly string[] } = {}): {
+function recordingFan(
+  overrides: Partial<FanOut<string>> & { leaseRefuses?: readonly string[]; concurrency?: number } = {},
+): {
   fan: FanOut<string>;
   calls: string[];
   lines: Record<string, unknown>[];
 } {
   const calls: string[] = [];
   const { logger, lines } = capturingLogger();
-  const { leaseRefuses = [], ...rest } = overrides;
+  const { leaseRefuses = [], concurrency = 4, ...rest } = overrides;
   const fan: FanOut<string> = {
     what: 'sync',
     runId: 'run00001',
-    concurrency: 4,
-    logger,
-    catalog: {
-      withAgentLease: async <T>(agent: string, work: () => Promise<T>): Promise<T | null> => {
-        calls.push(`lease ${agent}`);
-        return leaseRefuses.includes(agent) ? null : work();
+    context: {
+      concurrency,
+      logger,
+      catalog: {
+        withAgentLease: async <T>(agent: string, work: () => Promise<T>): Promise<T | null> => {
+          calls.push(`lease ${agent}`);
+          return leaseRefuses.includes(agent) ? null : work();
+        },
       },
     },
     onStart: (agent) => void calls.push(`start ${agent.name}`),

@@ -14,9 +14,8 @@ export interface FanOut<R> {
   /** Which pass, for the log line of an agent another controller holds. */
   what: 'sync' | 'purge';
   runId: string;
-  concurrency: number;
-  logger: Logger;
-  catalog: Pick<Catalog, 'withAgentLease'>;
+  /** The pass's context: how many agents at once, its logger, and the catalog that holds the leases. */
+  context: { concurrency: number; logger: Logger; catalog: Pick<Catalog, 'withAgentLease'> };
   /**
    * Runs one agent's work when that agent is free: the daemon's per-agent lock, so a sync and a
    * purge of one agent never overlap. By default at once; null skips the agent this time.
@@ -40,11 +39,11 @@ export interface FanOut<R> {
 export async function forEachAgent<R>(agents: readonly AgentRef[], fan: FanOut<R>): Promise<R[]> {
   const results: (R | null)[] = new Array<R | null>(agents.length).fill(null);
   const exclusive = fan.exclusive ?? ((_agent, work) => work());
-  await forEachLimit(agents, fan.concurrency, async (agent, index) => {
-    const logger = fan.logger.child({ agent: agent.name, runId: fan.runId });
+  await forEachLimit(agents, fan.context.concurrency, async (agent, index) => {
+    const logger = fan.context.logger.child({ agent: agent.name, runId: fan.runId });
     const result = await exclusive(agent, async () => {
       fan.onStart?.(agent);
-      const leased = await fan.catalog.withAgentLease(agent.name, () => fan.work(agent, logger));
+      const leased = await fan.context.catalog.withAgentLease(agent.name, () => fan.work(agent, logger));
       if (leased) return leased;
       logger.info(`${fan.what} skipped: another controller is syncing or purging this agent`);
       return fan.skipped(agent);

@@ -29,9 +29,7 @@ export async function runPurge(
   const results = await forEachAgent(agents, {
     what: 'purge',
     runId,
-    concurrency: deps.concurrency,
-    logger: deps.logger,
-    catalog: deps.catalog,
+    context: deps,
     exclusive: deps.exclusive,
     work: (agent, logger) =>
       purgeAgent(agent, {

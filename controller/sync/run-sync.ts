@@ -34,9 +34,7 @@ export async function runSync(
   const results = await forEachAgent(agents, {
     what: 'sync',
     runId,
-    concurrency: deps.concurrency,
-    logger: deps.logger,
-    catalog: deps.catalog,
+    context: deps,
     exclusive: deps.exclusive,
     onStart: (agent) => deps.onAgentStart?.(agent, runId),
     work: (agent, logger) =>

@@ -1,7 +1,7 @@
 // Building file trees for tests: media-like files with old mtimes, and whole-tree comparisons.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { PNG_IEND_CHUNK as PNG_IEND, PNG_SIGNATURE } from '../../common/media/signatures.js';
 
@@ -70,4 +70,33 @@ export async function treeDigest(root: string): Promise<Map<string, string>> {
   };
   await walk(root);
   return out;
+}
+
+/**
+ * Waits until a transfer into `tmp` is under way: some temp file there holds more than `bytes`.
+ * Fails when `child` exits first (it finished before it could be interrupted) or after a minute.
+ */
+export async function untilTempFileGrows(
+  tmp: string,
+  child: { exitCode: number | null },
+  bytes = 1 << 20,
+): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const parts = await readdir(tmp).catch(() => [] as string[]);
+    const sizes = await Promise.all(
+      parts.map((name) =>
+        stat(join(tmp, name)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
+    if (sizes.some((size) => size > bytes)) return;
+    if (child.exitCode !== null)
+      throw new Error('the process ended before its transfer could be interrupted');
+    if (Date.now() > deadline)
+      throw new Error(`no temp file in ${tmp} grew past ${bytes} bytes within a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
