@@ -86,17 +86,22 @@ describe.skipIf(!onLinux)('the destination lock', () => {
   });
 
   it('takes over from a zombie: a holder that exited but was never reaped', async () => {
-    // `sleep` never reaps the child its shell left behind, so that child stays a zombie.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 60'], {
+    // `sleep` never reaps the child its shell left behind, so that child stays a zombie. The child
+    // outlives the shell's exec by a second: a child that ended first could be reaped by the shell.
+    const parent = spawn('sh', ['-c', 'sleep 1 & echo $!; exec sleep 60'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     try {
       const [line] = (await once(createInterface({ input: parent.stdout }), 'line')) as [string];
       const zombie = Number(line);
-      const start = await waitUntil('the child to be a zombie', () => {
-        const stat = readFileSyncSafe(`/proc/${zombie}/stat`);
-        return stat && / Z /.test(stat.slice(stat.lastIndexOf(')'))) ? stat : undefined;
-      });
+      const start = await waitUntil(
+        'the child to be a zombie',
+        () => {
+          const stat = readFileSyncSafe(`/proc/${zombie}/stat`);
+          return stat && / Z /.test(stat.slice(stat.lastIndexOf(')'))) ? stat : undefined;
+        },
+        { timeoutMs: 20_000, seen: () => readFileSyncSafe(`/proc/${zombie}/stat`) ?? 'no such process' },
+      );
       expect(processState(zombie)).toEqual({ alive: false, why: 'zombie' });
       const startTicks = start.slice(start.lastIndexOf(')') + 2).split(' ')[19]!;
       const { dest } = await lockedDest(here(zombie, startTicks));

@@ -1,6 +1,6 @@
 // The check every fault test ends with: each file written into a container is still there, byte for byte,
 // or stored on the host byte for byte and catalogued; and nothing on the host holds bytes never written.
-import { readFile, readdir } from 'node:fs/promises';
+import { access, readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { expect } from 'vitest';
@@ -24,7 +24,16 @@ export interface CatalogRow {
 
 /** Every catalog row of `dest`'s embedded catalog; no forge-sync process may have it open. */
 export async function catalogRows(dest: string): Promise<CatalogRow[]> {
-  const db = await PGlite.create(join(dest, '.forge-sync/catalog'));
+  const dataDir = join(dest, '.forge-sync/catalog');
+  // A run killed before its catalog was made has recorded nothing; opening would create one.
+  if (
+    !(await access(join(dataDir, 'PG_VERSION')).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return [];
+  const db = await PGlite.create(dataDir);
   try {
     const { rows } = await db.query<CatalogRow>(
       `SELECT agent, container_path, stored_path, xxh64, purged_at, purge_run_id, purge_outcome
