@@ -10,6 +10,14 @@ export function newRunId(): string {
   return randomUUID().slice(0, 8);
 }
 
+/** The common part of an agent's result when another controller holds it: skipped, not failed. */
+export function heldElsewhere(
+  name: string,
+  runId: string,
+): { name: string; ok: true; skipped: string; runId: string } {
+  return { name, ok: true, skipped: 'another controller holds this agent', runId };
+}
+
 export interface FanOut<R> {
   /** Which pass, for the log line of an agent another controller holds. */
   what: 'sync' | 'purge';

@@ -8,7 +8,7 @@ import { type RunContext, clientFactory } from '../agents/run-context.js';
 import type { PurgeOptions } from '../config/purge-config.js';
 import type { HostStore } from '../host-store/host-store.js';
 import { purgeAgent } from './purge-agent.js';
-import { forEachAgent, newRunId } from '../agents/fan-out.js';
+import { forEachAgent, heldElsewhere, newRunId } from '../agents/fan-out.js';
 
 export interface PurgeRunDeps extends RunContext {
   store: HostStore;
@@ -70,10 +70,7 @@ export async function runPurge(
 
 function skippedPurge(name: string, runId: string, dryRun: boolean): AgentPurgeResult {
   return {
-    name,
-    ok: true,
-    skipped: 'another controller holds this agent',
-    runId,
+    ...heldElsewhere(name, runId),
     dryRun,
     filesPurged: 0,
     bytesFreed: 0,

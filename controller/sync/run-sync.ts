@@ -4,7 +4,7 @@ import { type AgentSyncResult, type SyncSummary, sumCounters } from '../../commo
 import type { AgentRef } from '../agents/agent-source.js';
 import { noSink } from '../../common/ingest-events.js';
 import { noProgress } from '../progress/progress-hub.js';
-import { forEachAgent, newRunId } from '../agents/fan-out.js';
+import { forEachAgent, heldElsewhere, newRunId } from '../agents/fan-out.js';
 import { type RunContext, clientFactory } from '../agents/run-context.js';
 import type { HostStore } from '../host-store/host-store.js';
 import type { SyncLimits } from '../config/target.js';
@@ -73,10 +73,7 @@ export async function runSync(
 
 function skippedSync(name: string, runId: string, at: string): AgentSyncResult {
   return {
-    name,
-    ok: true,
-    skipped: 'another controller holds this agent',
-    runId,
+    ...heldElsewhere(name, runId),
     startedAt: at,
     finishedAt: at,
     filesTransferred: 0,
