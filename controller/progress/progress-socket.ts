@@ -28,6 +28,20 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
 const FLUSH_EVERY_MS = 100;
 
 /**
+ * A message's JSON, made once however many clients it goes to: the hub hands every listener the
+ * same object (50 clients of a 160k-file pass would otherwise serialise 8 million times).
+ */
+const serialized = new WeakMap<ProgressMessage, string>();
+function toJson(message: ProgressMessage): string {
+  let text = serialized.get(message);
+  if (text === undefined) {
+    text = JSON.stringify(message);
+    serialized.set(message, text);
+  }
+  return text;
+}
+
+/**
  * One connected client. While its socket drains, messages go straight out. Once it falls behind,
  * progress messages are coalesced (one per agent and type, the newest) and others wait in a bounded
  * backlog; it is dropped when the backlog overflows or it stays behind for `stuckMs`. Memory per
@@ -49,7 +63,7 @@ export class SocketListener implements ProgressListener {
   send(message: ProgressMessage): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     if (this.behindSince === null && this.ws.bufferedAmount < this.limits.highWaterBytes) {
-      this.ws.send(JSON.stringify(message));
+      this.ws.send(toJson(message));
       return;
     }
     this.behindSince ??= this.clock.now();
@@ -70,7 +84,7 @@ export class SocketListener implements ProgressListener {
         this.behindSince = null;
         return this.stop();
       }
-      this.ws.send(JSON.stringify(next));
+      this.ws.send(toJson(next));
     }
     if (this.clock.now() - this.behindSince! > this.limits.stuckMs) this.drop('stuck');
   }
