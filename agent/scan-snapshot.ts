@@ -1,4 +1,5 @@
 // What scans report: progress while one runs, the outcome of the last, and the paths they look at.
+import type { ScanLine } from '../common/protocol.js';
 import type { ManifestEntry } from '../common/manifest.js';
 import type { FileIndex } from './file-index.js';
 import type { Root } from './roots.js';
@@ -15,15 +16,7 @@ export interface Retry extends RootPath {
 }
 
 /** What a running scan has done so far, for progress relayed to the controller. */
-export interface ScanProgress {
-  phase: 'walking' | 'checking' | 'hashing';
-  filesSeen: number;
-  filesToHash: number;
-  filesHashed: number;
-  bytesToHash: number;
-  bytesHashed: number;
-  startedAtMs: number;
-}
+export type ScanProgress = Omit<ScanLine, 'type'> & { startedAtMs: number };
 
 /** The outcome of one full scan; `entries` lists the index as it is when read (sorted by path). */
 export class ScanSnapshot {

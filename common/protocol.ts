@@ -245,3 +245,6 @@ export interface PurgeResponse {
 
 /** Files still pending, counted by reason. */
 export type PendingReasons = Record<string, number>;
+
+/** The `scan` line an agent sends while it is still scanning. */
+export type ScanLine = Extract<ManifestLine, { type: 'scan' }>;

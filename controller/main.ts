@@ -8,7 +8,7 @@ import type { SearchPage } from './catalog/catalog.js';
 import { noSink } from '../common/ingest-events.js';
 import { openNdjsonSink } from '../lib/ndjson-sink.js';
 import { type LogFormat, createLogger } from '../lib/logger.js';
-import type { AgentLimits } from './agents/agent-client.js';
+import type { AgentLimits } from './config/agent-limits.js';
 import type { AgentRef } from './agents/agent-source.js';
 import { loadPurgeConfig } from './config/purge-config.js';
 import { loadReindexConfig } from './config/reindex-config.js';

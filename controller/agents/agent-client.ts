@@ -21,12 +21,8 @@ import type { AgentRef } from './agent-source.js';
 import { answerError, header, isPosition, notAnAgent } from './agent-answers.js';
 import { manifestLines } from './manifest-lines.js';
 
-export { isPosition } from './agent-answers.js';
-
-export { MAX_MANIFEST_LINE_BYTES } from './manifest-lines.js';
 import { AGENT_LIMITS, type AgentLimits } from '../config/agent-limits.js';
 
-export { AGENT_LIMITS, type AgentLimits, agentLimitsFrom } from '../config/agent-limits.js';
 import type { AgentPosition } from '../catalog/catalog.js';
 
 /**

@@ -1,7 +1,8 @@
 // What every sync or purge pass needs, whichever command or schedule runs it.
 import type { Logger } from 'pino';
 import type { Clock } from '../../common/clock.js';
-import { type AgentClient, type AgentLimits, HttpAgentClient } from './agent-client.js';
+import type { AgentLimits } from '../config/agent-limits.js';
+import { type AgentClient, HttpAgentClient } from './agent-client.js';
 import type { AgentRef } from './agent-source.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { IngestSink } from '../../common/ingest-events.js';

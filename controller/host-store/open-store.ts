@@ -6,7 +6,7 @@ import { openPostgresClient } from '../catalog/postgres-client.js';
 import { SqlCatalog } from '../catalog/sql-catalog.js';
 import { type Destination, openDestination } from './destination.js';
 import { type HostStore, LocalHostStore } from './host-store.js';
-import { recoverInflight } from './place.js';
+import { recoverInflight } from './batch-journal.js';
 
 export interface Store {
   destination: Destination;

@@ -11,8 +11,6 @@ import { writeDurably } from './batch-journal.js';
 import { type DirtyDirs, fsyncDir } from './durable.js';
 import { deepestExisting, isFreeName, linkNoClobber, unnameable, writeNewFile } from './no-clobber.js';
 
-export { recoverInflight } from './batch-journal.js';
-
 export interface PlaceRequest {
   agent: string;
   containerPath: string;

@@ -8,7 +8,7 @@ import { forEachAgent, heldElsewhere, newRunId } from '../agents/fan-out.js';
 import { type RunContext, clientFactory } from '../agents/run-context.js';
 import type { HostStore } from '../host-store/host-store.js';
 import type { SyncLimits } from '../config/target.js';
-import { syncAgent } from './sync-agent.js';
+import { emptySyncResult, syncAgent } from './sync-agent.js';
 
 export interface SyncRunDeps extends RunContext {
   store: HostStore;
@@ -72,15 +72,5 @@ export async function runSync(
 }
 
 function skippedSync(name: string, runId: string, at: string): AgentSyncResult {
-  return {
-    ...heldElsewhere(name, runId),
-    startedAt: at,
-    finishedAt: at,
-    filesTransferred: 0,
-    bytesTransferred: 0,
-    filesUnchanged: 0,
-    filesPending: 0,
-    errors: 0,
-    problems: [],
-  };
+  return { ...emptySyncResult(name, runId, at), ...heldElsewhere(name, runId) };
 }

@@ -12,19 +12,14 @@ import { type AgentTraits, type SyncAgentDeps, transferBatch } from './transfer-
 
 export type { SyncAgentDeps } from './transfer-batch.js';
 
-/**
- * Never throws: a failure of the whole agent lands in `error`, a failure of one file in `problems`.
- * Files stored before a failure stay stored and catalogued.
- */
-export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<AgentSyncResult> {
-  const { logger, clock } = deps;
-  const startedAt = new Date(clock.now()).toISOString();
-  const result: AgentSyncResult = {
-    name: agent.name,
+/** A result with nothing done yet, not ok until the pass says so; started and finished at `at`. */
+export function emptySyncResult(name: string, runId: string, at: string): AgentSyncResult {
+  return {
+    name,
     ok: false,
-    runId: deps.runId,
-    startedAt,
-    finishedAt: startedAt,
+    runId,
+    startedAt: at,
+    finishedAt: at,
     filesTransferred: 0,
     bytesTransferred: 0,
     filesUnchanged: 0,
@@ -32,6 +27,16 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     errors: 0,
     problems: [],
   };
+}
+
+/**
+ * Never throws: a failure of the whole agent lands in `error`, a failure of one file in `problems`.
+ * Files stored before a failure stay stored and catalogued.
+ */
+export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<AgentSyncResult> {
+  const { logger, clock } = deps;
+  const startedAt = new Date(clock.now()).toISOString();
+  const result = emptySyncResult(agent.name, deps.runId, startedAt);
   const ids = { agent: agent.name, runId: deps.runId };
   let tracker: PhaseTracker | undefined;
   try {
