@@ -57,7 +57,9 @@ async function countFiles(dir: string): Promise<number> {
   return (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.png')).length;
 }
 
-describe('purge killed at each stage', () => {
+// Each case syncs up to 1,100 files before it kills anything: on a loaded 2-core machine that alone can
+// take most of a minute, so the cases get three.
+describe('purge killed at each stage', { timeout: 180_000 }, () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
   let run = 0;
   const started: Started[] = [];
