@@ -17,6 +17,8 @@ await build({
     main: 'cli/main.ts',
     healthcheck: 'lib/healthcheck.ts',
     'fake-generator': 'scripts/fake-generator.ts',
+    // The embedded catalog's thread, started by URL beside the module that starts it.
+    'pglite-worker': 'controller/catalog/pglite-worker.js',
   },
   outdir: join(OUT, 'app'),
   bundle: true,

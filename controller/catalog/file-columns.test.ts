@@ -7,7 +7,7 @@ import {
   HIT_SELECT,
   hitOf,
   INSERT_COLUMNS,
-  insertValues,
+  insertRowJson,
   METADATA_SELECT,
   metadataOf,
   READING_COLUMNS,
@@ -40,18 +40,10 @@ const record: StoredFileRecord = {
   media: { kind: 'image', width: 512, height: 768 },
 };
 
-/** The row a driver would give back for what insertValues wrote (JSONB parsed, as both drivers do). */
-function rowOf(values: unknown[], names: readonly string[]): Record<string, unknown> {
-  const row: Record<string, unknown> = {};
-  names.forEach((name, i) => {
-    const value = values[i];
-    row[name] = ['loras', 'params', 'samplers', 'comfy_prompt', 'comfy_workflow'].includes(name)
-      ? value === null
-        ? null
-        : (JSON.parse(value as string) as unknown)
-      : value;
-  });
-  return row;
+/** The row an insert writes for `record`, every insert column present (null where the JSON row leaves it out). */
+function insertedRow(destId: number | null): Record<string, unknown> {
+  const json = JSON.parse(insertRowJson(record, destId)) as Record<string, unknown>;
+  return Object.fromEntries(INSERT_COLUMNS.map((column) => [column.name, json[column.name] ?? null]));
 }
 
 describe('file columns', () => {
@@ -62,13 +54,18 @@ describe('file columns', () => {
     ['absent provenance as null', 'container_id', null],
     ['the destination', 'dest_id', 7],
     ['a NUMERIC seed as exact text', 'seed', '18446744073709551615'],
-    ['JSONB as text', 'loras', '[{"name":"pixel","strength":0.8}]'],
+    ['JSONB as itself', 'loras', [{ name: 'pixel', strength: 0.8 }]],
     ['absent JSONB as null', 'comfy_workflow', null],
     ['the media kind', 'media_kind', 'image'],
     ['the reader version', 'meta_version', expect.any(Number)],
   ])('an insert writes %s', (_name, column, want) => {
-    const values = insertValues(record, 7);
-    expect(values[INSERT_COLUMNS.findIndex((found) => found.name === column)]).toEqual(want);
+    expect(insertedRow(7)[column]).toEqual(want);
+  });
+
+  it('writes a lone surrogate as U+FFFD, as a bound parameter did, and keeps pairs and escaped backslashes', () => {
+    const odd = { ...record, metadata: { ...metadata, prompt: 'a\ud800b \\ud800 \ud83d\ude00 \\\udc00' } };
+    const row = JSON.parse(insertRowJson(odd, null)) as { prompt: string };
+    expect(row.prompt).toBe('a\ufffdb \\ud800 \ud83d\ude00 \\\ufffd');
   });
 
   it('writes no reader version without metadata, and a reindex rewrites only reading columns', () => {
@@ -80,20 +77,14 @@ describe('file columns', () => {
   });
 
   it('reads the metadata an insert wrote back whole', () => {
-    const row = rowOf(
-      insertValues(record, null),
-      INSERT_COLUMNS.map((column) => column.name),
-    );
+    const row = insertedRow(null);
     expect(metadataOf(row)).toEqual(metadata);
     expect(metadataOf({ ...row, meta_source: null })).toBeNull();
   });
 
   it('reads a hit and a detail, numbers from text and times as ISO', () => {
     const row = {
-      ...rowOf(
-        insertValues(record, null),
-        INSERT_COLUMNS.map((column) => column.name),
-      ),
+      ...insertedRow(null),
       id: '42',
       size: '1234',
       purged_at: null,

@@ -14,6 +14,8 @@ export type Row = Record<string, unknown>;
 interface Conversion {
   write(value: unknown): unknown;
   read(value: unknown): unknown;
+  /** The value as a field of a JSON row (insertRows); `write`'s when absent. */
+  inRow?(value: unknown): unknown;
 }
 
 const isoOf = (value: unknown): string | null =>
@@ -46,6 +48,8 @@ const HASH: Conversion = { write: orNull, read: (value) => String(value).trim() 
 const JSON_VALUE: Conversion = {
   write: (value) => (value === undefined ? null : JSON.stringify(value)),
   read: parseJson,
+  // In a JSON row it is itself, not its text: json_populate_recordset takes it as the column's value.
+  inRow: (value) => value,
 };
 /** NUMERIC since migration 5 (seeds past 2^53): written and read as exact decimal text. */
 const DECIMAL: Conversion = { write: (value) => (value === undefined ? null : String(value)), read: textOf };
@@ -163,11 +167,28 @@ export function readingValues(reading: Reading): unknown[] {
   return READING_COLUMNS.map((column) => column.as.write(column.reading!(reading)));
 }
 
-/** Values of INSERT_COLUMNS, in its order. */
-export function insertValues(record: StoredFileRecord, destId: number | null): unknown[] {
-  return INSERT_COLUMNS.map((column) =>
-    column.as.write(column.insert ? column.insert(record, destId) : column.reading!(record)),
-  );
+/**
+ * A record as one JSON row keyed by column name, for an INSERT … SELECT from
+ * json_populate_recordset: one parameter for many rows, which PostgreSQL (and PGlite's WASM most
+ * of all) parses far faster than thousands of bound ones. A null field is left out.
+ */
+export function insertRowJson(record: StoredFileRecord, destId: number | null): string {
+  const row: Record<string, unknown> = {};
+  for (const column of INSERT_COLUMNS) {
+    const value = column.insert ? column.insert(record, destId) : column.reading!(record);
+    const written = column.as.inRow ? column.as.inRow(value) : column.as.write(value);
+    if (written !== null && written !== undefined) row[column.name] = written;
+  }
+  return wellFormedJson(row);
+}
+
+/**
+ * JSON.stringify escapes a lone UTF-16 surrogate as \udXXX, which PostgreSQL's JSON parser refuses;
+ * as a bound text parameter it became U+FFFD, and so it does here. (A pair is written as itself,
+ * so every such escape not itself escaped is a lone half.)
+ */
+function wellFormedJson(value: unknown): string {
+  return JSON.stringify(value).replace(/(?<=(?:^|[^\\])(?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g, '\\ufffd');
 }
 
 /** The metadata columns of a files row (with `seed` selected as text) as GenerationMetadata; null without any. */

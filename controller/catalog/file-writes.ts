@@ -1,11 +1,11 @@
 // Writing files rows: a sync's durable copies, and a reindex's new reading of one row.
 import type { MetadataUpdate, StoredFileRecord } from './catalog.js';
-import { INSERT_COLUMNS, insertValues, READING_COLUMNS, readingValues } from './file-columns.js';
+import { INSERT_COLUMNS, insertRowJson, READING_COLUMNS, readingValues } from './file-columns.js';
 import { addModelNames } from './model-names.js';
 import type { SqlClient } from './sql-client.js';
 
-/** Rows per INSERT statement: well under PostgreSQL's 65,535 parameters. */
-const INSERT_CHUNK = 200;
+/** JSON text per INSERT statement: a few statements per batch, never one string of a batch's every workflow. */
+const INSERT_CHUNK_CHARS = 4 << 20;
 
 /**
  * Inserts the records in one transaction, `destId` naming the destination they are stored in. A
@@ -17,21 +17,26 @@ export async function insertStored(
   destId: number | null,
 ): Promise<void> {
   const names = INSERT_COLUMNS.map((column) => column.name).join(', ');
+  const sql = `INSERT INTO files (${names})
+    SELECT ${names} FROM json_populate_recordset(NULL::files, $1::json)
+    ON CONFLICT (agent, container_path, xxh64) DO NOTHING`;
   await db.transaction(async (tx) => {
-    for (let start = 0; start < records.length; start += INSERT_CHUNK) {
-      const chunk = records.slice(start, start + INSERT_CHUNK);
-      const params: unknown[] = [];
-      const tuples = chunk.map((record) => {
-        const base = params.length;
-        params.push(...insertValues(record, destId));
-        return `(${INSERT_COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ')})`;
-      });
-      await tx.query(
-        `INSERT INTO files (${names}) VALUES ${tuples.join(', ')}
-         ON CONFLICT (agent, container_path, xxh64) DO NOTHING`,
-        params,
-      );
+    let rows: string[] = [];
+    let chars = 0;
+    const flush = async (): Promise<void> => {
+      if (rows.length === 0) return;
+      const json = `[${rows.join(',')}]`;
+      rows = [];
+      chars = 0;
+      await tx.query(sql, [json]);
+    };
+    for (const record of records) {
+      const row = insertRowJson(record, destId);
+      rows.push(row);
+      chars += row.length;
+      if (chars >= INSERT_CHUNK_CHARS) await flush();
     }
+    await flush();
     await addModelNames(
       tx,
       records.map((record) => record.metadata?.model),

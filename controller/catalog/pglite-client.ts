@@ -1,16 +1,17 @@
-// The embedded database: PostgreSQL in WASM (PGlite) in this process, kept under <dest>/.forge-sync/catalog.
+// The embedded database: PostgreSQL in WASM (PGlite) on a thread of this process, kept under <dest>/.forge-sync/catalog.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { AppError, errorMessage } from '../../common/errors.js';
 import { unsafePathReason } from '../../common/path-safety.js';
 import { TarReader } from '../../lib/tar-reader.js';
 import { destFullError, ensureFreeSpace, isNoSpace } from '../host-store/dest-space.js';
 import { BatchDurability, DirtyDirs, fsyncDir } from '../host-store/durable.js';
-import type { SqlClient } from './sql-client.js';
+import { Worker } from 'node:worker_threads';
+import type { SqlClient, SqlExecutor } from './sql-client.js';
 
 /** Where the seed data folders live: beside this module, in the checkout and in the bundle alike. */
 export const SEED_DIR = new URL('./pglite-seed/', import.meta.url).href;
@@ -122,19 +123,22 @@ async function unpackSeed(seed: URL, dataDir: string, destName: string): Promise
   }
 }
 
+/** PostgreSQL's default 128 MB of shared buffers would triple the controller's resident memory; the
+ * catalog's working set is a few index pages per agent. */
+const PGLITE_OPTIONS = { postgresqlconf: 'shared_buffers=16MB' };
+
 /**
- * PGlite has one connection and queues queries itself, so concurrent agent syncs share it safely. Its
- * data folder belongs to one process at a time (the destination lock sees to that), so leases only
- * need to exclude work inside this process.
+ * Opens the embedded catalog in `dataDir` on a thread of its own (pglite-worker.js): PGlite's WASM
+ * is the largest CPU cost of a sync after the bytes themselves, and there it runs beside the receive
+ * path instead of on it. PGlite has one connection and queues queries itself, so concurrent agent
+ * syncs share it safely. Its data folder belongs to one process at a time (the destination lock
+ * sees to that), so leases only need to exclude work inside this process.
  */
 export async function openPgliteClient(dataDir: string, destName = dataDir): Promise<SqlClient> {
-  let db: PGlite;
   try {
-    // PostgreSQL's default 128 MB of shared buffers would triple the controller's resident memory;
-    // the catalog's working set is a few index pages per agent.
     const seed = await seedFor(dataDir);
     if (seed) await unpackSeed(seed, dataDir, destName);
-    db = await PGlite.create(dataDir, { postgresqlconf: 'shared_buffers=16MB' });
+    return await PgliteThread.start(dataDir);
   } catch (err) {
     if (err instanceof AppError) throw err;
     if (isNoSpace(err)) throw destFullError(destName, `opening the catalog in ${dataDir}`, err);
@@ -142,7 +146,124 @@ export async function openPgliteClient(dataDir: string, destName = dataDir): Pro
       cause: err,
     });
   }
-  return wrapPglite(db);
+}
+
+/** An error as it crossed the thread: its message and PostgreSQL's fields (code, detail, …). */
+type PlainError = { message: string } & Record<string, string | number>;
+
+type Answer = { id: number; rows?: unknown[]; done?: true; error?: PlainError };
+
+const WORKER_URL = new URL('./pglite-worker.js', import.meta.url);
+
+/** The SqlClient over the catalog's thread: each call is a message, answered in turn. */
+class PgliteThread implements SqlClient {
+  private readonly waiting = new Map<
+    number,
+    { resolve: (answer: Answer) => void; reject: (err: Error) => void }
+  >();
+  private readonly leases = new Set<string>();
+  private nextId = 1;
+  private failure: Error | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (answer: Answer) => {
+      const call = this.waiting.get(answer.id);
+      if (!call) return;
+      this.waiting.delete(answer.id);
+      if (this.waiting.size === 0) worker.unref();
+      if (answer.error) call.reject(Object.assign(new Error(answer.error.message), answer.error));
+      else call.resolve(answer);
+    });
+    const fail = (err: Error): void => {
+      this.failure ??= new AppError('E_CATALOG', `the catalog's thread stopped: ${err.message}`, {
+        cause: err,
+      });
+      for (const call of this.waiting.values()) call.reject(this.failure);
+      this.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`it exited with code ${code}`)));
+  }
+
+  static async start(dataDir: string): Promise<PgliteThread> {
+    const worker = new Worker(WORKER_URL, { workerData: { dataDir, options: PGLITE_OPTIONS } });
+    let onMessage: (message: { ready?: true; failed?: PlainError }) => void = () => undefined;
+    let onError: (err: Error) => void = () => undefined;
+    let onExit: (code: number) => void = () => undefined;
+    const opened = await new Promise<{ ready?: true; failed?: PlainError }>((resolve, reject) => {
+      onMessage = resolve;
+      onError = reject;
+      onExit = (code) => reject(new Error(`the catalog's thread exited with code ${code}`));
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    }).finally(() => worker.off('message', onMessage).off('error', onError).off('exit', onExit));
+    if (opened.failed) {
+      await worker.terminate();
+      throw Object.assign(new Error(opened.failed.message), opened.failed);
+    }
+    worker.unref();
+    return new PgliteThread(worker);
+  }
+
+  private call(message: Record<string, unknown>): Promise<Answer> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    // The thread keeps the process alive only while an answer is awaited.
+    if (this.waiting.size === 0) this.worker.ref();
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id });
+    });
+  }
+
+  private executor(tx?: number): SqlExecutor {
+    return {
+      query: async <T>(sql: string, params?: unknown[]) => ({
+        rows: (await this.call({ op: 'query', sql, params, tx })).rows as T[],
+      }),
+      exec: (sql: string) => this.call({ op: 'exec', sql, tx }),
+    };
+  }
+
+  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }> {
+    return this.executor().query<T>(sql, params);
+  }
+
+  exec(sql: string): Promise<unknown> {
+    return this.executor().exec(sql);
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const tx = this.nextId++;
+    await this.call({ op: 'begin', tx });
+    let result: T;
+    try {
+      result = await work(this.executor(tx));
+    } catch (err) {
+      await this.call({ op: 'end', tx, commit: false }).catch(() => undefined);
+      throw err;
+    }
+    await this.call({ op: 'end', tx, commit: true });
+    return result;
+  }
+
+  async withLease<T>(key: string, work: () => Promise<T>): Promise<T | null> {
+    if (this.leases.has(key)) return null;
+    this.leases.add(key);
+    try {
+      return await work();
+    } finally {
+      this.leases.delete(key);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.failure) return;
+    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    await this.call({ op: 'close' });
+    // Held until the thread has ended, so a closed catalog has let go of its data folder.
+    this.worker.ref();
+    await exited;
+  }
 }
 
 /** The catalog's SQL surface over one PGlite instance. */

@@ -100,6 +100,7 @@ export async function extractArchive(source: ChunkReader, ctx: ExtractContext): 
     }
     if (!report)
       throw new AppError('E_PROTOCOL', 'the archive ended without its report: the transfer was cut short');
+    await readToEnd(source);
     await finishing.settle();
   } catch (err) {
     // Files already verified still land before the stream's failure is reported.
@@ -145,6 +146,31 @@ export async function extractArchive(source: ChunkReader, ctx: ExtractContext): 
     }
   }
   return result;
+}
+
+/** What an honest archive still holds after its end marker: the second zero block, maybe record padding. */
+const MAX_TRAILING_BYTES = 64 << 10;
+
+/**
+ * Reads the answer past the archive's end marker to its very end, so its connection goes back to
+ * the pool. Left unread, the connection stays taken (and keeps a one-shot run from exiting) until
+ * the agent's keep-alive window closes it, a minute later. More than a trailer is not read: the
+ * connection is dropped instead. Everything the archive held is in by now, so a failure here costs
+ * nothing but the connection.
+ */
+async function readToEnd(source: ChunkReader): Promise<void> {
+  let bytes = 0;
+  try {
+    for (let chunk = await source.next(); chunk; chunk = await source.next()) {
+      bytes += chunk.length;
+      if (bytes > MAX_TRAILING_BYTES) {
+        source.destroy();
+        return;
+      }
+    }
+  } catch {
+    source.destroy();
+  }
 }
 
 function refuse(
