@@ -1,7 +1,6 @@
 // Builds the tar stream of an archive request: only requested files, each with its xxh64, then a report.
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import tar from 'tar-stream';
 import type { Logger } from 'pino';
 import {
   ARCHIVE_REPORT_NAME,
@@ -18,7 +17,7 @@ import type { Root } from './roots.js';
 import { sameObservation } from './settle.js';
 import { identityOf, openInRoot, openInRootSync } from './safe-open.js';
 import { Lookahead, type Prepared, SMALL_FILE_BYTES, type Skip } from './archive-lookahead.js';
-import { type EntryHeader, type Pack, drained, finished, pipeCoalesced, writeEntry } from './tar-output.js';
+import { ArchiveOut, type EntryHeader } from './tar-output.js';
 
 export interface ArchiveDeps {
   roots: readonly Root[];
@@ -46,18 +45,12 @@ export async function writeArchive(
   out: ServerResponse,
   headers: Record<string, string>,
 ): Promise<void> {
-  const pack = tar.pack();
   const state = { cancelled: false };
-  // A client that hangs up destroys the pack; that is routine, not a crash.
-  pack.on('error', (err: Error) => deps.logger.debug({ err }, 'archive stream closed early'));
   out.once('close', () => {
-    if (!out.writableFinished) {
-      state.cancelled = true;
-      pack.destroy();
-    }
+    if (!out.writableFinished) state.cancelled = true;
   });
   out.writeHead(200, headers);
-  const piped = pipeCoalesced(pack, out);
+  const archive = new ArchiveOut(out);
   const ahead = new Lookahead(files, (file) => prepareFile(file, deps));
   try {
     const archiveId = deps.receipts.openArchive();
@@ -68,7 +61,7 @@ export async function writeArchive(
         if (prepared.kind === 'large') await prepared.handle.close();
         return;
       }
-      const skipped = await sendPrepared(pack, prepared, state, (identity) =>
+      const skipped = await sendPrepared(archive, prepared, state, (identity) =>
         forgetStale(deps, file, identity),
       );
       if (skipped) report.skipped.push({ path: file.path, ...skipped });
@@ -77,14 +70,20 @@ export async function writeArchive(
         deps.receipts.streamed(archiveId, file.path, prepared.identity, prepared.xxh64);
       }
     }
-    await writeEntry(pack, { name: ARCHIVE_REPORT_NAME, mode: 0o644 }, Buffer.from(JSON.stringify(report)));
-    pack.finalize();
-    await piped;
+    const body = Buffer.from(JSON.stringify(report));
+    await archive.file(
+      { name: ARCHIVE_REPORT_NAME, size: body.length, mode: 0o644, mtimeMs: Date.now() },
+      body,
+    );
+    await archive.finish();
     deps.logger.debug({ sent: report.sent, skipped: report.skipped.length }, 'archive done');
   } catch (err) {
-    if (state.cancelled) return;
+    // A client that hangs up ends the archive; that is routine, not a crash.
+    if (state.cancelled) {
+      deps.logger.debug({ err }, 'archive stream closed early');
+      return;
+    }
     deps.logger.error({ err }, 'archive failed');
-    pack.destroy(err as Error);
     out.destroy(err as Error);
   } finally {
     // Whatever ends the archive early, nothing read ahead stays open.
@@ -149,8 +148,7 @@ function headerOf(file: ArchiveRequestFile, identity: FileIdentity): EntryHeader
     name: file.path,
     size: identity.size,
     mode: 0o644,
-    mtime: new Date(identity.mtimeMs),
-    type: 'file',
+    mtimeMs: identity.mtimeMs,
     pax: { [PAX_XXH64]: file.xxh64 },
   };
 }
@@ -204,7 +202,7 @@ function readWholeSync(fd: number, size: number): Buffer {
 
 /** Puts one prepared file in the stream; returns why it was skipped, or undefined once it is in. */
 async function sendPrepared(
-  pack: Pack,
+  archive: ArchiveOut,
   prepared: Prepared,
   state: { cancelled: boolean },
   /** Called when the whole file was read, unchanged by its stat, and its bytes have another hash. */
@@ -212,14 +210,12 @@ async function sendPrepared(
 ): Promise<Skip | undefined> {
   if (prepared.kind === 'skip') return prepared.skip;
   if (prepared.kind === 'small') {
-    await writeEntry(pack, prepared.header, prepared.body);
+    await archive.file(prepared.header, prepared.body);
     return undefined;
   }
   const { header, handle, identity, xxh64 } = prepared;
   try {
-    const entry = pack.entry(header);
-    const done = finished(entry);
-    done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+    await archive.beginFile(header);
     const hasher = await createXxh64();
     let written = 0;
     let readError: Error | undefined;
@@ -228,7 +224,7 @@ async function sendPrepared(
         if (state.cancelled) throw new Error('archive cancelled by the client');
         hasher.update(chunk);
         written += chunk.length;
-        if (!entry.write(chunk)) await drained(entry);
+        await archive.body(chunk);
       }
     } catch (err) {
       if (state.cancelled) throw err;
@@ -236,11 +232,9 @@ async function sendPrepared(
     }
     // A file cut short (or unreadable) mid-read is padded, so the tar stays well-formed; its hash then fails.
     for (let missing = identity.size - written; missing > 0; missing -= PAD.length) {
-      const pad = missing >= PAD.length ? PAD : PAD.subarray(0, missing);
-      if (!entry.write(pad)) await drained(entry);
+      await archive.body(missing >= PAD.length ? PAD : PAD.subarray(0, missing));
     }
-    entry.end(undefined);
-    await done;
+    await archive.endFile(identity.size);
 
     const after = await handle.stat();
     const untouched = sameObservation(identity, { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino });

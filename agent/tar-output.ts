@@ -1,100 +1,107 @@
-// Writing tar-stream's pack to an HTTP response and waiting on its entry streams: the plumbing under the archive.
+// Writing an archive to an HTTP response: headers, bodies and padding joined into few large writes, minding back-pressure.
 import type { ServerResponse } from 'node:http';
-import type tar from 'tar-stream';
+import { TAR_END, type TarFileHeader, encodeFileHeader, tarPadding } from '../lib/tar-writer.js';
 
-export type Pack = tar.Pack;
-export type EntryHeader = Partial<tar.Header> & { name: string; pax?: Record<string, string> };
-type Sink = ReturnType<Pack['entry']>;
+export type EntryHeader = TarFileHeader;
 
-/** Small pack chunks (headers, padding, small files) are joined up to this size before a socket write. */
+/** Queued bytes are written once they reach this size, or when the event loop turns, whichever is first. */
 const COALESCE_BYTES = 256 << 10;
 
 /**
- * Copies the pack's chunks to the response, minding back-pressure. The pack emits a 512-byte header,
- * the body and its padding as separate chunks, and each response write becomes one HTTP chunk that
- * the client parses and buffers on its own (1,000 small files made 5,000 chunks, 4,000 of them under
- * 1 KB), so small chunks are joined, a tick's worth or COALESCE_BYTES at most, into one write.
+ * The archive as it goes out. Each response write becomes one HTTP chunk that the client parses on
+ * its own, so a file's header, body and padding, and the files that follow, are joined into one
+ * write of up to COALESCE_BYTES; what is queued goes out at the latest when the event loop turns
+ * (the next file waits on the disk), so nothing sits unsent. A large file's big chunks go as they
+ * are. Writes wait while the socket is full, and fail once the client has gone.
  */
-export function pipeCoalesced(pack: Pack, out: ServerResponse): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let scheduled = false;
-    const send = (chunk: Buffer): void => {
-      if (!out.write(chunk)) {
-        pack.pause();
-        out.once('drain', () => pack.resume());
-      }
-    };
-    const flush = (): void => {
-      scheduled = false;
-      if (pendingBytes === 0) return;
-      const chunks = pending;
-      pending = [];
-      pendingBytes = 0;
-      send(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    };
-    pack.on('data', (data: unknown) => {
-      const chunk = data as Buffer;
-      if (chunk.length >= COALESCE_BYTES) {
-        // A large file's chunk goes as it is, after what came before it.
-        flush();
-        send(chunk);
-        return;
-      }
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= COALESCE_BYTES) flush();
-      else if (!scheduled) {
-        scheduled = true;
-        process.nextTick(flush);
-      }
-    });
-    pack.once('end', () => {
-      flush();
-      out.end(() => resolve());
-    });
-    pack.once('error', reject);
-    pack.once('close', () => resolve());
-  });
-}
+export class ArchiveOut {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private scheduled = false;
+  private blocked: Promise<void> | undefined;
+  private closed = false;
 
-export function writeEntry(pack: Pack, header: EntryHeader, body: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    pack.entry(header, body, (err) => (err ? reject(err) : resolve()));
-  });
-}
+  constructor(private readonly out: ServerResponse) {
+    out.once('close', () => (this.closed = true));
+  }
 
-export function drained(stream: Sink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
-      stream.off('drain', onDrain);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-    };
-    const onDrain = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: unknown): void => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = (): void => onError(new Error('the archive stream was closed'));
-    stream.once('drain', onDrain);
-    stream.once('error', onError);
-    stream.once('close', onClose);
-  });
-}
+  /** A whole file from memory. */
+  async file(header: EntryHeader, body: Buffer): Promise<void> {
+    await this.ready();
+    this.queue(encodeFileHeader(header));
+    this.queue(body);
+    this.queue(tarPadding(body.length));
+  }
 
-export function finished(stream: Sink): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let ended = false;
-    stream.once('finish', () => {
-      ended = true;
-      resolve();
+  /** A file's header; its body follows with `body`, then `endFile`. */
+  async beginFile(header: EntryHeader): Promise<void> {
+    await this.ready();
+    this.queue(encodeFileHeader(header));
+  }
+
+  async body(chunk: Buffer): Promise<void> {
+    await this.ready();
+    if (chunk.length >= COALESCE_BYTES) {
+      this.flush();
+      this.send(chunk);
+    } else this.queue(chunk);
+  }
+
+  /** The padding after a body of `size` bytes. */
+  async endFile(size: number): Promise<void> {
+    await this.ready();
+    this.queue(tarPadding(size));
+  }
+
+  /** The end of the archive, then the end of the answer once every byte is handed to the socket. */
+  async finish(): Promise<void> {
+    await this.ready();
+    this.queue(TAR_END);
+    this.flush();
+    await this.ready();
+    await new Promise<void>((resolve) => this.out.end(() => resolve()));
+  }
+
+  private async ready(): Promise<void> {
+    if (this.blocked) await this.blocked;
+    if (this.closed) throw new Error('the archive stream was closed');
+  }
+
+  private queue(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= COALESCE_BYTES) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  private flush(): void {
+    if (this.pendingBytes === 0) return;
+    const chunks = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.send(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes));
+  }
+
+  private send(chunk: Buffer): void {
+    if (this.closed) return;
+    if (this.out.write(chunk) || this.blocked) return;
+    this.blocked = new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.out.off('drain', done);
+        this.out.off('close', done);
+        this.blocked = undefined;
+        resolve();
+      };
+      this.out.once('drain', done);
+      this.out.once('close', done);
     });
-    stream.once('error', (err: Error) => reject(err));
-    stream.once('close', () => (ended ? resolve() : reject(new Error('the archive stream was closed'))));
-  });
+  }
 }

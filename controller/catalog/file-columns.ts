@@ -188,7 +188,10 @@ export function insertRowJson(record: StoredFileRecord, destId: number | null): 
  * so every such escape not itself escaped is a lone half.)
  */
 function wellFormedJson(value: unknown): string {
-  return JSON.stringify(value).replace(/(?<=(?:^|[^\\])(?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g, '\\ufffd');
+  const json = JSON.stringify(value);
+  // Nearly every row has no such escape: the look-behind search is for the few that do.
+  if (!json.includes('\\ud')) return json;
+  return json.replace(/(?<=(?:^|[^\\])(?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g, '\\ufffd');
 }
 
 /** The metadata columns of a files row (with `seed` selected as text) as GenerationMetadata; null without any. */
