@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 import type { PGlite } from '@electric-sql/pglite';
 import { AppError, errorMessage } from '../../common/errors.js';
@@ -10,7 +11,6 @@ import { unsafePathReason } from '../../common/path-safety.js';
 import { TarReader } from '../../lib/tar-reader.js';
 import { destFullError, ensureFreeSpace, isNoSpace } from '../host-store/dest-space.js';
 import { BatchDurability, DirtyDirs, fsyncDir } from '../host-store/durable.js';
-import { Worker } from 'node:worker_threads';
 import type { SqlClient, SqlExecutor } from './sql-client.js';
 
 /** Where the seed data folders live: beside this module, in the checkout and in the bundle alike. */
@@ -246,14 +246,8 @@ class PgliteThread implements SqlClient {
     return result;
   }
 
-  async withLease<T>(key: string, work: () => Promise<T>): Promise<T | null> {
-    if (this.leases.has(key)) return null;
-    this.leases.add(key);
-    try {
-      return await work();
-    } finally {
-      this.leases.delete(key);
-    }
+  withLease<T>(key: string, work: () => Promise<T>): Promise<T | null> {
+    return leaseInProcess(this.leases, key, work);
   }
 
   async close(): Promise<void> {
@@ -276,15 +270,25 @@ export function wrapPglite(db: PGlite): SqlClient {
       db.transaction((tx) =>
         work({ query: (sql, params) => tx.query(sql, params), exec: (sql) => tx.exec(sql) }),
       ),
-    async withLease(key, work) {
-      if (leases.has(key)) return null;
-      leases.add(key);
-      try {
-        return await work();
-      } finally {
-        leases.delete(key);
-      }
-    },
+    withLease: (key, work) => leaseInProcess(leases, key, work),
     close: () => db.close(),
   };
+}
+
+/**
+ * A lease held in this process only: an embedded catalog's data folder belongs to one process (the
+ * destination lock), so excluding work inside it is all a lease must do.
+ */
+async function leaseInProcess<T>(
+  leases: Set<string>,
+  key: string,
+  work: () => Promise<T>,
+): Promise<T | null> {
+  if (leases.has(key)) return null;
+  leases.add(key);
+  try {
+    return await work();
+  } finally {
+    leases.delete(key);
+  }
 }
