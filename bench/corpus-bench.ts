@@ -47,6 +47,8 @@ export interface CorpusOptions {
   daemon: DaemonOptions | null;
   /** Measure new-file latency through the daemon (group `latency`). */
   latency: LatencyFlags | null;
+  /** A PostgreSQL catalog (--catalog): one more cold sync records into it, for its time and memory. */
+  catalogUrl: string | undefined;
 }
 
 export async function benchCorpus(options: CorpusOptions): Promise<void> {
@@ -133,6 +135,26 @@ export async function benchCorpus(options: CorpusOptions): Promise<void> {
       peakRssMiB: forgePeak,
       agentPeakRssMiB: await peakRssMiB(agent.child.pid!),
     });
+    // The same cold sync with a PostgreSQL catalog: the controller without PGlite in it. The agent
+    // gets a name of its own per run, so rows of an earlier run in that database never collide.
+    if (options.catalogUrl) {
+      const into = join(work, `${name}-dest-pg`);
+      leftovers.push(into);
+      syncDisks();
+      const agentName = `bench-pg-${Date.now().toString(36)}`;
+      const cold = await forgeSync(into, agent.url, files, {
+        extra: ['--catalog', options.catalogUrl],
+        agent: agentName,
+      });
+      record({
+        ...base,
+        scenario: 'cold',
+        tool: 'forge-sync, PostgreSQL catalog',
+        wallMs: cold.wallMs,
+        peakRssMiB: cold.peakRssMiB,
+        note: `one run after the rounds, agent ${agentName}`,
+      });
+    }
     for (const path of leftovers) await rm(path, { recursive: true, force: true });
     syncDisks();
 

@@ -123,9 +123,26 @@ async function oneShot(args: string[]) {
   return { wallMs: run.wallMs, peakRssMiB, stdout: run.stdout };
 }
 
-/** A one-shot `forge-sync sync`; a run that did not move exactly `expectTransferred` files throws. */
-export async function forgeSync(dest: string, url: string, expectTransferred: number) {
-  const run = await oneShot(['sync', '--dest', dest, '--agent', `bench=${url}`, '--log-level', 'warn']);
+/**
+ * A one-shot `forge-sync sync`; a run that did not move exactly `expectTransferred` files throws.
+ * `extra` adds flags (a PostgreSQL `--catalog`), `agent` names the agent (`bench`).
+ */
+export async function forgeSync(
+  dest: string,
+  url: string,
+  expectTransferred: number,
+  { extra = [], agent = 'bench' }: { extra?: string[]; agent?: string } = {},
+) {
+  const run = await oneShot([
+    'sync',
+    '--dest',
+    dest,
+    '--agent',
+    `${agent}=${url}`,
+    '--log-level',
+    'warn',
+    ...extra,
+  ]);
   const summary = JSON.parse(run.stdout) as { totals: Record<string, number> };
   // A bench that moved nothing measures nothing: insist on the expected work.
   if (summary.totals.filesTransferred !== expectTransferred || summary.totals.errors !== 0) {

@@ -9,7 +9,14 @@ export interface BenchRecord {
   corpus: string;
   scenario:
     'cold' | 'no-change' | 'changed-1pct' | 'start-up' | 'search' | 'new-file-latency' | 'purge' | 'load';
-  tool: 'forge-sync' | 'forge-sync daemon' | 'tar|tar+sync' | 'rsync' | 'docker cp+sync' | 'rm -rf';
+  tool:
+    | 'forge-sync'
+    | 'forge-sync, PostgreSQL catalog'
+    | 'forge-sync daemon'
+    | 'tar|tar+sync'
+    | 'rsync'
+    | 'docker cp+sync'
+    | 'rm -rf';
   files: number;
   bytes: number;
   /** Wall time; for a daemon scenario timed over several passes, their median; for latency, the p50 (null: a miss). */

@@ -70,6 +70,9 @@ Flags (defaults in brackets):
   --sweep N,N,… [10000,50000,200000] --sweep-kib N [b-kib]
   --search-records N [200000]
   --load-agents N [8] --load-files N [20000] --load-kib N [2] --load-clients N [50] --load-timeout D [30m]
+  --catalog URL                 also a cold sync of each corpus with this PostgreSQL catalog (an
+                                agent name of its own per run, so rows never collide), for its
+                                time and the controller's peak RSS without PGlite
   --out FILE [bench/results/latest.json]
 `;
 
@@ -101,6 +104,7 @@ const { values } = parseArgs({
     'load-clients': { type: 'string', default: '50' },
     'load-timeout': { type: 'string', default: '30m' },
     only: { type: 'string', default: DEFAULT_GROUPS },
+    catalog: { type: 'string' },
     out: { type: 'string', default: join(REPO, 'bench/results/latest.json') },
     help: { type: 'boolean', default: false },
   },
@@ -130,6 +134,10 @@ if (values.sweep !== undefined) ONLY.add('sweep');
 
 const settleMs = parseDuration(values.settle, '--settle');
 const rounds = count('rounds');
+const catalogUrl = values.catalog;
+if (catalogUrl !== undefined && !/^postgres(ql)?:\/\//.test(catalogUrl)) {
+  throw new Error(`--catalog: expected a postgres:// URL, got "${catalogUrl}"`);
+}
 const settle = formatDuration(settleMs);
 const latencyTimeoutMs =
   values['latency-timeout'] !== undefined
@@ -171,7 +179,7 @@ async function main(): Promise<void> {
       const files = count(`${name}-files`);
       const kib = count(`${name}-kib`);
       await runGroup(name, () =>
-        benchCorpus({ work, name, files, kib, rsync, settle, rounds, daemon, latency }),
+        benchCorpus({ work, name, files, kib, rsync, settle, rounds, daemon, latency, catalogUrl }),
       );
     }
     if (ONLY.has('purge')) {
