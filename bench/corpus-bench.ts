@@ -19,6 +19,13 @@ import { type BenchRecord, median, percentile, record, runGroup } from './record
 /** The daemon counts as settled after its own first passes once it has been idle this long. */
 export const QUIET_MS = 2_000;
 
+/**
+ * What the controller image gives node (NODE_OPTIONS in Dockerfile.controller): a young generation
+ * of 2 MiB semi-spaces. Without PGlite in the process, V8's default young generation (up to 3 × 16
+ * MiB) was most of the difference between a 20,000-file pass (153-165 MiB) and a 600-file one.
+ */
+const CONTROLLER_NODE_FLAGS = ['--max-semi-space-size=2'];
+
 export interface DaemonOptions {
   /** No-change passes timed; their median is recorded. */
   passes: number;
@@ -145,6 +152,7 @@ export async function benchCorpus(options: CorpusOptions): Promise<void> {
       const cold = await forgeSync(into, agent.url, files, {
         extra: ['--catalog', options.catalogUrl],
         agent: agentName,
+        nodeFlags: CONTROLLER_NODE_FLAGS,
       });
       record({
         ...base,
@@ -152,7 +160,7 @@ export async function benchCorpus(options: CorpusOptions): Promise<void> {
         tool: 'forge-sync, PostgreSQL catalog',
         wallMs: cold.wallMs,
         peakRssMiB: cold.peakRssMiB,
-        note: `one run after the rounds, agent ${agentName}`,
+        note: `one run after the rounds, agent ${agentName}, node ${CONTROLLER_NODE_FLAGS.join(' ')} as in the controller image`,
       });
     }
     for (const path of leftovers) await rm(path, { recursive: true, force: true });

@@ -114,35 +114,37 @@ export async function timeCommand(command: string, args: string[], env: NodeJS.P
 }
 
 /** Runs a one-shot forge-sync command with bench/peak-rss.js preloaded, which prints its peak RSS as it exits. */
-async function oneShot(args: string[]) {
-  const run = await timeCommand(process.execPath, ['--import', PEAK_RSS, BIN, ...args, '--json'], {
-    FORGE_SYNC_TOKEN: TOKEN,
-    FORGE_SYNC_PURGE_TOKEN: PURGE_TOKEN,
-  });
+async function oneShot(args: string[], nodeFlags: string[] = []) {
+  const run = await timeCommand(
+    process.execPath,
+    [...nodeFlags, '--import', PEAK_RSS, BIN, ...args, '--json'],
+    {
+      FORGE_SYNC_TOKEN: TOKEN,
+      FORGE_SYNC_PURGE_TOKEN: PURGE_TOKEN,
+    },
+  );
   const peakRssMiB = Number(/peak-rss-mib=([\d.]+)/.exec(run.stderr)?.[1] ?? NaN);
   return { wallMs: run.wallMs, peakRssMiB, stdout: run.stdout };
 }
 
 /**
  * A one-shot `forge-sync sync`; a run that did not move exactly `expectTransferred` files throws.
- * `extra` adds flags (a PostgreSQL `--catalog`), `agent` names the agent (`bench`).
+ * `extra` adds flags (a PostgreSQL `--catalog`), `agent` names the agent (`bench`), `nodeFlags` go to node.
  */
 export async function forgeSync(
   dest: string,
   url: string,
   expectTransferred: number,
-  { extra = [], agent = 'bench' }: { extra?: string[]; agent?: string } = {},
+  {
+    extra = [],
+    agent = 'bench',
+    nodeFlags = [],
+  }: { extra?: string[]; agent?: string; nodeFlags?: string[] } = {},
 ) {
-  const run = await oneShot([
-    'sync',
-    '--dest',
-    dest,
-    '--agent',
-    `${agent}=${url}`,
-    '--log-level',
-    'warn',
-    ...extra,
-  ]);
+  const run = await oneShot(
+    ['sync', '--dest', dest, '--agent', `${agent}=${url}`, '--log-level', 'warn', ...extra],
+    nodeFlags,
+  );
   const summary = JSON.parse(run.stdout) as { totals: Record<string, number> };
   // A bench that moved nothing measures nothing: insist on the expected work.
   if (summary.totals.filesTransferred !== expectTransferred || summary.totals.errors !== 0) {
