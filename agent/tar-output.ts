@@ -59,7 +59,11 @@ export class ArchiveOut {
     this.queue(TAR_END);
     this.flush();
     await this.ready();
-    await new Promise<void>((resolve) => this.out.end(() => resolve()));
+    // Ended when it finished, or when the client went first (a response's end callback waits for 'finish' only).
+    await new Promise<void>((resolve) => {
+      this.out.once('close', resolve);
+      this.out.end(() => resolve());
+    });
   }
 
   private async ready(): Promise<void> {
