@@ -45,10 +45,6 @@ export async function writeArchive(
   out: ServerResponse,
   headers: Record<string, string>,
 ): Promise<void> {
-  const state = { cancelled: false };
-  out.once('close', () => {
-    if (!out.writableFinished) state.cancelled = true;
-  });
   out.writeHead(200, headers);
   const archive = new ArchiveOut(out);
   const ahead = new Lookahead(files, (file) => prepareFile(file, deps));
@@ -57,13 +53,11 @@ export async function writeArchive(
     const report: ArchiveReport = { protocol: PROTOCOL_VERSION, sent: 0, skipped: [], archiveId };
     for (const file of files) {
       const prepared = await ahead.next();
-      if (state.cancelled) {
+      if (archive.cancelled) {
         if (prepared.kind === 'large') await prepared.handle.close();
         return;
       }
-      const skipped = await sendPrepared(archive, prepared, state, (identity) =>
-        forgetStale(deps, file, identity),
-      );
+      const skipped = await sendPrepared(archive, prepared, (identity) => forgetStale(deps, file, identity));
       if (skipped) report.skipped.push({ path: file.path, ...skipped });
       else if (prepared.kind !== 'skip') {
         report.sent++;
@@ -79,7 +73,7 @@ export async function writeArchive(
     deps.logger.debug({ sent: report.sent, skipped: report.skipped.length }, 'archive done');
   } catch (err) {
     // A client that hangs up ends the archive; that is routine, not a crash.
-    if (state.cancelled) {
+    if (archive.cancelled) {
       deps.logger.debug({ err }, 'archive stream closed early');
       return;
     }
@@ -204,7 +198,6 @@ function readWholeSync(fd: number, size: number): Buffer {
 async function sendPrepared(
   archive: ArchiveOut,
   prepared: Prepared,
-  state: { cancelled: boolean },
   /** Called when the whole file was read, unchanged by its stat, and its bytes have another hash. */
   stale: (identity: FileIdentity) => void,
 ): Promise<Skip | undefined> {
@@ -221,13 +214,13 @@ async function sendPrepared(
     let readError: Error | undefined;
     try {
       for await (const chunk of readChunks(handle, identity.size)) {
-        if (state.cancelled) throw new Error('archive cancelled by the client');
+        if (archive.cancelled) throw new Error('archive cancelled by the client');
         hasher.update(chunk);
         written += chunk.length;
         await archive.body(chunk);
       }
     } catch (err) {
-      if (state.cancelled) throw err;
+      if (archive.cancelled) throw err;
       readError = err as Error;
     }
     // A file cut short (or unreadable) mid-read is padded, so the tar stays well-formed; its hash then fails.

@@ -25,6 +25,11 @@ export class ArchiveOut {
     out.once('close', () => (this.closed = true));
   }
 
+  /** The client hung up before the archive was whole. */
+  get cancelled(): boolean {
+    return this.closed && !this.out.writableFinished;
+  }
+
   /** A whole file from memory. */
   async file(header: EntryHeader, body: Buffer): Promise<void> {
     await this.ready();

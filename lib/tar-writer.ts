@@ -30,13 +30,14 @@ export function encodeFileHeader(header: TarFileHeader): Buffer {
   const records = [paxRecord('path', header.name)];
   if (header.size > MAX_OCTAL_SIZE) records.push(paxRecord('size', String(header.size)));
   for (const [key, value] of Object.entries(header.pax ?? {})) records.push(paxRecord(key, value));
-  const paxBody = Buffer.from(records.join(''), 'utf8');
+  const paxText = records.join('');
+  const paxBytes = Buffer.byteLength(paxText);
   const mtime = Math.max(0, Math.floor(header.mtimeMs / 1000));
-  const paxPadding = tarPadding(paxBody.length).length;
-  const out = Buffer.alloc(BLOCK + paxBody.length + paxPadding + BLOCK);
-  ustarBlock(out, 0, { name: 'PaxHeader', typeflag: 'x', size: paxBody.length, mode: 0o644, mtime });
-  paxBody.copy(out, BLOCK);
-  ustarBlock(out, BLOCK + paxBody.length + paxPadding, {
+  const paxPadding = tarPadding(paxBytes).length;
+  const out = Buffer.alloc(BLOCK + paxBytes + paxPadding + BLOCK);
+  ustarBlock(out, 0, { name: 'PaxHeader', typeflag: 'x', size: paxBytes, mode: 0o644, mtime });
+  out.write(paxText, BLOCK, 'utf8');
+  ustarBlock(out, BLOCK + paxBytes + paxPadding, {
     name: asciiName(header.name),
     typeflag: '0',
     size: header.size > MAX_OCTAL_SIZE ? 0 : header.size,

@@ -151,6 +151,11 @@ export async function openPgliteClient(dataDir: string, destName = dataDir): Pro
 /** An error as it crossed the thread: its message and PostgreSQL's fields (code, detail, …). */
 type PlainError = { message: string } & Record<string, string | number>;
 
+/** The error again on this side, with PostgreSQL's fields, so callers test `code` as with a client in this thread. */
+function errorFrom(plain: PlainError): Error {
+  return Object.assign(new Error(plain.message), plain);
+}
+
 type Answer = { id: number; rows?: unknown[]; done?: true; error?: PlainError };
 
 const WORKER_URL = new URL('./pglite-worker.js', import.meta.url);
@@ -171,7 +176,7 @@ class PgliteThread implements SqlClient {
       if (!call) return;
       this.waiting.delete(answer.id);
       if (this.waiting.size === 0) worker.unref();
-      if (answer.error) call.reject(Object.assign(new Error(answer.error.message), answer.error));
+      if (answer.error) call.reject(errorFrom(answer.error));
       else call.resolve(answer);
     });
     const fail = (err: Error): void => {
@@ -198,7 +203,7 @@ class PgliteThread implements SqlClient {
     }).finally(() => worker.off('message', onMessage).off('error', onError).off('exit', onExit));
     if (opened.failed) {
       await worker.terminate();
-      throw Object.assign(new Error(opened.failed.message), opened.failed);
+      throw errorFrom(opened.failed);
     }
     worker.unref();
     return new PgliteThread(worker);
