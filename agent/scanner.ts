@@ -210,18 +210,25 @@ export class Scanner {
   private async runRefresh(paths: readonly RootPath[]): Promise<Retry[]> {
     const { index, filter } = this.options;
     const retries: Retry[] = [];
-    for (const { root, rel } of paths) {
-      if (rel.split('/').some(isIgnoredName)) continue;
+    const wanted = paths.filter(({ rel }) => !rel.split('/').some(isIgnoredName));
+    // What each path is now, looked up together: a batch is often hundreds of files a generator
+    // (or a copy) just wrote, and one at a time their lookups queue behind each other.
+    const seen = new Array<Awaited<ReturnType<typeof lookAt>>>(wanted.length);
+    await forEachLimit(wanted, CHECK_CONCURRENCY, async ({ root, rel }, i) => {
+      seen[i] = await lookAt(rel ? join(root.dir, rel) : root.dir);
+    });
+    const files: { candidate: Candidate; identity: FileIdentity }[] = [];
+    for (const [i, { root, rel }] of wanted.entries()) {
       const path = rel ? `${root.name}/${rel}` : root.name;
-      const abs = rel ? join(root.dir, rel) : root.dir;
-      const seen = await lookAt(abs);
-      if (seen.kind === 'gone') {
+      const now = seen[i]!;
+      if (now.kind === 'gone') {
         index.delete(path);
         index.deleteUnder(path);
         this.pending.forget(path);
-      } else if (seen.kind === 'folder') {
+      } else if (now.kind === 'folder') {
         // A folder swapped for another (renamed over, restored from elsewhere) may lack files the
-        // index still lists: what the walk did not find is gone.
+        // index still lists: what the walk did not find is gone. Sweeps run one at a time, before
+        // any file of the batch is looked at, so no new entry lands between a sweep's marks.
         index.beginSweep();
         for await (const batch of walkFolders(root, rel, this.walkOptions)) {
           for (const candidate of batch) {
@@ -232,16 +239,25 @@ export class Scanner {
         index.retainMarkedUnder(path);
       } else if (rel && filter(rel)) {
         const name = rel.slice(rel.lastIndexOf('/') + 1);
-        if (!isIgnoredName(name)) await this.look({ root, path, abs, name }, retries);
+        const abs = join(root.dir, rel);
+        if (!isIgnoredName(name))
+          files.push({ candidate: { root, path, abs, name }, identity: now.identity });
       }
     }
+    // Files are independent of each other: hashed a few at once, as a scan does.
+    await forEachLimit(files, this.options.hashConcurrency ?? 4, ({ candidate, identity }) =>
+      this.look(candidate, retries, identity),
+    );
     index.commit();
     return retries;
   }
 
-  /** A refresh's look at one file: listed as it is, hashed, or left pending (with when to look again). */
-  private async look(candidate: Candidate, retries: Retry[]): Promise<void> {
-    const identity = await identify(candidate.abs);
+  /**
+   * A refresh's look at one file: listed as it is, hashed, or left pending (with when to look again).
+   * `known` is its identity when it was looked up a moment ago.
+   */
+  private async look(candidate: Candidate, retries: Retry[], known?: FileIdentity): Promise<void> {
+    const identity = known ?? (await identify(candidate.abs));
     if (!identity) return;
     const verdict = this.pending.classify(candidate.path, identity);
     // The path may become an index key: flat, not the rope the walk built.

@@ -141,6 +141,34 @@ describe('FolderWatcher', () => {
     await indexLists(['output/after.png', 'output/before.png']);
   });
 
+  it('drain() also waits for the changes whose events come in while it waits', async () => {
+    // The first refresh is held until a second file has been written and its event seen.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const refresh = scanner.refresh.bind(scanner);
+    const spy = vi.spyOn(scanner, 'refresh').mockImplementationOnce(async (paths) => {
+      await gate;
+      return refresh(paths);
+    });
+    await put(out, 'a.png', fakePng(64, 'a'));
+    await waitUntil('the refresh of a.png', () => (spy.mock.calls.length > 0 ? true : undefined), {
+      timeoutMs: BUDGET_MS,
+      everyMs: 5,
+    });
+    const drained = watcher.drain();
+    const witness = watch(out, { persistent: false });
+    const seen = new Promise<void>((resolve) =>
+      witness.on('change', (_event, name) => name === 'b.png' && resolve()),
+    );
+    await put(out, 'b.png', fakePng(64, 'b'));
+    await seen;
+    witness.close();
+    release();
+    await drained;
+    // Listed at once: not after the next event batch, nor at the next manifest.
+    expect(listed()).toEqual(['output/a.png', 'output/b.png', 'output/before.png']);
+  });
+
   it('stops at close(): no refresh afterwards, not even a retry already scheduled', async () => {
     const refresh = vi.spyOn(scanner, 'refresh');
     // An unsettled file: its refresh leaves it pending and schedules a retry.

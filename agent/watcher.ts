@@ -10,6 +10,11 @@ import type { RootPath, Scanner } from './scanner.js';
 
 /** How long events gather before one refresh handles them all. */
 const BATCH_MS = 100;
+/**
+ * Refreshes a drain waits for at most: under a steady stream of writes it would never end, and what
+ * the last round leaves is reported by the next manifest.
+ */
+const MAX_DRAIN_ROUNDS = 8;
 
 /** Errors that concern one folder (gone, replaced by a file, unreadable), not watching as a whole. */
 const FOLDER_ERRORS = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM']);
@@ -92,14 +97,23 @@ export class FolderWatcher {
     this.watchers.set(key, { watcher, ino: stats.ino, bornMs: stats.birthtimeMs });
   }
 
-  /** Waits until every event seen so far has been handed to the scanner and handled. */
+  /**
+   * Waits until every event seen so far has been handed to the scanner and handled, and those that
+   * arrived meanwhile too. A request can be read in the same turn of the event loop as the events
+   * of the writes before it, and handled first: those events are read while the first refresh runs,
+   * so they are refreshed before the answer rather than left for a second pass.
+   */
   async drain(): Promise<void> {
-    if (this.batch) {
-      clearTimeout(this.batch);
-      this.batch = undefined;
-      this.flush();
+    for (let rounds = 0; rounds < MAX_DRAIN_ROUNDS; rounds++) {
+      if (this.batch) {
+        clearTimeout(this.batch);
+        this.batch = undefined;
+        this.flush();
+      }
+      const running = this.running;
+      await running;
+      if (this.queued.size === 0 && this.running === running) return;
     }
-    await this.running;
   }
 
   close(): void {

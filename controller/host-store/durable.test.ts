@@ -94,15 +94,23 @@ describe('BatchDurability', () => {
     }
   });
 
-  it('falls back to fsync per file and folder where no sync command runs, for this batch and the next', async () => {
-    const root = await realpath(await mkdtemp(join(tmpdir(), 'durable-test-')));
+  it('finds no sync command on a PATH without one', async () => {
     const path = process.env.PATH;
     try {
-      process.env.PATH = join(root, 'no-such-bin');
+      process.env.PATH = join(tmpdir(), 'durable-test-no-such-bin');
       expect(await probeDurability()).toBe('fsync');
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  it('falls back to fsync per file and folder when the filesystem sync fails, for this batch and the next', async () => {
+    const root = await realpath(await mkdtemp(join(tmpdir(), 'durable-test-')));
+    try {
       const file = join(root, 'f.png');
       await writeFile(file, 'x');
-      const durability = new BatchDurability('syncfs', root);
+      // `sync -f` of a folder that is not there fails, as a sync that cannot do -f does.
+      const durability = new BatchDurability('syncfs', join(root, 'not-there'));
       const dirty = new DirtyDirs();
       dirty.add(file);
       await durability.commit(dirty, [file]);
@@ -113,7 +121,6 @@ describe('BatchDurability', () => {
       missing.add(join(root, 'gone', 'f.png'));
       await expect(durability.commit(missing, [])).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
-      process.env.PATH = path;
       await rm(root, { recursive: true, force: true });
     }
   });

@@ -1,9 +1,9 @@
 // fsync helpers: a copy counts as stored only once its bytes and its folder entry are on disk.
-import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, open } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { forEachLimit } from '../../lib/pool.js';
+import { syncFilesystem } from './sync-runner.js';
 
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -51,18 +51,6 @@ export class DirtyDirs {
  * distroless image). Either way a record is written only after its copy is on disk.
  */
 export type DurabilityMode = 'syncfs' | 'fsync';
-
-const SYNC_TIMEOUT_MS = 600_000;
-
-/** syncfs(2) of the filesystem holding `path`: every dirty page and inode on it reaches the disk. */
-export function syncFilesystem(path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('sync', ['-f', path], { timeout: SYNC_TIMEOUT_MS }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`sync -f ${path} failed: ${stderr.trim() || err.message}`));
-      else resolve();
-    });
-  });
-}
 
 /**
  * `syncfs` when a `sync` command is on the PATH, else `fsync`. Looked up, not run: a `sync -f` at

@@ -26,6 +26,8 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
 };
 
 const FLUSH_EVERY_MS = 100;
+/** Bytes of messages held for one write, at most; well below any client's high-water mark. */
+const CORK_BYTES = 16 * 1024;
 
 /**
  * A message's JSON, made once however many clients it goes to: the hub hands every listener the
@@ -52,9 +54,15 @@ export class SocketListener implements ProgressListener {
   private readonly backlog: ProgressMessage[] = [];
   private behindSince: number | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private corked = false;
 
+  /**
+   * `socket` is the connection under `ws`: messages sent in one turn of the event loop leave in one
+   * write, not one syscall each (a pass of small files sends a `file.stored` per file).
+   */
   constructor(
     private readonly ws: WebSocket,
+    private readonly socket: Duplex,
     private readonly limits: SocketLimits,
     private readonly clock: Clock,
     private readonly onDrop: (reason: string) => void,
@@ -63,7 +71,7 @@ export class SocketListener implements ProgressListener {
   send(message: ProgressMessage): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     if (this.behindSince === null && this.ws.bufferedAmount < this.limits.highWaterBytes) {
-      this.ws.send(toJson(message));
+      this.sendNow(message);
       return;
     }
     this.behindSince ??= this.clock.now();
@@ -84,9 +92,26 @@ export class SocketListener implements ProgressListener {
         this.behindSince = null;
         return this.stop();
       }
-      this.ws.send(toJson(next));
+      this.sendNow(next);
     }
     if (this.clock.now() - this.behindSince! > this.limits.stuckMs) this.drop('stuck');
+  }
+
+  private sendNow(message: ProgressMessage): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(() => this.uncork());
+    }
+    this.ws.send(toJson(message));
+    // Held bytes count as buffered: past a few KiB they go, so the client never looks slow for them.
+    if (this.socket.writableLength >= Math.min(CORK_BYTES, this.limits.highWaterBytes / 4)) this.uncork();
+  }
+
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
   }
 
   private takeLatest(): ProgressMessage | undefined {
@@ -166,7 +191,7 @@ export function attachProgressSocket(
       return refuse(socket, '401 Unauthorized');
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const listener = new SocketListener(ws, limits, deps.clock, (reason) =>
+      const listener = new SocketListener(ws, socket, limits, deps.clock, (reason) =>
         deps.logger.warn({ reason }, 'progress client dropped'),
       );
       const unsubscribe = deps.hub.subscribe(listener);
