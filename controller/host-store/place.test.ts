@@ -176,8 +176,12 @@ describe('Placer.place', () => {
   it('asks the catalog once per batch when prepared, and still honours what it said', async () => {
     const req = await request(NEW);
     catalogueOtherVersion(NEW.length);
-    const others = ['output/b.png', 'output/c.png'].map((path) => ({ path, xxh64: req.xxh64 }));
-    await placer.prepare(AGENT, [{ path: CONTAINER_PATH, xxh64: req.xxh64 }, ...others]);
+    const others = ['output/b.png', 'output/c.png'].map((path) => ({
+      path,
+      xxh64: req.xxh64,
+      size: NEW.length,
+    }));
+    await placer.prepare(AGENT, [{ path: CONTAINER_PATH, xxh64: req.xxh64, size: NEW.length }, ...others]);
     expect(catalog.lookups).toHaveLength(6); // two names per file, in one query
     const outcome = await placer.place(req, new DirtyDirs());
     expect(outcome).toEqual({ ok: true, storedPath: versionedPath(PRIMARY, req.xxh64), fresh: true });
@@ -324,12 +328,16 @@ describe('Placer.placeBytes and the batch journal', () => {
     await putStored(`${AGENT}/${taken}`, OTHER);
     catalogueOtherVersion(1);
     const journal = await placer.prepare(AGENT, [
-      { path: CONTAINER_PATH, xxh64: req.xxh64 },
-      { path: taken, xxh64: req.xxh64 },
-      { path: 'outputs/txt2img/00003-789.png', xxh64: req.xxh64 },
+      { path: CONTAINER_PATH, xxh64: req.xxh64, size: NEW.length },
+      { path: taken, xxh64: req.xxh64, size: NEW.length },
+      { path: 'outputs/txt2img/00003-789.png', xxh64: req.xxh64, size: NEW.length },
     ]);
-    // The primary name the catalog gives to other content, and the one on disk, are not in it.
-    expect(await journals()).toEqual([{ names: [`${AGENT}/outputs/txt2img/00003-789.png`] }]);
+    // The primary name the catalog gives to other content is not in it, but the versioned name its
+    // file will take is; the name on disk the catalog does not know is not either: that file goes
+    // the careful way, which looks at the bytes there.
+    expect(await journals()).toEqual([
+      { names: [versionedPath(PRIMARY, req.xxh64), `${AGENT}/outputs/txt2img/00003-789.png`] },
+    ]);
     const fresh = await bytes(NEW, 'outputs/txt2img/00003-789.png');
     const dirty = new DirtyDirs();
     expect(await placer.placeBytes(fresh, dirty, false)).toEqual({
@@ -346,6 +354,18 @@ describe('Placer.placeBytes and the batch journal', () => {
       fresh: true,
     });
     expect(await readFile(atDest(`${AGENT}/${taken}`))).toEqual(OTHER);
+    // A reused name the catalog gives to other content: written straight to its versioned name.
+    // With no temp folder to go through, only the write in place can succeed.
+    await rm(tmp, { recursive: true });
+    await writeFile(tmp, 'not a folder');
+    expect(await placer.placeBytes(req, new DirtyDirs(), false)).toEqual({
+      ok: true,
+      storedPath: versionedPath(PRIMARY, req.xxh64),
+      fresh: true,
+    });
+    await rm(tmp);
+    await mkdir(tmp);
+    expect(await readFile(atDest(versionedPath(PRIMARY, req.xxh64)))).toEqual(NEW);
     await journal.close();
     expect(await readdir(journalDir)).toEqual([]);
     expect(await readdir(tmp)).toEqual([]);
@@ -353,7 +373,9 @@ describe('Placer.placeBytes and the batch journal', () => {
 
   it('takes the careful way when the name appeared after prepare, and never overwrites it', async () => {
     const req = await bytes(NEW);
-    const journal = await placer.prepare(AGENT, [{ path: CONTAINER_PATH, xxh64: req.xxh64 }]);
+    const journal = await placer.prepare(AGENT, [
+      { path: CONTAINER_PATH, xxh64: req.xxh64, size: NEW.length },
+    ]);
     await putStored(PRIMARY, OTHER_SAME_SIZE);
     expect(await placer.placeBytes(req, new DirtyDirs(), true)).toEqual({
       ok: true,

@@ -61,7 +61,7 @@ export class Placer {
   private readonly createdFrom = new Map<string, string>();
   /** The catalog's word on the names of files about to arrive: looked up a batch at a time. */
   private readonly known = new Map<string, StoredPathInfo | null>();
-  /** Primary names that were free, and are listed in a batch journal: small files are written there directly. */
+  /** Names that were free, and are listed in a batch journal: small files are written there directly. */
   private readonly inPlace = new Set<string>();
 
   constructor(
@@ -80,19 +80,29 @@ export class Placer {
    * Asks the catalog, in one query, about every name these files could take, so placing them asks
    * nothing more. What it learns is kept until each file is placed.
    */
-  async prepare(agent: string, files: readonly { path: string; xxh64: string }[]): Promise<BatchJournal> {
+  async prepare(
+    agent: string,
+    files: readonly { path: string; xxh64: string; size: number }[],
+  ): Promise<BatchJournal> {
     const names = files.flatMap((file) => candidateNames(agent, file.path, file.xxh64));
     const found = await this.catalog.findByStoredPaths(names);
     for (const name of names) this.known.set(name, found.get(name) ?? null);
     // A name that neither the catalog nor the disk has can be created in place: one create instead
     // of a temp file, a link and an unlink, the costliest part of storing small files. The list
     // reaches the disk first, so whatever a stop leaves half-written there is known and removed.
-    const free = files
-      .map((file) => `${agent}/${file.path}`)
-      .filter(
-        (name) =>
-          !found.has(name) && !this.inPlace.has(name) && isFreeName(join(this.destRoot, ...name.split('/'))),
-      );
+    // That is the primary name when the catalog has none there, else the versioned one when the
+    // catalog gives the primary to other content (a name reused, as after a purge) and has none
+    // at the versioned name: the name `place` would pick.
+    const free: string[] = [];
+    for (const file of files) {
+      const [primary, versioned] = candidateNames(agent, file.path, file.xxh64);
+      const atPrimary = found.get(primary);
+      const otherContent = atPrimary && (atPrimary.xxh64 !== file.xxh64 || atPrimary.size !== file.size);
+      const name = !atPrimary ? primary : otherContent && !found.has(versioned) ? versioned : undefined;
+      if (name && !this.inPlace.has(name) && isFreeName(join(this.destRoot, ...name.split('/')))) {
+        free.push(name);
+      }
+    }
     if (free.length === 0) return { close: () => Promise.resolve(), abandon: () => undefined };
     const path = join(this.dirs.journalDir, `${randomUUID()}.json`);
     await writeDurably(path, `${JSON.stringify({ names: free })}\n`);
@@ -119,9 +129,11 @@ export class Placer {
     dirty: DirtyDirs,
     fsyncEachFile: boolean,
   ): Promise<PlaceOutcome> {
-    const primary = `${request.agent}/${request.containerPath}`;
-    if (this.inPlace.delete(primary)) {
-      const finalPath = join(this.destRoot, ...primary.split('/'));
+    const names = candidateNames(request.agent, request.containerPath, request.xxh64);
+    const chosen = names.find((name) => this.inPlace.has(name));
+    if (chosen !== undefined) {
+      this.inPlace.delete(chosen);
+      const finalPath = join(this.destRoot, ...chosen.split('/'));
       // A name this disk cannot hold is left to the careful way, which reports it for this file alone.
       const createdFrom = await this.ensureDir(dirname(finalPath)).catch((err: unknown) => {
         if (unnameable(err)) return null;
@@ -129,10 +141,8 @@ export class Placer {
       });
       if (createdFrom !== null && (await writeNewFile(finalPath, request.body, fsyncEachFile))) {
         dirty.add(finalPath, createdFrom);
-        for (const name of candidateNames(request.agent, request.containerPath, request.xxh64)) {
-          this.known.delete(name);
-        }
-        return { ok: true, storedPath: primary, fresh: true };
+        for (const name of names) this.known.delete(name);
+        return { ok: true, storedPath: chosen, fresh: true };
       }
       // Something took the name since prepare looked: the careful way, which never replaces it.
     }
