@@ -28,6 +28,40 @@ describe('ChunkReader', () => {
     expect(await reader.next()).toBeNull();
   });
 
+  it('hands out each chunk as it was written, never a copy joining the ones that waited', async () => {
+    const source = new PassThrough();
+    const reader = new ChunkReader(source);
+    const written = [Buffer.alloc(1000, 1), Buffer.alloc(2000, 2), Buffer.alloc(3000, 3)];
+    for (const chunk of written) source.write(chunk);
+    source.end();
+    await sleep(20); // all three wait in the reader before the first read
+    for (const chunk of written) expect(await reader.next()).toBe(chunk);
+    expect(await reader.next()).toBeNull();
+  });
+
+  it('pauses a sender that runs far ahead of a slow reader, and resumes it as the reader catches up', async () => {
+    const source = new PassThrough({ highWaterMark: 64 * 1024 });
+    const reader = new ChunkReader(source);
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    let accepted = 0;
+    // Written as a well-behaved sender does: only while the stream takes more.
+    const sending = (async () => {
+      for (let i = 0; i < 64; i++) {
+        if (!source.write(chunk)) await new Promise((resolve) => source.once('drain', resolve));
+        accepted++;
+      }
+      source.end();
+    })();
+    await sleep(50);
+    // Held at about half a MiB in the reader (plus the stream's own buffers), not all 4 MiB.
+    expect(source.isPaused()).toBe(true);
+    expect(accepted).toBeLessThan(20);
+    let bytes = 0;
+    for (let next = await reader.next(); next; next = await reader.next()) bytes += next.length;
+    await sending;
+    expect(bytes).toBe(64 * chunk.length);
+  });
+
   it('keeps reading while data keeps coming, and passes every byte in order', async () => {
     const source = new PassThrough();
     const reader = new ChunkReader(source, {

@@ -16,8 +16,13 @@ export interface ReadLimits {
   deadline?: { atMs: number; error: () => Error };
 }
 
+/** Bytes received and not yet handed out above which the stream is paused (resumed below half). */
+const QUEUE_BYTES = 512 * 1024;
+
 /**
- * Reads `stream` chunk by chunk without copying. Only time a read waits counts toward the stall
+ * Reads `stream` chunk by chunk without copying: each chunk as the stream delivered it, held in a
+ * short queue (`read()` joins whatever is buffered into one new Buffer, which copied every byte
+ * received once more when the reader fell behind). Only time a read waits counts toward the stall
  * limit: a consumer that is slow (data buffered) is never mistaken for a dead sender. The deadline
  * counts all time. Limits are checked by a timer, so a chunk costs one addition. One reader owns
  * its stream; `next` is not called again before the previous call settles.
@@ -34,12 +39,19 @@ export class ChunkReader {
   private windowWaitedMs = 0;
   private windowReceived = 0;
   private readonly timer: NodeJS.Timeout | undefined;
+  private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
 
   constructor(
     private readonly stream: Readable,
     private readonly limits: ReadLimits = {},
   ) {
-    stream.on('readable', () => this.notify());
+    stream.on('data', (chunk: Buffer) => {
+      this.queue.push(chunk);
+      this.queuedBytes += chunk.length;
+      if (this.queuedBytes >= QUEUE_BYTES) stream.pause();
+      this.notify();
+    });
     stream.once('end', () => {
       this.ended = true;
       this.notify();
@@ -68,8 +80,12 @@ export class ChunkReader {
   async next(): Promise<Buffer | null> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const chunk = this.stream.read() as Buffer | null;
-      if (chunk !== null) {
+      const chunk = this.queue.shift();
+      if (chunk !== undefined) {
+        this.queuedBytes -= chunk.length;
+        if (this.queuedBytes < QUEUE_BYTES / 2 && this.stream.isPaused() && !this.stream.destroyed) {
+          this.stream.resume();
+        }
         this.received += chunk.length;
         return chunk;
       }
