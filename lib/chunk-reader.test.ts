@@ -31,12 +31,26 @@ describe('ChunkReader', () => {
   it('hands out each chunk as it was written, never a copy joining the ones that waited', async () => {
     const source = new PassThrough();
     const reader = new ChunkReader(source);
-    const written = [Buffer.alloc(1000, 1), Buffer.alloc(2000, 2), Buffer.alloc(3000, 3)];
+    const written = [Buffer.alloc(64 * 1024, 1), Buffer.alloc(20_000, 2), Buffer.alloc(16 * 1024, 3)];
     for (const chunk of written) source.write(chunk);
     source.end();
     await sleep(20); // all three wait in the reader before the first read
     for (const chunk of written) expect(await reader.next()).toBe(chunk);
     expect(await reader.next()).toBeNull();
+  });
+
+  it('joins small chunks that wait together, up to about 64 KiB, in order', async () => {
+    const source = new PassThrough();
+    const reader = new ChunkReader(source);
+    const bytes = Buffer.from(Array.from({ length: 160_000 }, (_, i) => i % 251));
+    for (let at = 0; at < bytes.length; at += 100) source.write(bytes.subarray(at, at + 100));
+    source.end();
+    await sleep(20);
+    const pieces: Buffer[] = [];
+    for (let next = await reader.next(); next; next = await reader.next()) pieces.push(next);
+    expect(Buffer.concat(pieces)).toEqual(bytes);
+    expect(pieces.length).toBeLessThanOrEqual(4); // not 1,600 reads of 100 bytes
+    expect(Math.max(...pieces.map((piece) => piece.length))).toBeLessThanOrEqual(64 * 1024 + 100);
   });
 
   it('pauses a sender that runs far ahead of a slow reader, and resumes it as the reader catches up', async () => {

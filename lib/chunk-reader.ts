@@ -18,6 +18,9 @@ export interface ReadLimits {
 
 /** Bytes received and not yet handed out above which the stream is paused (resumed below half). */
 const QUEUE_BYTES = 512 * 1024;
+/** Chunks smaller than this that wait together are handed out joined, up to about JOIN_UP_TO. */
+const JOIN_BELOW = 16 * 1024;
+const JOIN_UP_TO = 64 * 1024;
 
 /**
  * Reads `stream` chunk by chunk without copying: each chunk as the stream delivered it, held in a
@@ -80,7 +83,7 @@ export class ChunkReader {
   async next(): Promise<Buffer | null> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const chunk = this.queue.shift();
+      const chunk = this.take();
       if (chunk !== undefined) {
         this.queuedBytes -= chunk.length;
         if (this.queuedBytes < QUEUE_BYTES / 2 && this.stream.isPaused() && !this.stream.destroyed) {
@@ -99,6 +102,25 @@ export class ChunkReader {
       this.waitedMs += Date.now() - this.waitingSince;
       this.waitingSince = 0;
     }
+  }
+
+  /**
+   * The first queued chunk as it is; small ones waiting behind each other are joined (a copy of a few
+   * KiB) rather than handed out one by one, each a read of its own for the caller.
+   */
+  private take(): Buffer | undefined {
+    const first = this.queue.shift();
+    if (first === undefined || first.length >= JOIN_BELOW) return first;
+    let next = this.queue[0];
+    if (next === undefined || next.length >= JOIN_BELOW) return first;
+    const parts = [first];
+    let bytes = first.length;
+    while (next !== undefined && next.length < JOIN_BELOW && bytes < JOIN_UP_TO) {
+      parts.push(this.queue.shift()!);
+      bytes += next.length;
+      next = this.queue[0];
+    }
+    return Buffer.concat(parts, bytes);
   }
 
   /** Stops reading: the stream is destroyed and any waiting read fails. */
