@@ -12,6 +12,10 @@ import { pause } from '../../lib/pause.js';
 export const CHANGES_WAIT_MS = 25_000;
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
+/** A move is passed on once the index has stood still this long: a burst of writes is one pass. */
+export const QUIET_MS = 150;
+/** However long a burst goes on, its moves are passed on this long after the first. */
+export const BURST_MS = 1_000;
 
 export interface ChangeFeedOptions {
   clientFor: (agent: AgentRef) => AgentClient;
@@ -22,6 +26,8 @@ export interface ChangeFeedOptions {
   onChange: (agent: AgentRef, position: AgentPosition) => void;
   logger: Logger;
   waitMs?: number;
+  quietMs?: number;
+  burstMs?: number;
 }
 
 /**
@@ -66,6 +72,29 @@ export class ChangeFeed {
     this.follows.clear();
   }
 
+  /**
+   * Follows the index while it keeps moving: the position once it has stood still for `quietMs`, or
+   * `burstMs` after the first move. A generator saving a batch, or a copy into the output folder,
+   * moves it many times in a second; passed on at each move, every step would start a pass holding
+   * part of the burst, and the rest would wait for the next one.
+   */
+  private async quiet(
+    client: AgentClient,
+    moved: AgentPosition,
+    signal: AbortSignal,
+  ): Promise<AgentPosition> {
+    const quietMs = this.options.quietMs ?? QUIET_MS;
+    const until = Date.now() + (this.options.burstMs ?? BURST_MS);
+    let position = moved;
+    while (quietMs > 0 && Date.now() < until) {
+      const answer = await client.changes(position, Math.min(quietMs, until - Date.now()), signal);
+      const next = { epoch: answer.epoch, generation: answer.generation };
+      if (samePosition(next, position)) break;
+      position = next;
+    }
+    return position;
+  }
+
   private async follow(agent: AgentRef, signal: AbortSignal): Promise<void> {
     const { logger, onChange } = this.options;
     const client = this.options.clientFor(agent);
@@ -87,8 +116,10 @@ export class ChangeFeed {
           supported = true;
         }
         const answer = await client.changes(position, waitMs, signal);
-        const next = { epoch: answer.epoch, generation: answer.generation };
-        if (!position || next.epoch !== position.epoch || next.generation !== position.generation) {
+        let next: AgentPosition = { epoch: answer.epoch, generation: answer.generation };
+        // On (re)connecting the position is passed on at once: a change may have been missed.
+        if (position && !samePosition(position, next)) next = await this.quiet(client, next, signal);
+        if (!position || !samePosition(position, next)) {
           logger.debug({ agent: agent.name, ...next, files: answer.files }, 'agent index moved');
           onChange(agent, next);
         }
@@ -107,4 +138,8 @@ export class ChangeFeed {
       }
     }
   }
+}
+
+function samePosition(a: AgentPosition, b: AgentPosition): boolean {
+  return a.epoch === b.epoch && a.generation === b.generation;
 }
