@@ -27,7 +27,7 @@ export const QUIET_MS = 2_000;
 const CONTROLLER_NODE_FLAGS = ['--max-semi-space-size=2'];
 
 export interface DaemonOptions {
-  /** No-change passes timed; their median is recorded. */
+  /** No-change passes timed, and 1%-changed passes (each on other files); each median is recorded. */
   passes: number;
   /** The daemon's --interval: long, so that no scheduled pass brings a new file in. */
   interval: string;
@@ -265,23 +265,39 @@ async function daemonPasses(
       (joined > 0 ? `; ${joined} pass(es) the daemon started on its own were waited out first, untimed` : ''),
   });
 
-  // Other files than the one-shot's 1% (offset 50), so the daemon has as much to do.
-  const mark = client.mark();
-  const changed = await changeOnePercent(options.src, options.files, options.bytes, 50);
-  const takeIn = await client.takeIn(mark, changed, options.passTimeoutMs);
+  // Other files than the one-shot's 1% (offsets 50 on), so the daemon has as much to do each time.
+  // The first such pass after the daemon's start runs code the no-change passes never did (the
+  // receive path, the catalog's inserts, cold in the JIT and PGlite's WASM): it is timed and shown,
+  // and the median of the passes is the row, as a daemon that runs for days sees it.
+  const changedMs: number[] = [];
+  let changed = 0;
+  let runs = 0;
+  let joinedChanges = 0;
+  for (let i = 0; i < Math.max(1, options.passes); i++) {
+    const mark = client.mark();
+    changed = await changeOnePercent(options.src, options.files, options.bytes, 50 + i);
+    const takeIn = await client.takeIn(mark, changed, options.passTimeoutMs);
+    changedMs.push(takeIn.wallMs);
+    runs += takeIn.runs;
+    joinedChanges += takeIn.joined ? 1 : 0;
+  }
   record({
     ...base,
     scenario: 'changed-1pct',
     tool: 'forge-sync daemon',
     files: changed,
     bytes: changed * options.bytes,
-    wallMs: takeIn.wallMs,
+    wallMs: median(changedMs),
+    passesMs: changedMs,
     peakRssMiB: await peakRssMiB(client.server.child.pid!),
     agentPeakRssMiB: await peakRssMiB(agent.child.pid!),
     note:
-      'last change written → all changed files stored (sync.completed), POST /v1/sync sent at once' +
-      (takeIn.joined ? ' and joined a pass the daemon had started on its own' : '') +
-      `; ${takeIn.runs} pass(es)`,
+      `median of ${changedMs.length} changes of 1% (other files each time; the first after the daemon's ` +
+      `start took ${Math.round(changedMs[0]!)} ms): last change written → all changed files stored ` +
+      `(sync.completed), POST /v1/sync sent at once; ${runs} pass(es) in all` +
+      (joinedChanges > 0
+        ? `, ${joinedChanges} change(s) joining a pass the daemon had started on its own`
+        : ''),
   });
 }
 

@@ -59,7 +59,7 @@ Flags (defaults in brackets):
   --a-files N [600] --a-kib N [1536] --b-files N [20000] --b-kib N [20]
   --settle D [1s]               the agents' --settle
   --rounds N [3]                cold runs of each tool, interleaved, per corpus; the median counts
-  --daemon-passes N [5]         no-change daemon passes timed
+  --daemon-passes N [5]         daemon passes timed: no-change, and 1%-changed (other files each)
   --daemon-interval D [10m]     the daemon's --interval (long: only a push brings new files in early)
   --latency-files N [20]        new files written
   --latency-timeout D [settle + 15s]  per file, before it counts as a miss
