@@ -84,10 +84,11 @@ export class ChangeFeed {
     signal: AbortSignal,
   ): Promise<AgentPosition> {
     const quietMs = this.options.quietMs ?? QUIET_MS;
-    const until = Date.now() + (this.options.burstMs ?? BURST_MS);
+    const until = performance.now() + (this.options.burstMs ?? BURST_MS);
     let position = moved;
-    while (quietMs > 0 && Date.now() < until) {
-      const answer = await client.changes(position, Math.min(quietMs, until - Date.now()), signal);
+    while (quietMs > 0 && performance.now() < until) {
+      const wait = Math.max(1, Math.round(Math.min(quietMs, until - performance.now())));
+      const answer = await client.changes(position, wait, signal);
       const next = { epoch: answer.epoch, generation: answer.generation };
       if (samePosition(next, position)) break;
       position = next;

@@ -44,6 +44,24 @@ describe('syncFilesystem', () => {
     await Promise.all([third, fourth, fifth]);
   });
 
+  it('fails a sync, without taking the process down, when no file descriptor is left, and works again after', () => {
+    const script = `import { closeSync, openSync } from 'node:fs';
+import { syncFilesystem } from ${JSON.stringify(join(REPO, 'controller/host-store/sync-runner.ts'))};
+const fds = [];
+try { for (;;) fds.push(openSync('/dev/null', 'r')); } catch {}
+await syncFilesystem(${JSON.stringify(root)}).then(() => console.log('synced?'), (err) => console.log('refused', /EMFILE/.test(err.message) ? 'EMFILE' : err.message));
+for (const fd of fds.splice(0, 20)) closeSync(fd);
+await syncFilesystem(${JSON.stringify(root)});
+console.log('synced');`;
+    const run = spawnSync(
+      'sh',
+      ['-c', 'ulimit -n 256 && exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script],
+      { cwd: REPO, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(run.stdout.trim().split('\n')).toEqual(['refused EMFILE', 'synced']);
+    expect(run.status).toBe(0);
+  });
+
   it('runs sync itself where there is no sh, and an idle helper never holds the process open', async () => {
     const bin = join(root, 'bin');
     await mkdir(bin, { recursive: true });

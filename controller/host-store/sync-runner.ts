@@ -11,11 +11,13 @@ const SYNC_TIMEOUT_MS = 600_000;
  * event loop each time (the page tables of hundreds of MiB), more than a small batch's writes.
  */
 const SCRIPT = `while IFS= read -r p; do
-  if e=$(sync -f "$p" 2>&1); then printf 'ok\\n'; else printf 'fail %s\\n' "$(printf '%s' "$e" | tr '\\n' ' ')"; fi
+  if e=$(sync -f "$p" 2>&1); then printf 'ok\\n'; else printf 'fail %s\\n' "$(printf '%s' "$e" | tr '\\r\\n' '  ')"; fi
 done`;
 
 interface Waiter {
   path: string;
+  /** When it was asked (performance.now()), for its timeout. */
+  at: number;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -23,62 +25,97 @@ interface Waiter {
 /** A reply that is the sync's own failure, as opposed to the helper's. */
 class SyncFailed extends Error {}
 
-/** The helper shell: started at first use, answers in order, started again after it dies. */
-class SyncShell {
-  private child: ChildProcess | undefined;
+/**
+ * One helper shell and the requests written to it, answered in order. Its replies go to its own
+ * requests only: a helper that died or timed out fails what it owed, and a reply it still sends
+ * afterwards is dropped, never taken for another helper's request.
+ */
+class SyncHelper {
   private readonly waiting: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private done = false;
 
-  run(path: string): Promise<void> {
-    const child = this.child ?? this.start();
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ path, resolve, reject });
-      this.arm();
-      (child.stdin as Writable).write(`${path}\n`);
-    });
-  }
-
-  private start(): ChildProcess {
-    const child = spawn('sh', ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
-    this.child = child;
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly onGone: (helper: SyncHelper) => void,
+  ) {
+    child.on('error', (err) => this.end(err));
+    child.on('exit', () => this.end(new Error('the sync helper ended')));
+    if (!child.stdin || !child.stdout) {
+      // Not started (no file descriptors left, say): its 'error' event follows, and ends it too.
+      this.end(new Error('the sync helper did not start'));
+      return;
+    }
     // An idle helper never holds the controller open; a reply awaited is held by the timer.
     child.unref();
     for (const pipe of [child.stdin, child.stdout] as (Readable & { unref?: () => void })[]) pipe.unref?.();
-    child.stdin!.on('error', () => undefined);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    child.stdin.on('error', () => undefined);
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      if (this.done) return;
       const waiter = this.waiting.shift();
       this.arm();
       if (!waiter) return;
       if (line === 'ok') waiter.resolve();
       else waiter.reject(new SyncFailed(`sync -f ${waiter.path} failed: ${line.slice(5).trim() || line}`));
     });
-    const gone = (err?: Error): void => {
-      if (this.child !== child) return;
-      this.child = undefined;
-      this.fail(err ?? new Error('the sync helper ended'));
-    };
-    child.on('error', gone);
-    child.on('exit', () => gone());
-    return child;
   }
 
-  /** One timer, for the oldest request; none while idle. */
+  get ended(): boolean {
+    return this.done;
+  }
+
+  run(path: string): Promise<void> {
+    if (this.done) return Promise.reject(new Error('the sync helper ended'));
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ path, at: performance.now(), resolve, reject });
+      this.arm();
+      (this.child.stdin as Writable).write(`${path}\n`);
+    });
+  }
+
+  /** One timer, for the oldest request's deadline; none while idle. */
   private arm(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.waiting.length === 0) return;
+    const oldest = this.waiting[0];
+    if (!oldest || this.done) return;
+    const left = Math.max(0, oldest.at + SYNC_TIMEOUT_MS - performance.now());
     this.timer = setTimeout(() => {
-      const child = this.child;
-      this.child = undefined;
-      child?.kill('SIGKILL');
-      this.fail(new Error(`sync -f did not finish in ${SYNC_TIMEOUT_MS / 1000} s`));
-    }, SYNC_TIMEOUT_MS);
+      // The shell and the sync it runs: they are a process group of their own.
+      try {
+        process.kill(-this.child.pid!, 'SIGKILL');
+      } catch {
+        this.child.kill('SIGKILL');
+      }
+      this.end(new Error(`sync -f did not finish in ${SYNC_TIMEOUT_MS / 1000} s`));
+    }, left);
   }
 
-  private fail(err: Error): void {
+  private end(err: Error): void {
+    if (this.done) return;
+    this.done = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.child.stdin?.destroy();
+    this.child.stdout?.destroy();
     for (const waiter of this.waiting.splice(0)) waiter.reject(err);
+    this.onGone(this);
+  }
+}
+
+/** The helper in use: started at first use, and again after one ended. */
+class SyncShell {
+  private helper: SyncHelper | undefined;
+
+  run(path: string): Promise<void> {
+    if (!this.helper || this.helper.ended) {
+      const child = spawn('sh', ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+      this.helper = new SyncHelper(child, (gone) => {
+        if (this.helper === gone) this.helper = undefined;
+      });
+    }
+    return this.helper.run(path);
   }
 }
 
