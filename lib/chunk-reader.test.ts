@@ -76,6 +76,28 @@ describe('ChunkReader', () => {
     expect(bytes).toBe(64 * chunk.length);
   });
 
+  it('pauses a sender of tiny chunks by their number, long before their bytes add up', async () => {
+    const source = new PassThrough();
+    const reader = new ChunkReader(source);
+    let accepted = 0;
+    const sending = (async () => {
+      for (let i = 0; i < 8000; i++) {
+        if (!source.write(Buffer.alloc(10, i % 256)))
+          await new Promise((resolve) => source.once('drain', resolve));
+        accepted++;
+      }
+      source.end();
+    })();
+    await sleep(50);
+    // 80 KB in all, far under the byte bound: only the count of queued chunks holds the sender back.
+    expect(source.isPaused()).toBe(true);
+    expect(accepted).toBeLessThan(8000);
+    let bytes = 0;
+    for (let next = await reader.next(); next; next = await reader.next()) bytes += next.length;
+    await sending;
+    expect(bytes).toBe(80_000);
+  });
+
   it('keeps reading while data keeps coming, and passes every byte in order', async () => {
     const source = new PassThrough();
     const reader = new ChunkReader(source, {

@@ -16,8 +16,13 @@ export interface ReadLimits {
   deadline?: { atMs: number; error: () => Error };
 }
 
-/** Bytes received and not yet handed out above which the stream is paused (resumed below half). */
+/**
+ * Bytes, and chunks, received and not yet handed out above which the stream is paused (resumed
+ * below half of both). The count bounds a sender of tiny chunks: half a MiB of one-byte chunks would
+ * be half a million Buffers, and a queue that long makes every shift a copy.
+ */
 const QUEUE_BYTES = 512 * 1024;
+const QUEUE_CHUNKS = 1024;
 /** Chunks smaller than this that wait together are handed out joined, up to about JOIN_UP_TO. */
 const JOIN_BELOW = 16 * 1024;
 const JOIN_UP_TO = 64 * 1024;
@@ -52,7 +57,7 @@ export class ChunkReader {
     stream.on('data', (chunk: Buffer) => {
       this.queue.push(chunk);
       this.queuedBytes += chunk.length;
-      if (this.queuedBytes >= QUEUE_BYTES) stream.pause();
+      if (this.queuedBytes >= QUEUE_BYTES || this.queue.length >= QUEUE_CHUNKS) stream.pause();
       this.notify();
     });
     stream.once('end', () => {
@@ -86,7 +91,8 @@ export class ChunkReader {
       const chunk = this.take();
       if (chunk !== undefined) {
         this.queuedBytes -= chunk.length;
-        if (this.queuedBytes < QUEUE_BYTES / 2 && this.stream.isPaused() && !this.stream.destroyed) {
+        const room = this.queuedBytes < QUEUE_BYTES / 2 && this.queue.length < QUEUE_CHUNKS / 2;
+        if (room && this.stream.isPaused() && !this.stream.destroyed) {
           this.stream.resume();
         }
         this.received += chunk.length;
