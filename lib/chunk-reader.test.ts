@@ -5,6 +5,30 @@ import { ChunkReader } from './chunk-reader.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Writes `count` chunks as a well-behaved sender does: only while the stream takes more. */
+function sendPolitely(
+  source: PassThrough,
+  count: number,
+  chunk: (i: number) => Buffer,
+): { accepted: () => number; done: Promise<void> } {
+  let accepted = 0;
+  const done = (async () => {
+    for (let i = 0; i < count; i++) {
+      if (!source.write(chunk(i))) await new Promise((resolve) => source.once('drain', resolve));
+      accepted++;
+    }
+    source.end();
+  })();
+  return { accepted: () => accepted, done };
+}
+
+/** Reads the reader to its end; the bytes it handed out. */
+async function bytesLeft(reader: ChunkReader): Promise<number> {
+  let bytes = 0;
+  for (let next = await reader.next(); next; next = await reader.next()) bytes += next.length;
+  return bytes;
+}
+
 describe('ChunkReader', () => {
   it('fails a read that waits longer than the idle limit, and destroys the stream', async () => {
     const source = new PassThrough();
@@ -57,45 +81,25 @@ describe('ChunkReader', () => {
     const source = new PassThrough({ highWaterMark: 64 * 1024 });
     const reader = new ChunkReader(source);
     const chunk = Buffer.alloc(64 * 1024, 7);
-    let accepted = 0;
-    // Written as a well-behaved sender does: only while the stream takes more.
-    const sending = (async () => {
-      for (let i = 0; i < 64; i++) {
-        if (!source.write(chunk)) await new Promise((resolve) => source.once('drain', resolve));
-        accepted++;
-      }
-      source.end();
-    })();
+    const sender = sendPolitely(source, 64, () => chunk);
     await sleep(50);
     // Held at about half a MiB in the reader (plus the stream's own buffers), not all 4 MiB.
     expect(source.isPaused()).toBe(true);
-    expect(accepted).toBeLessThan(20);
-    let bytes = 0;
-    for (let next = await reader.next(); next; next = await reader.next()) bytes += next.length;
-    await sending;
-    expect(bytes).toBe(64 * chunk.length);
+    expect(sender.accepted()).toBeLessThan(20);
+    expect(await bytesLeft(reader)).toBe(64 * chunk.length);
+    await sender.done;
   });
 
   it('pauses a sender of tiny chunks by their number, long before their bytes add up', async () => {
     const source = new PassThrough();
     const reader = new ChunkReader(source);
-    let accepted = 0;
-    const sending = (async () => {
-      for (let i = 0; i < 8000; i++) {
-        if (!source.write(Buffer.alloc(10, i % 256)))
-          await new Promise((resolve) => source.once('drain', resolve));
-        accepted++;
-      }
-      source.end();
-    })();
+    const sender = sendPolitely(source, 8000, (i) => Buffer.alloc(10, i % 256));
     await sleep(50);
     // 80 KB in all, far under the byte bound: only the count of queued chunks holds the sender back.
     expect(source.isPaused()).toBe(true);
-    expect(accepted).toBeLessThan(8000);
-    let bytes = 0;
-    for (let next = await reader.next(); next; next = await reader.next()) bytes += next.length;
-    await sending;
-    expect(bytes).toBe(80_000);
+    expect(sender.accepted()).toBeLessThan(8000);
+    expect(await bytesLeft(reader)).toBe(80_000);
+    await sender.done;
   });
 
   it('keeps reading while data keeps coming, and passes every byte in order', async () => {
