@@ -8,7 +8,7 @@ import type { AgentRef } from '../agents/agent-source.js';
 import { destFullError, isNoSpace } from '../host-store/dest-space.js';
 import { scanAgent } from '../agents/read-manifest.js';
 import { NO_PROGRESS, PhaseTracker } from '../progress/phase-tracker.js';
-import { type AgentTraits, type SyncAgentDeps, transferBatch } from './transfer-batch.js';
+import { type AgentTraits, type SyncAgentDeps, finishBatch, receiveBatch } from './transfer-batch.js';
 
 export type { SyncAgentDeps } from './transfer-batch.js';
 
@@ -93,11 +93,29 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     deps.progress.publish({ type: 'sync.started', ...ids, progress: tracker.progress() });
 
     let firstError: AppError | undefined;
+    let failure: { error: unknown } | undefined;
+    // A stream takes its next batch as soon as an archive is read; the batch read is made durable
+    // and catalogued meanwhile, so neither the disk's flush nor the catalog's inserts leave the
+    // agent and the receive path idle. At most `streams` batches wait for that at once.
+    const finishing = new Set<Promise<void>>();
     await forEachLimit(batches, deps.limits.streams, async (batch) => {
-      if (firstError) return;
-      const error = await transferBatch(agent, batch, deps, result, tracker!, traits);
-      firstError ??= error;
+      if (firstError || failure) return;
+      const received = await receiveBatch(agent, batch, deps, tracker!);
+      if (received instanceof AppError) {
+        firstError ??= received;
+        return;
+      }
+      while (finishing.size >= deps.limits.streams) await Promise.race(finishing);
+      const finished: Promise<void> = finishBatch(agent, received, deps, result, tracker!, traits)
+        .then(
+          (error) => void (firstError ??= error),
+          (error: unknown) => void (failure ??= { error }),
+        )
+        .finally(() => finishing.delete(finished));
+      finishing.add(finished);
     });
+    await Promise.all(finishing);
+    if (failure) throw failure.error;
     if (firstError) throw firstError;
     // Everything listed up to this position is stored: the next pass starts from it. After any
     // problem the old position stays, so the next pass is offered the same files again.

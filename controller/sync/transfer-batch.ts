@@ -16,7 +16,7 @@ import type { BatchJournal } from '../host-store/place.js';
 import type { PhaseTracker } from '../progress/phase-tracker.js';
 import type { ProgressReporter } from '../progress/progress-hub.js';
 import { buildRecords } from './build-records.js';
-import { extractArchive } from './receive-archive.js';
+import { type ExtractResult, extractArchive } from './receive-archive.js';
 
 export interface SyncAgentDeps {
   client: AgentClient;
@@ -44,15 +44,24 @@ export interface AgentTraits {
   receipts: boolean;
 }
 
-/** Pulls one batch, records what landed, and returns the stream's error if it failed. */
-export async function transferBatch(
+/** A batch whose archive has been read: its files are in place, not yet durable or catalogued. */
+export interface ReceivedBatch {
+  batch: readonly ManifestEntry[];
+  extracted: ExtractResult;
+  journal: BatchJournal;
+  dirty: DirtyDirs;
+}
+
+/**
+ * Pulls one batch: checks the space, lists the names it may create, reads the archive into place.
+ * Returns the error that stopped it before any file could be kept; `finishBatch` does the rest.
+ */
+export async function receiveBatch(
   agent: AgentRef,
   batch: ManifestEntry[],
   deps: SyncAgentDeps,
-  result: AgentSyncResult,
   tracker: PhaseTracker,
-  traits: AgentTraits,
-): Promise<AppError | undefined> {
+): Promise<ReceivedBatch | AppError> {
   const requested = new Map(batch.map((entry) => [entry.path, entry]));
   const dirty = new DirtyDirs();
   let extracted;
@@ -92,6 +101,22 @@ export async function transferBatch(
     if (isNoSpace(err)) return destFullError(deps.store.name, `storing a batch of ${agent.name}`, err);
     return toAppError(err, 'E_IO');
   }
+  return { batch, extracted, journal, dirty };
+}
+
+/**
+ * Makes a received batch durable, catalogues it, acknowledges it to the agent and counts it; returns
+ * the stream's error if the archive broke off. Throws when the copies cannot be made durable or
+ * recorded: the pass stops there, and the batch's list of names stays for the next start.
+ */
+export async function finishBatch(
+  agent: AgentRef,
+  { batch, extracted, journal, dirty }: ReceivedBatch,
+  deps: SyncAgentDeps,
+  result: AgentSyncResult,
+  tracker: PhaseTracker,
+  traits: AgentTraits,
+): Promise<AppError | undefined> {
   let records;
   try {
     // Durable first, catalogued second: a record always names a complete copy.

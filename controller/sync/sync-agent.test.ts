@@ -1,0 +1,133 @@
+// syncAgent against a real agent process, into a real destination and embedded catalog: a stream
+// takes its next batch while the batch it read is made durable and catalogued, and a batch that
+// cannot be made durable stops the pass with nothing of it catalogued.
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../common/clock.js';
+import { noSink } from '../../common/ingest-events.js';
+import { fakePng, put } from '../../test/helpers/files.js';
+import { type Started, TOKEN, startAgent, tempDir } from '../../test/helpers/processes.js';
+import { type AgentClient, HttpAgentClient } from '../agents/agent-client.js';
+import type { AgentRef } from '../agents/agent-source.js';
+import { type Store, openStore } from '../host-store/open-store.js';
+import { noProgress } from '../progress/progress-hub.js';
+import { syncAgent } from './sync-agent.js';
+
+const FILES = 3;
+
+describe('syncAgent', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let agent: Started;
+  let ref: AgentRef;
+  let store: Store;
+
+  beforeEach(async () => {
+    work = await tempDir('sync-agent-');
+    const out = join(work.path, 'output');
+    for (let i = 0; i < FILES; i++) await put(out, `img-${i}.png`, fakePng(256, `file ${i}`));
+    agent = await startAgent([out]);
+    ref = { name: 'gpu1', url: agent.url };
+    store = await openStore(join(work.path, 'dest'));
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await agent.stop();
+    await work[Symbol.asyncDispose]();
+  });
+
+  /** The agent's client, telling `onArchive` the files of each archive request as it is made. */
+  const countingClient = (onArchive: (n: number, paths: string[]) => void): AgentClient => {
+    const client = new HttpAgentClient(ref, TOKEN);
+    let archives = 0;
+    return new Proxy(client, {
+      get(target, key, receiver) {
+        if (key !== 'archive') return Reflect.get(target, key, receiver) as unknown;
+        return (...args: Parameters<AgentClient['archive']>) => {
+          onArchive(
+            ++archives,
+            args[0].map((file) => file.path),
+          );
+          return target.archive(...args);
+        };
+      },
+    });
+  };
+
+  /** One pass with one stream and one file a batch; `commit` stands in for making a batch durable. */
+  const pass = (client: AgentClient, commit: (real: () => Promise<void>, batch: number) => Promise<void>) => {
+    const run = store.host.beginRun(store.catalog);
+    const durability = run.durability;
+    let batches = 0;
+    const commits = new Proxy(durability, {
+      get(target, key, receiver) {
+        if (key !== 'commit') return Reflect.get(target, key, receiver) as unknown;
+        return (...args: Parameters<typeof durability.commit>) =>
+          commit(() => target.commit(...args), ++batches);
+      },
+    });
+    return syncAgent(ref, {
+      client,
+      catalog: store.catalog,
+      store: store.host,
+      run: { ...run, durability: commits },
+      provenance: { host: 'test' },
+      limits: { streams: 1, maxFiles: 1, maxBytes: 1 << 20 },
+      runId: 'r1',
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      events: noSink,
+      progress: noProgress,
+    });
+  };
+
+  it('asks for the next batch while the one it read is made durable', async () => {
+    let requested = 0;
+    let nextAsked: () => void = () => undefined;
+    const client = countingClient((n) => {
+      requested = n;
+      nextAsked();
+    });
+    const result = await pass(client, async (real, batch) => {
+      // With one stream, batch n + 1 is asked for only once batch n is off the stream.
+      if (batch < FILES && requested <= batch) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () =>
+              reject(new Error(`batch ${batch + 1} was not asked for while batch ${batch} was made durable`)),
+            10_000,
+          );
+          nextAsked = () => {
+            if (requested <= batch) return;
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      await real();
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.filesTransferred).toBe(FILES);
+    expect((await store.catalog.storedIndex('gpu1')).size).toBe(FILES);
+  });
+
+  it('stops at a batch that cannot be made durable, and catalogues nothing of it', async () => {
+    const asked: string[][] = [];
+    const result = await pass(
+      countingClient((_n, paths) => asked.push(paths)),
+      async (real, batch) => {
+        if (batch === 1) throw new Error('the disk said no');
+        await real();
+      },
+    );
+    expect(result.error?.message).toContain('the disk said no');
+    const stored = [...(await store.catalog.storedIndex('gpu1')).keys()];
+    // The first batch's file is not catalogued. The second batch may have been asked for before
+    // the failure was known, and then finishes; none is asked for after it.
+    expect(asked.length).toBeLessThanOrEqual(2);
+    expect(stored).not.toContain(asked[0]![0]);
+    for (const path of stored) expect(asked[1]).toContain(path);
+    expect(result.filesTransferred).toBe(stored.length);
+  });
+});
