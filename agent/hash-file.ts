@@ -1,5 +1,5 @@
 // Hashing one settled file for the index: only when it is complete and untouched while it is read.
-import { constants } from 'node:fs';
+import { constants, lstatSync } from 'node:fs';
 import { type FileHandle, lstat, open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { createXxh64 } from '../common/xxh64.js';
@@ -16,6 +16,20 @@ export async function identify(abs: string): Promise<FileIdentity | null> {
   try {
     const stats = await lstat(abs);
     return stats.isFile() ? { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `identify` without the thread pool, for a scan's checks of files a walk just listed: one lstat
+ * of a folder entry the kernel has cached costs a microsecond or two, where a round trip through
+ * libuv's thread pool cost the agent 20-25 µs of its main thread, most of a scan of cached files.
+ */
+export function identifySync(abs: string): FileIdentity | null {
+  try {
+    const stats = lstatSync(abs, { throwIfNoEntry: false });
+    return stats?.isFile() ? { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino } : null;
   } catch {
     return null;
   }

@@ -9,7 +9,7 @@ import { compactString } from './compact-string.js';
 import type { FileIdentity, FileIndex } from './file-index.js';
 import type { PathFilter } from './filters.js';
 import { type Candidate, type WalkOptions, walkFolders } from './folder-walk.js';
-import { hashSettledFile, identify, lookAt } from './hash-file.js';
+import { hashSettledFile, identify, identifySync, lookAt } from './hash-file.js';
 import { HashQueue } from './hash-queue.js';
 import { PENDING_REPORT_MS, PendingFiles } from './pending-files.js';
 import type { Root } from './roots.js';
@@ -36,7 +36,7 @@ export interface ScannerOptions {
   pendingReportMs?: number;
 }
 
-/** Files whose identity is looked up at once while a folder is checked. */
+/** Changed paths whose identity a refresh looks up at once. */
 const CHECK_CONCURRENCY = 8;
 
 /**
@@ -131,15 +131,16 @@ export class Scanner {
     try {
       // Each batch of a folder is checked (identity and cache, cheap) as the walk lists it, so no
       // list of every file is built; the bytes left to hash are still known before hashing starts.
+      // A batch is at most a few hundred lstats of entries just listed: done in one go, not queued.
       const toHash = new HashQueue();
       let cacheHits = 0;
       for (const root of roots) {
         for await (const batch of walkFolders(root, '', this.walkOptions)) {
           live.phase = 'checking';
           live.filesSeen += batch.length;
-          await forEachLimit(batch, CHECK_CONCURRENCY, async (candidate) => {
-            const identity = await identify(candidate.abs);
-            if (!identity) return;
+          for (const candidate of batch) {
+            const identity = identifySync(candidate.abs);
+            if (!identity) continue;
             const verdict = this.pending.classify(candidate.path, identity);
             if (verdict === 'listed') {
               index.mark(candidate.path);
@@ -152,7 +153,7 @@ export class Scanner {
               live.filesToHash++;
               live.bytesToHash += identity.size;
             }
-          });
+          }
           live.phase = 'walking';
         }
       }
