@@ -1,5 +1,6 @@
 // Walking a root for candidate files: folder by folder, handed on in small batches, never as one list.
-import { opendir } from 'node:fs/promises';
+import { type Dir, opendirSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { PathFilter } from './filters.js';
@@ -38,16 +39,18 @@ export async function* walkFolders(
   while (stack.length > 0) {
     const dir = stack.pop()!;
     options.onFolder?.(root, dir.rel);
-    let handle;
+    let handle: Dir;
     try {
-      handle = await opendir(dir.abs, { bufferSize: 128 });
+      handle = opendirSync(dir.abs, { bufferSize: 256 });
     } catch (err) {
       options.logger.warn({ err, dir: dir.abs }, 'cannot read folder; skipping it this scan');
       continue;
     }
     let batch: Candidate[] = [];
     try {
-      for await (const dirent of handle) {
+      // Read with synchronous calls, a native buffer of entries at a time: a promise per entry
+      // cost more than the listing itself.
+      for (let dirent = handle.readSync(); dirent; dirent = handle.readSync()) {
         if (isIgnoredName(dirent.name)) continue;
         const childRel = dir.rel ? `${dir.rel}/${dirent.name}` : dirent.name;
         if (dirent.isDirectory()) stack.push({ abs: join(dir.abs, dirent.name), rel: childRel });
@@ -61,13 +64,21 @@ export async function* walkFolders(
           if (batch.length >= BATCH) {
             yield batch;
             batch = [];
+            // The listing and a scan's checks of a batch make no I/O wait: requests get their turn here.
+            await nextTurn();
           }
         }
       }
     } catch (err) {
       // A folder that vanishes or fails while it is read: what was listed stays, the rest waits a scan.
       options.logger.warn({ err, dir: dir.abs }, 'cannot finish reading folder; skipping the rest this scan');
+    } finally {
+      // Also when the walk's reader stops early (a yield that never resumes ends here on return()).
+      handle.closeSync();
     }
-    if (batch.length > 0) yield batch;
+    if (batch.length > 0) {
+      yield batch;
+      await nextTurn();
+    }
   }
 }
