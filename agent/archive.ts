@@ -11,6 +11,7 @@ import {
 } from '../common/protocol.js';
 import { createXxh64, xxh64Of } from '../common/xxh64.js';
 import { hashHandle, readChunks } from '../lib/file-chunks.js';
+import { markingOffForTransfer } from '../lib/gc-tuning.js';
 import type { FileIdentity, FileIndex } from './file-index.js';
 import type { ReceiptLedger } from './receipts.js';
 import type { Root } from './roots.js';
@@ -48,6 +49,10 @@ export async function writeArchive(
   out.writeHead(200, headers);
   const archive = new ArchiveOut(out);
   const ahead = new Lookahead(files, (file) => prepareFile(file, deps));
+  const releaseGc = markingOffForTransfer(
+    files.length,
+    files.reduce((sum, file) => sum + file.size, 0),
+  );
   try {
     const archiveId = deps.receipts.openArchive();
     const report: ArchiveReport = { protocol: PROTOCOL_VERSION, sent: 0, skipped: [], archiveId };
@@ -80,6 +85,7 @@ export async function writeArchive(
     deps.logger.error({ err }, 'archive failed');
     out.destroy(err as Error);
   } finally {
+    releaseGc();
     // Whatever ends the archive early, nothing read ahead stays open.
     await ahead.close();
   }

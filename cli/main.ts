@@ -3,7 +3,6 @@ import { systemClock } from '../common/clock.js';
 import { AppError, errorMessage } from '../common/errors.js';
 import { type CommandSpec, helpText, wantsHelp } from '../lib/args.js';
 import { VERSION } from '../lib/version.js';
-import { tuneGc } from '../lib/gc-tuning.js';
 import { AGENT_COMMAND } from '../agent/config.js';
 import {
   CONTROLLER_COMMAND,
@@ -107,7 +106,6 @@ function printResult<T extends { agents: { error?: { message: string } }[] }>(
   process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : format(summary));
 }
 
-tuneGc();
 run(process.argv.slice(2), process.env).then(
   (code) => {
     process.exitCode = code;

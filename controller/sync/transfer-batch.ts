@@ -17,6 +17,7 @@ import type { PhaseTracker } from '../progress/phase-tracker.js';
 import type { ProgressReporter } from '../progress/progress-hub.js';
 import { buildRecords } from './build-records.js';
 import { type ExtractResult, extractArchive } from './receive-archive.js';
+import { markingOffForTransfer } from '../../lib/gc-tuning.js';
 
 export interface SyncAgentDeps {
   client: AgentClient;
@@ -66,8 +67,9 @@ export async function receiveBatch(
   const dirty = new DirtyDirs();
   let extracted;
   let journal: BatchJournal | undefined;
+  const bytes = batch.reduce((sum, entry) => sum + entry.size, 0);
+  const releaseGc = markingOffForTransfer(batch.length, bytes);
   try {
-    const bytes = batch.reduce((sum, entry) => sum + entry.size, 0);
     await deps.store.ensureFreeSpace(bytes, `the next batch of ${agent.name} (${batch.length} files)`);
     journal = await deps.run.placer.prepare(agent.name, batch);
     const source = await deps.client.archive(
@@ -100,6 +102,8 @@ export async function receiveBatch(
     journal?.abandon();
     if (isNoSpace(err)) return destFullError(deps.store.name, `storing a batch of ${agent.name}`, err);
     return toAppError(err, 'E_IO');
+  } finally {
+    releaseGc();
   }
   return { batch, extracted, journal, dirty };
 }
