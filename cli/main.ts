@@ -3,6 +3,8 @@ import { systemClock } from '../common/clock.js';
 import { AppError, errorMessage } from '../common/errors.js';
 import { type CommandSpec, helpText, wantsHelp } from '../lib/args.js';
 import { VERSION } from '../lib/version.js';
+import { startCatalogThreadEarly } from '../controller/catalog/pglite-preload.js';
+import { opensEmbeddedCatalog } from './catalog-early.js';
 import { AGENT_COMMAND } from '../agent/config.js';
 import {
   CONTROLLER_COMMAND,
@@ -57,6 +59,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     process.stdout.write(helpText(spec));
     return 0;
   }
+  if (opensEmbeddedCatalog(command, rest, env)) startCatalogThreadEarly();
   switch (command) {
     case 'agent':
       await (await import('../agent/main.js')).main(rest, env);

@@ -13,6 +13,7 @@ import { TarReader } from '../../lib/tar-reader.js';
 import { destFullError, ensureFreeSpace, isNoSpace } from '../host-store/dest-space.js';
 import { BatchDurability, DirtyDirs, fsyncDir } from '../host-store/durable.js';
 import type { SqlClient, SqlExecutor } from './sql-client.js';
+import { WORKER_URL, takeEarlyThread } from './pglite-preload.js';
 
 /** Where the seed data folders live: beside this module, in the checkout and in the bundle alike. */
 export const SEED_DIR = new URL('./pglite-seed/', import.meta.url).href;
@@ -158,8 +159,6 @@ function errorFrom(plain: PlainError): Error {
 
 type Answer = { id: number; rows?: unknown[]; done?: true; error?: PlainError };
 
-const WORKER_URL = new URL('./pglite-worker.js', import.meta.url);
-
 /** The SqlClient over the catalog's thread: each call is a message, answered in turn. */
 class PgliteThread implements SqlClient {
   private readonly waiting = new Map<
@@ -191,7 +190,8 @@ class PgliteThread implements SqlClient {
   }
 
   static async start(dataDir: string): Promise<PgliteThread> {
-    const worker = new Worker(WORKER_URL, { workerData: { dataDir, options: PGLITE_OPTIONS } });
+    const early = takeEarlyThread();
+    const worker = early ?? new Worker(WORKER_URL, { workerData: { dataDir, options: PGLITE_OPTIONS } });
     let onMessage: (message: { ready?: true; failed?: PlainError }) => void = () => undefined;
     let onError: (err: Error) => void = () => undefined;
     let onExit: (code: number) => void = () => undefined;
@@ -200,6 +200,11 @@ class PgliteThread implements SqlClient {
       onError = reject;
       onExit = (code) => reject(new Error(`the catalog's thread exited with code ${code}`));
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      if (early) {
+        // Started early, unreferenced: held open now that an answer is awaited.
+        early.ref();
+        early.postMessage({ dataDir, options: PGLITE_OPTIONS });
+      }
     }).finally(() => worker.off('message', onMessage).off('error', onError).off('exit', onExit));
     if (opened.failed) {
       await worker.terminate();

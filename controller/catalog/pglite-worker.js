@@ -2,10 +2,12 @@
 // the receive path, not on it. Plain JavaScript: a worker starts on Node's own loader, from a checkout,
 // under the tests and in the bundle alike. pglite-client.ts speaks to it; one message in, one answer out.
 //
+// Start: workerData { dataDir, options }, or workerData {} and a first message { dataDir, options }.
 // In:  { id, op: 'query', sql, params?, tx? } | { id, op: 'exec', sql, tx? }
 //      { id, op: 'begin', tx } | { id, op: 'end', tx, commit } | { id, op: 'close' }
 // Out: { id, rows } | { id, done: true } | { id, error: { message, ...fields } }
 // At start: { ready: true } or { failed: { message, ...fields } }.
+import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 
@@ -24,9 +26,30 @@ function plain(err) {
   return out;
 }
 
+/**
+ * PGlite's WASM compiled before the data folder is known: a thread started early
+ * (pglite-preload.ts) does it while the command loads and opens --dest. Its file bundle is left
+ * to PGlite: read here too, it cost more memory than it saved time.
+ */
+async function loadArtifacts() {
+  const wasm = await readFile(new URL('pglite.wasm', import.meta.resolve('@electric-sql/pglite')));
+  return { pgliteWasmModule: await globalThis.WebAssembly.compile(wasm) };
+}
+
+/** Where to open: given at start, or, for a thread started early, in its first message. */
+function openRequest() {
+  if (workerData.dataDir) return Promise.resolve(workerData);
+  return new Promise((resolve) => port.once('message', resolve));
+}
+
 let db;
 try {
-  db = await PGlite.create(workerData.dataDir, workerData.options);
+  const artifacts = loadArtifacts();
+  // A failure is told only once the thread has been asked to open: a thread started early has
+  // no listener before that.
+  artifacts.catch(() => undefined);
+  const request = await openRequest();
+  db = await PGlite.create(request.dataDir, { ...request.options, ...(await artifacts) });
 } catch (err) {
   port.postMessage({ failed: plain(err) });
   port.close();
