@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PENDING_ARCHIVES } from '../common/protocol.js';
 import type { FileIdentity } from './file-index.js';
 
 export interface ReceiptLimits {
@@ -18,7 +19,7 @@ export interface ReceiptLimits {
 
 export const DEFAULT_RECEIPT_LIMITS: ReceiptLimits = {
   maxReceipts: 500_000,
-  maxPendingArchives: 64,
+  maxPendingArchives: PENDING_ARCHIVES,
   maxPendingFiles: 50_000,
   maxJournal: 50_000,
 };

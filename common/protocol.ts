@@ -48,6 +48,12 @@ export const ARCHIVE_CONTENT_TYPE = 'application/x-tar';
 /** The most files one archive request may name; the controller batches below it. */
 export const MAX_ARCHIVE_FILES = 5000;
 
+/**
+ * Archives an agent keeps receipts for until they are acknowledged (the oldest go first): a
+ * controller has at most this many of one agent's archives read and not yet acknowledged.
+ */
+export const PENDING_ARCHIVES = 64;
+
 /** PAX header record that carries an entry's xxh64 inside the tar stream. */
 export const PAX_XXH64 = 'FORGESYNC.xxh64';
 

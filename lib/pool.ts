@@ -50,6 +50,11 @@ export class TaskGroup {
     this.running.add(promise);
   }
 
+  /** Whether a task has failed; `settle` throws its error. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
   async settle(): Promise<void> {
     while (this.running.size > 0) await Promise.all(this.running);
     if (this.failure) throw this.failure.error;

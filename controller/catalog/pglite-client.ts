@@ -113,7 +113,7 @@ async function unpackSeed(seed: URL, dataDir: string, destName: string): Promise
     }
     // Durable before it takes its name, as a batch of synced files is: one filesystem sync, or
     // every file and folder where none runs.
-    await new BatchDurability('syncfs', building).commit(dirty, files);
+    await new BatchDurability('syncfs', building).commit(dirty, files, false);
     // rename(2) takes the place of an empty folder of that name, and of nothing else.
     await rename(building, dataDir);
     await fsyncDir(parent);

@@ -87,7 +87,7 @@ describe('BatchDurability', () => {
       dirty.add(file);
       const durability = new BatchDurability('syncfs', root);
       expect(durability.fsyncEachFile).toBe(false);
-      await durability.commit(dirty, [file]);
+      await durability.commit(dirty, [file], false);
       expect(marked(dirty)).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
@@ -113,13 +113,35 @@ describe('BatchDurability', () => {
       const durability = new BatchDurability('syncfs', join(root, 'not-there'));
       const dirty = new DirtyDirs();
       dirty.add(file);
-      await durability.commit(dirty, [file]);
+      await durability.commit(dirty, [file], false);
       expect(durability.fsyncEachFile).toBe(true);
       expect(marked(dirty)).toEqual([]);
       // In fsync mode a folder that cannot be synced fails the batch: nothing of it is catalogued.
       const missing = new DirtyDirs();
       missing.add(join(root, 'gone', 'f.png'));
-      await expect(durability.commit(missing, [])).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(durability.commit(missing, [], true)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('fsyncs each file of a batch written before another batch fell back, and only those', async () => {
+    const root = await realpath(await mkdtemp(join(tmpdir(), 'durable-test-')));
+    try {
+      const durability = new BatchDurability('syncfs', join(root, 'not-there'));
+      // Batch 2 is written while the mode is still syncfs: no fsync as its files are written.
+      const writtenUnsynced = !durability.fsyncEachFile;
+      expect(writtenUnsynced).toBe(true);
+      // Batch 1's commit then finds the filesystem sync failing.
+      await durability.commit(new DirtyDirs(), [], false);
+      expect(durability.fsyncEachFile).toBe(true);
+      // Batch 2's commit fsyncs its files itself (a file that is gone shows the attempt) ...
+      const gone = join(root, 'gone.png');
+      await expect(durability.commit(new DirtyDirs(), [gone], false)).rejects.toMatchObject({
+        code: 'ENOENT',
+      });
+      // ... where a batch written in fsync mode, its files synced as written, is not read again.
+      await durability.commit(new DirtyDirs(), [gone], true);
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -85,7 +85,12 @@ export class BatchDurability {
     return this.mode === 'fsync';
   }
 
-  async commit(dirty: DirtyDirs, files: readonly string[]): Promise<void> {
+  /**
+   * `filesSynced`: whether the files were fsynced as they were written, as `fsyncEachFile` said
+   * when the batch began. A batch written without, whose commit comes after another batch's
+   * syncfs failed, has each of its files fsynced here: the mode it was written under is gone.
+   */
+  async commit(dirty: DirtyDirs, files: readonly string[], filesSynced: boolean): Promise<void> {
     if (this.mode === 'syncfs') {
       try {
         await syncFilesystem(this.root);
@@ -93,9 +98,9 @@ export class BatchDurability {
         return;
       } catch {
         this.mode = 'fsync';
-        await forEachLimit(files, 16, fsyncFile);
       }
     }
+    if (!filesSynced) await forEachLimit(files, 16, fsyncFile);
     await dirty.flush();
   }
 }

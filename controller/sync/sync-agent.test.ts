@@ -12,7 +12,7 @@ import { type AgentClient, HttpAgentClient } from '../agents/agent-client.js';
 import type { AgentRef } from '../agents/agent-source.js';
 import { type Store, openStore } from '../host-store/open-store.js';
 import { noProgress } from '../progress/progress-hub.js';
-import { syncAgent } from './sync-agent.js';
+import { finishingLimit, syncAgent } from './sync-agent.js';
 
 const FILES = 3;
 
@@ -129,5 +129,14 @@ describe('syncAgent', () => {
     expect(stored).not.toContain(asked[0]![0]);
     for (const path of stored) expect(asked[1]).toContain(path);
     expect(result.filesTransferred).toBe(stored.length);
+  });
+});
+
+describe('finishingLimit', () => {
+  it('lets as many batches finish as there are streams, within the receipts an agent keeps', () => {
+    expect(finishingLimit(1)).toBe(1);
+    expect(finishingLimit(2)).toBe(2);
+    expect(finishingLimit(40)).toBe(64 - 40);
+    expect(finishingLimit(64)).toBe(1);
   });
 });

@@ -1,9 +1,9 @@
 // One sync pass over one agent: manifest, diff against the catalog, pull batches in parallel, record.
 import { AppError, toAppError } from '../../common/errors.js';
 import { diffManifest, planBatches } from '../../common/manifest.js';
-import { Capabilities } from '../../common/protocol.js';
+import { Capabilities, PENDING_ARCHIVES } from '../../common/protocol.js';
 import { type AgentSyncResult } from '../../common/run-results.js';
-import { forEachLimit } from '../../lib/pool.js';
+import { TaskGroup, forEachLimit } from '../../lib/pool.js';
 import type { AgentRef } from '../agents/agent-source.js';
 import { destFullError, isNoSpace } from '../host-store/dest-space.js';
 import { scanAgent } from '../agents/read-manifest.js';
@@ -93,29 +93,28 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     deps.progress.publish({ type: 'sync.started', ...ids, progress: tracker.progress() });
 
     let firstError: AppError | undefined;
-    let failure: { error: unknown } | undefined;
     // A stream takes its next batch as soon as an archive is read; the batch read is made durable
     // and catalogued meanwhile, so neither the disk's flush nor the catalog's inserts leave the
-    // agent and the receive path idle. At most `streams` batches wait for that at once.
-    const finishing = new Set<Promise<void>>();
-    await forEachLimit(batches, deps.limits.streams, async (batch) => {
-      if (firstError || failure) return;
-      const received = await receiveBatch(agent, batch, deps, tracker!);
-      if (received instanceof AppError) {
-        firstError ??= received;
-        return;
-      }
-      while (finishing.size >= deps.limits.streams) await Promise.race(finishing);
-      const finished: Promise<void> = finishBatch(agent, received, deps, result, tracker!, traits)
-        .then(
-          (error) => void (firstError ??= error),
-          (error: unknown) => void (failure ??= { error }),
-        )
-        .finally(() => finishing.delete(finished));
-      finishing.add(finished);
-    });
-    await Promise.all(finishing);
-    if (failure) throw failure.error;
+    // agent and the receive path idle. Batches read and not yet acknowledged stay within what the
+    // agent keeps receipts for.
+    const finishing = new TaskGroup(finishingLimit(deps.limits.streams));
+    try {
+      await forEachLimit(batches, deps.limits.streams, async (batch) => {
+        if (firstError || finishing.failed) return;
+        const received = await receiveBatch(agent, batch, deps, tracker!);
+        if (received instanceof AppError) {
+          firstError ??= received;
+          return;
+        }
+        await finishing.start(async () => {
+          const error = await finishBatch(agent, received, deps, result, tracker!, traits);
+          firstError ??= error;
+        });
+      });
+    } finally {
+      // Nothing of this pass goes on after it returns; a batch that could not be finished throws here.
+      await finishing.settle();
+    }
     if (firstError) throw firstError;
     // Everything listed up to this position is stored: the next pass starts from it. After any
     // problem the old position stays, so the next pass is offered the same files again.
@@ -153,4 +152,12 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
   const progress = tracker?.progress() ?? NO_PROGRESS;
   deps.progress.publish({ type: 'sync.completed', ...ids, progress, result });
   return result;
+}
+
+/**
+ * Batches that may wait to be made durable and catalogued while `streams` more are read: as many
+ * as the streams, while read and waiting stay within the agent's PENDING_ARCHIVES; at least one.
+ */
+export function finishingLimit(streams: number): number {
+  return Math.max(1, Math.min(streams, PENDING_ARCHIVES - streams));
 }

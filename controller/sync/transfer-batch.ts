@@ -51,6 +51,8 @@ export interface ReceivedBatch {
   extracted: ExtractResult;
   journal: BatchJournal;
   dirty: DirtyDirs;
+  /** Its files were fsynced as they were written (the durability mode when it began). */
+  filesSynced: boolean;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function receiveBatch(
   let extracted;
   let journal: BatchJournal | undefined;
   const bytes = batch.reduce((sum, entry) => sum + entry.size, 0);
+  const filesSynced = deps.run.durability.fsyncEachFile;
   const releaseGc = markingOffForTransfer(batch.length, bytes);
   try {
     await deps.store.ensureFreeSpace(bytes, `the next batch of ${agent.name} (${batch.length} files)`);
@@ -83,7 +86,7 @@ export async function receiveBatch(
       requested,
       placer: deps.run.placer,
       dirty,
-      fsyncEachFile: deps.run.durability.fsyncEachFile,
+      fsyncEachFile: filesSynced,
       onBytes: (bytes) => tracker.add(0, bytes),
       onStored: (file) => {
         tracker.add(1, 0);
@@ -105,7 +108,7 @@ export async function receiveBatch(
   } finally {
     releaseGc();
   }
-  return { batch, extracted, journal, dirty };
+  return { batch, extracted, journal, dirty, filesSynced };
 }
 
 /**
@@ -115,7 +118,7 @@ export async function receiveBatch(
  */
 export async function finishBatch(
   agent: AgentRef,
-  { batch, extracted, journal, dirty }: ReceivedBatch,
+  { batch, extracted, journal, dirty, filesSynced }: ReceivedBatch,
   deps: SyncAgentDeps,
   result: AgentSyncResult,
   tracker: PhaseTracker,
@@ -127,6 +130,7 @@ export async function finishBatch(
     await deps.run.durability.commit(
       dirty,
       extracted.stored.map((file) => deps.store.pathOf(file.storedPath)),
+      filesSynced,
     );
     records = await buildRecords(extracted.stored, {
       agent: agent.name,
