@@ -91,12 +91,12 @@ export function hasCompletenessCheck(name: string): boolean {
  * file too short to hold its signature yet). Formats without a check (JPEG, WebM, audio, text)
  * count as complete; the settle window guards them.
  */
-export async function isStructurallyComplete(
-  handle: FileHandle,
-  name: string,
-  size: number,
-): Promise<boolean> {
-  const file = fileReadAt(handle, size);
+export function isStructurallyComplete(handle: FileHandle, name: string, size: number): Promise<boolean> {
+  return isCompleteAt(fileReadAt(handle, size), name);
+}
+
+/** isStructurallyComplete over any ReadAt: the bytes of a small file already read whole, say. */
+export async function isCompleteAt(file: ReadAt, name: string): Promise<boolean> {
   const format = sniffFormat(await file.read(0, SNIFF_BYTES));
   const check = CHECKS[format === 'unknown' ? (CHECKED_EXTENSIONS[extension(name)] ?? format) : format];
   return check ? check(file) : true;

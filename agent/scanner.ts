@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import type { AgentStats } from '../common/protocol.js';
+import { turnTaker } from '../lib/pause.js';
 import { forEachLimit } from '../lib/pool.js';
 import { compactString } from './compact-string.js';
 import type { FileIdentity, FileIndex } from './file-index.js';
 import type { PathFilter } from './filters.js';
 import { type Candidate, type WalkOptions, walkFolders } from './folder-walk.js';
-import { hashSettledFile, identify, identifySync, lookAt } from './hash-file.js';
+import { hashSettledFile, identifySync, lookAt } from './hash-file.js';
 import { HashQueue } from './hash-queue.js';
 import { PENDING_REPORT_MS, PendingFiles } from './pending-files.js';
 import type { Root } from './roots.js';
@@ -35,9 +36,6 @@ export interface ScannerOptions {
   /** A file pending longer than this is reported, with its reason, after every scan (default 1 h). */
   pendingReportMs?: number;
 }
-
-/** Changed paths whose identity a refresh looks up at once. */
-const CHECK_CONCURRENCY = 8;
 
 /**
  * One scan or refresh runs at a time, in order; a scan asked for while one is queued joins it.
@@ -159,6 +157,7 @@ export class Scanner {
       }
       live.phase = 'hashing';
       let hashed = 0;
+      const turn = turnTaker();
       await forEachLimit(toHash.positions(), this.options.hashConcurrency ?? 4, async (i) => {
         const candidate = toHash.candidate(i);
         if (await this.hash(candidate, toHash.identity(i), (bytes) => (live.bytesHashed += bytes))) {
@@ -166,6 +165,8 @@ export class Scanner {
           hashed++;
         }
         live.filesHashed++;
+        // Small files are hashed with synchronous calls: requests still get their turns.
+        await turn();
       });
       index.retainMarked();
       index.commit();
@@ -212,12 +213,14 @@ export class Scanner {
     const { index, filter } = this.options;
     const retries: Retry[] = [];
     const wanted = paths.filter(({ rel }) => !rel.split('/').some(isIgnoredName));
-    // What each path is now, looked up together: a batch is often hundreds of files a generator
-    // (or a copy) just wrote, and one at a time their lookups queue behind each other.
-    const seen = new Array<Awaited<ReturnType<typeof lookAt>>>(wanted.length);
-    await forEachLimit(wanted, CHECK_CONCURRENCY, async ({ root, rel }, i) => {
-      seen[i] = await lookAt(rel ? join(root.dir, rel) : root.dir);
-    });
+    // What each path is now: a batch is often hundreds of files a generator (or a copy) just wrote,
+    // each one lstat of a name the kernel has cached, made directly (see identifySync).
+    const turn = turnTaker();
+    const seen = new Array<ReturnType<typeof lookAt>>(wanted.length);
+    for (const [i, { root, rel }] of wanted.entries()) {
+      seen[i] = lookAt(rel ? join(root.dir, rel) : root.dir);
+      await turn();
+    }
     const files: { candidate: Candidate; identity: FileIdentity }[] = [];
     for (const [i, { root, rel }] of wanted.entries()) {
       const path = rel ? `${root.name}/${rel}` : root.name;
@@ -246,9 +249,10 @@ export class Scanner {
       }
     }
     // Files are independent of each other: hashed a few at once, as a scan does.
-    await forEachLimit(files, this.options.hashConcurrency ?? 4, ({ candidate, identity }) =>
-      this.look(candidate, retries, identity),
-    );
+    await forEachLimit(files, this.options.hashConcurrency ?? 4, async ({ candidate, identity }) => {
+      await this.look(candidate, retries, identity);
+      await turn();
+    });
     index.commit();
     return retries;
   }
@@ -258,7 +262,7 @@ export class Scanner {
    * `known` is its identity when it was looked up a moment ago.
    */
   private async look(candidate: Candidate, retries: Retry[], known?: FileIdentity): Promise<void> {
-    const identity = known ?? (await identify(candidate.abs));
+    const identity = known ?? identifySync(candidate.abs);
     if (!identity) return;
     const verdict = this.pending.classify(candidate.path, identity);
     // The path may become an index key: flat, not the rope the walk built.
