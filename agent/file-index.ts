@@ -37,8 +37,7 @@ const newEpoch = (): string => randomBytes(6).toString('hex');
  * current one.
  */
 export class FileIndex {
-  /** Listed paths and their slots in `table`, in the order they were first listed. */
-  private readonly files = new Map<string, number>();
+  /** Listed files: each keyed by its path in the table. */
   private readonly table = new FileTable();
   private readonly tombstones = new Map<string, number>();
   private epochId = newEpoch();
@@ -53,7 +52,7 @@ export class FileIndex {
   constructor(private readonly stateDir?: string) {}
 
   get size(): number {
-    return this.files.size;
+    return this.table.count;
   }
 
   get epoch(): string {
@@ -66,33 +65,26 @@ export class FileIndex {
 
   /** The cached hash when the file's identity is exactly the one it was hashed with. */
   get(path: string, identity: FileIdentity): string | undefined {
-    const slot = this.files.get(path);
-    if (slot === undefined || !this.table.matches(slot, identity)) return undefined;
+    const slot = this.table.find(path);
+    if (slot < 0 || !this.table.matches(slot, identity)) return undefined;
     return this.table.xxh64(slot);
   }
 
   /** Lists a file with this identity and hash; a no-op when it is listed exactly so already. */
   set(path: string, identity: FileIdentity, xxh64: string): void {
-    const old = this.files.get(path);
-    if (old !== undefined && this.table.matches(old, identity, xxh64)) return;
+    const old = this.table.find(path);
+    if (old >= 0 && this.table.matches(old, identity, xxh64)) return;
     // A new slot even for a listed path: a listing being read may still show the old one.
-    const slot = this.table.add(identity, xxh64, this.generationNo + 1);
-    if (old !== undefined) {
-      this.table.copyMark(old, slot);
-      this.table.release(old);
-    }
-    // The map keeps the key it holds; a new key is kept as given (see compactString: the scanner
-    // hands in flat paths).
-    this.files.set(path, slot);
+    if (old >= 0) this.table.replace(old, identity, xxh64, this.generationNo + 1);
+    else this.table.add(path, identity, xxh64, this.generationNo + 1);
     this.tombstones.delete(path);
     this.uncommitted = this.dirty = true;
   }
 
   delete(path: string): void {
-    const slot = this.files.get(path);
-    if (slot === undefined) return;
-    this.files.delete(path);
-    this.table.release(slot);
+    const slot = this.table.find(path);
+    if (slot < 0) return;
+    this.table.remove(slot);
     this.tombstones.delete(path);
     this.tombstones.set(path, this.generationNo + 1);
     this.uncommitted = this.dirty = true;
@@ -100,20 +92,19 @@ export class FileIndex {
 
   /** Unlists every file below a folder that is gone. */
   deleteUnder(folder: string): void {
-    const prefix = `${folder}/`;
-    for (const path of [...this.files.keys()]) if (path.startsWith(prefix)) this.delete(path);
-  }
-
-  /** Unlists every path below `folder` that is not in `keep`: what a fresh walk of it no longer found. */
-  retainUnder(folder: string, keep: ReadonlySet<string>): void {
-    const prefix = `${folder}/`;
-    for (const path of [...this.files.keys()])
-      if (path.startsWith(prefix) && !keep.has(path)) this.delete(path);
+    this.deleteWhere(this.table.prefixTest(`${folder}/`));
   }
 
   /** Unlists every path not in `keep`: files that are gone. */
   retainOnly(keep: ReadonlySet<string>): void {
-    for (const path of [...this.files.keys()]) if (!keep.has(path)) this.delete(path);
+    this.deleteWhere((slot) => !keep.has(this.table.path(slot)));
+  }
+
+  /** Unlists every listed file whose slot passes `test`. */
+  private deleteWhere(test: (slot: number) => boolean): void {
+    const gone: string[] = [];
+    for (const slot of this.table.keyed()) if (test(slot)) gone.push(this.table.path(slot));
+    for (const path of gone) this.delete(path);
   }
 
   /**
@@ -126,25 +117,19 @@ export class FileIndex {
 
   /** This listed path is still there (see beginSweep). */
   mark(path: string): void {
-    const slot = this.files.get(path);
-    if (slot !== undefined) this.table.markSeen(slot);
+    const slot = this.table.find(path);
+    if (slot >= 0) this.table.markSeen(slot);
   }
 
   /** Unlists every path not marked since `beginSweep`. */
   retainMarked(): void {
-    const gone: string[] = [];
-    for (const [path, slot] of this.files) if (!this.table.seen(slot)) gone.push(path);
-    for (const path of gone) this.delete(path);
+    this.deleteWhere((slot) => !this.table.seen(slot));
   }
 
   /** Unlists every path below `folder` not marked since `beginSweep`. */
   retainMarkedUnder(folder: string): void {
-    const prefix = `${folder}/`;
-    const gone: string[] = [];
-    for (const [path, slot] of this.files) {
-      if (path.startsWith(prefix) && !this.table.seen(slot)) gone.push(path);
-    }
-    for (const path of gone) this.delete(path);
+    const under = this.table.prefixTest(`${folder}/`);
+    this.deleteWhere((slot) => under(slot) && !this.table.seen(slot));
   }
 
   /** Makes the changes so far one new generation; true when there were any. */
@@ -164,7 +149,7 @@ export class FileIndex {
 
   /** Every listed file, in no particular order; each entry is made as it is read. */
   *listed(): IterableIterator<[string, IndexedFile]> {
-    for (const [path, slot] of this.files) yield [path, this.table.file(slot)];
+    for (const slot of this.table.keyed()) yield [this.table.path(slot), this.table.file(slot)];
   }
 
   /**
@@ -175,7 +160,10 @@ export class FileIndex {
     const listing = this.listing({ epoch, generation: since });
     if (!listing) return null;
     try {
-      const files = listing.paths.map((path, i): [string, IndexedFile] => [path, listing.file(i)]);
+      const files = Array.from({ length: listing.length }, (_, i): [string, IndexedFile] => [
+        listing.path(i),
+        listing.file(i),
+      ]);
       return { files, removed: [...listing.removed] };
     } finally {
       listing.release();
@@ -188,30 +176,31 @@ export class FileIndex {
    * changed since that position (see changesSince).
    */
   listing(since?: { epoch: string; generation: number }): IndexListing | null {
-    const paths: string[] = [];
-    const slots: number[] = [];
+    const { table } = this;
+    let slots: Int32Array;
     const removed: string[] = [];
     if (since) {
       const { epoch, generation } = since;
       if (epoch !== this.epochId || generation > this.generationNo || generation < this.horizon) return null;
+      const changed: number[] = [];
       if (generation < this.generationNo) {
-        for (const [path, slot] of this.files) {
-          if (this.table.gen(slot) > generation) {
-            paths.push(path);
-            slots.push(slot);
-          }
-        }
+        for (const slot of table.keyed()) if (table.gen(slot) > generation) changed.push(slot);
       }
+      slots = Int32Array.from(changed);
       for (const [path, gen] of this.tombstones) if (gen > generation) removed.push(path);
     } else {
-      for (const [path, slot] of this.files) {
-        paths.push(path);
-        slots.push(slot);
-      }
+      slots = new Int32Array(table.count);
+      let i = 0;
+      for (const slot of table.keyed()) slots[i++] = slot;
     }
-    const frozen = Int32Array.from(slots);
-    const unpin = this.table.pin();
-    return { paths, slots: frozen, removed, file: (i) => this.table.file(frozen[i]!), release: unpin };
+    const unpin = table.pin();
+    return {
+      length: slots.length,
+      removed,
+      path: (i) => table.path(slots[i]!),
+      file: (i) => table.file(slots[i]!),
+      release: unpin,
+    };
   }
 
   /** Resolves at the next commit that changes something, or after `ms`, or when `signal` aborts. */
@@ -241,9 +230,9 @@ export class FileIndex {
         this.horizon = header.horizon;
       },
       file: (path: string, identity: FileIdentity, xxh64: string, gen: number) => {
-        const old = this.files.get(path);
-        if (old !== undefined) this.table.release(old);
-        this.files.set(path, this.table.add(identity, xxh64, gen));
+        const old = this.table.find(path);
+        if (old >= 0) this.table.replace(old, identity, xxh64, gen);
+        else this.table.add(path, identity, xxh64, gen);
       },
       tombstone: (path: string, gen: number) => void this.tombstones.set(path, gen),
     };
@@ -278,19 +267,23 @@ export class FileIndex {
     if (!this.stateDir || !this.dirty) return;
     this.dirty = false; // changes made while writing mark it again
     await mkdir(this.stateDir, { recursive: true });
-    const { table } = this;
+    // The files as they are now, frozen while they are written out; what changes meanwhile marks the
+    // index dirty again.
+    const listing = this.listing()!;
     try {
       await writeStateFile(join(this.stateDir, FILE_NAME), async (out) => {
         await out.line({ v: 2, epoch: this.epochId, generation: this.generationNo, horizon: this.horizon });
-        for (const [path, slot] of this.files) {
-          const { size, mtimeMs, ino, xxh64, gen } = table.file(slot);
-          await out.line([path, size, mtimeMs, ino, xxh64, gen]);
+        for (let i = 0; i < listing.length; i++) {
+          const { size, mtimeMs, ino, xxh64, gen } = listing.file(i);
+          await out.line([listing.path(i), size, mtimeMs, ino, xxh64, gen]);
         }
         for (const [path, gen] of this.tombstones) await out.line([path, gen]);
       });
     } catch (err) {
       this.dirty = true;
       throw err;
+    } finally {
+      listing.release();
     }
     await rm(join(this.stateDir, V1_FILE_NAME), { force: true });
   }

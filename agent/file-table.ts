@@ -1,5 +1,6 @@
 // The index's storage: one numbered slot per listed file, its numbers in typed columns, not one object each.
 import { float64Column, uint32Column } from './paged-column.js';
+import { PathTable } from './path-table.js';
 
 export interface FileIdentity {
   size: number;
@@ -25,21 +26,25 @@ export class IndexedFile {
  * list of changes.
  */
 export interface IndexListing {
-  readonly paths: readonly string[];
-  readonly slots: Int32Array;
+  /** How many files it lists. */
+  readonly length: number;
   readonly removed: readonly string[];
-  /** The file at position i of `paths`. */
+  /** The path of the file at position i. */
+  path(i: number): string;
+  /** The file at position i. */
   file(i: number): IndexedFile;
   /** Ends the reading; the slots may be reused after it. Idempotent. */
   release(): void;
 }
 
 /**
- * Size, mtime, inode, generation and xxh64 of each slot, in columns: about 44 bytes a file, where a
- * JS object with a hex string held about 150. Slots are reused once freed. The path of a slot is kept
- * by the caller (the index's path map), so a path string exists once.
+ * Path, size, mtime, inode, generation and xxh64 of each slot, in columns and pages off the JS heap:
+ * about 60 bytes a file and its path's bytes, where a Map of path strings to objects held about 250
+ * on the heap. A slot is keyed by its path (found by it) while it is the file listed there. Slots
+ * are reused once freed.
  */
 export class FileTable {
+  private readonly paths = new PathTable();
   private readonly sizes = float64Column();
   private readonly mtimes = float64Column();
   private readonly inos = float64Column();
@@ -56,8 +61,56 @@ export class FileTable {
   private deferred: number[] = [];
   private sweepNo = 0;
 
-  /** A new slot holding these values. */
-  add(identity: FileIdentity, xxh64: string, gen: number): number {
+  /** How many slots are keyed: the files listed. */
+  get count(): number {
+    return this.paths.size;
+  }
+
+  /** The slot keyed by `path`, or -1. */
+  find(path: string): number {
+    return this.paths.find(path);
+  }
+
+  /** A new slot keyed by `path` (which no slot may be keyed by) holding these values. */
+  add(path: string, identity: FileIdentity, xxh64: string, gen: number): number {
+    const slot = this.store(identity, xxh64, gen);
+    this.paths.add(slot, path);
+    return slot;
+  }
+
+  /**
+   * A new slot holding these values, keyed by the path of `old` in its place; `old` keeps its values
+   * (a listing may be reading it) and its seen mark carries over, until it is released here.
+   */
+  replace(old: number, identity: FileIdentity, xxh64: string, gen: number): number {
+    const slot = this.store(identity, xxh64, gen);
+    this.paths.replace(old, slot);
+    this.marks.set(slot, this.marks.get(old));
+    this.release(old);
+    return slot;
+  }
+
+  /** Unkeys the slot and releases it. */
+  remove(slot: number): void {
+    this.paths.unkey(slot);
+    this.release(slot);
+  }
+
+  /** The keyed slots. */
+  keyed(): IterableIterator<number> {
+    return this.paths.keyedSlots();
+  }
+
+  path(slot: number): string {
+    return this.paths.path(slot);
+  }
+
+  /** A test of whether a slot's path starts with `prefix`. */
+  prefixTest(prefix: string): (slot: number) => boolean {
+    return this.paths.prefixTest(prefix);
+  }
+
+  private store(identity: FileIdentity, xxh64: string, gen: number): number {
     let slot = this.free.pop();
     if (slot === undefined) {
       slot = this.used++;
@@ -75,9 +128,13 @@ export class FileTable {
   }
 
   /** The slot may be handed out again (once no listing is being read). */
-  release(slot: number): void {
-    if (this.pins > 0) this.deferred.push(slot);
-    else this.free.push(slot);
+  private release(slot: number): void {
+    if (this.pins > 0) {
+      this.deferred.push(slot);
+    } else {
+      this.paths.free(slot);
+      this.free.push(slot);
+    }
   }
 
   /** Keeps every slot as it is until the returned function is called (once or more). */
@@ -88,8 +145,9 @@ export class FileTable {
       if (!pinned) return;
       pinned = false;
       if (--this.pins > 0) return;
-      for (const slot of this.deferred) this.free.push(slot);
+      const deferred = this.deferred;
       this.deferred = [];
+      for (const slot of deferred) this.release(slot);
     };
   }
 
@@ -132,11 +190,6 @@ export class FileTable {
 
   gen(slot: number): number {
     return this.gens.get(slot);
-  }
-
-  /** Carries the seen mark of a slot over to the one replacing it. */
-  copyMark(from: number, to: number): void {
-    this.marks.set(to, this.marks.get(from));
   }
 
   xxh64(slot: number): string {

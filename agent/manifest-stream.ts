@@ -81,11 +81,10 @@ function* manifestBody(scanner: Scanner, since: ManifestRequest['since']): Gener
       since: changes ? since!.generation : null,
       epoch,
     });
-    const { paths } = listing;
-    for (let at = 0; at < paths.length; at += LINES_PER_CHUNK) {
+    for (let at = 0; at < listing.length; at += LINES_PER_CHUNK) {
       let text = '';
-      for (let i = at; i < Math.min(at + LINES_PER_CHUNK, paths.length); i++) {
-        text += fileLine(paths[i]!, listing.file(i));
+      for (let i = at; i < Math.min(at + LINES_PER_CHUNK, listing.length); i++) {
+        text += fileLine(listing.path(i), listing.file(i));
       }
       yield Buffer.from(text);
     }

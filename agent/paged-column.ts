@@ -5,7 +5,7 @@ const PAGE_BITS = 12;
 const PAGE_SIZE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE_SIZE - 1;
 
-type NumberArray = Float64Array | Uint32Array;
+type NumberArray = Float64Array | Uint32Array | Uint8Array;
 
 /** One column: entry i lives at page i >> 12, offset i & 4095; pages are added as entries are. */
 export class PagedColumn<T extends NumberArray> {
@@ -31,3 +31,4 @@ export const float64Column = (): PagedColumn<Float64Array> =>
   new PagedColumn((length) => new Float64Array(length));
 export const uint32Column = (): PagedColumn<Uint32Array> =>
   new PagedColumn((length) => new Uint32Array(length));
+export const uint8Column = (): PagedColumn<Uint8Array> => new PagedColumn((length) => new Uint8Array(length));

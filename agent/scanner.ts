@@ -6,7 +6,6 @@ import type { Clock } from '../common/clock.js';
 import type { AgentStats } from '../common/protocol.js';
 import { turnTaker } from '../lib/pause.js';
 import { forEachLimit } from '../lib/pool.js';
-import { compactString } from './compact-string.js';
 import type { FileIdentity, FileIndex } from './file-index.js';
 import type { PathFilter } from './filters.js';
 import { type Candidate, type WalkOptions, walkFolders } from './folder-walk.js';
@@ -265,9 +264,7 @@ export class Scanner {
     const identity = known ?? identifySync(candidate.abs);
     if (!identity) return;
     const verdict = this.pending.classify(candidate.path, identity);
-    // The path may become an index key: flat, not the rope the walk built.
-    if (verdict === 'hash')
-      await this.hash({ ...candidate, path: compactString(candidate.path) }, identity, () => undefined);
+    if (verdict === 'hash') await this.hash(candidate, identity, () => undefined);
     const retry = verdict === 'pending' ? this.retryOf(candidate, identity) : undefined;
     if (retry) retries.push(retry);
   }
