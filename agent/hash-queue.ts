@@ -42,19 +42,27 @@ export class HashQueue {
     this.inos.set(i, identity.ino);
   }
 
-  /** The queue's positions, for a pool to take from. */
-  *positions(): IterableIterator<number> {
-    for (let i = 0; i < this.count; i++) yield i;
+  /**
+   * Hands out each entry once, in order, letting go of the pages behind it as it goes: the queue's
+   * memory shrinks as the index it feeds grows.
+   */
+  *take(): IterableIterator<{ candidate: Candidate; identity: FileIdentity }> {
+    for (let i = 0; i < this.count; i++) {
+      yield { candidate: this.candidate(i), identity: this.identity(i) };
+      for (const column of [this.at, this.sizes, this.mtimes, this.inos]) column.dropBefore(i + 1);
+      for (const column of [this.rootOf, this.lengths]) column.dropBefore(i + 1);
+      if (i + 1 < this.count) this.text.dropBefore(this.at.get(i + 1));
+    }
   }
 
-  candidate(i: number): Candidate {
+  private candidate(i: number): Candidate {
     const root = this.roots[this.rootOf.get(i)]!;
     const path = this.text.text(this.at.get(i), this.lengths.get(i));
     const rel = path.slice(root.name.length + 1);
     return { root, path, abs: join(root.dir, rel), name: rel.slice(rel.lastIndexOf('/') + 1) };
   }
 
-  identity(i: number): FileIdentity {
+  private identity(i: number): FileIdentity {
     return { size: this.sizes.get(i), mtimeMs: this.mtimes.get(i), ino: this.inos.get(i) };
   }
 }

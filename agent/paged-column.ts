@@ -9,7 +9,7 @@ type NumberArray = Float64Array | Uint32Array | Uint8Array;
 
 /** One column: entry i lives at page i >> 12, offset i & 4095; pages are added as entries are. */
 export class PagedColumn<T extends NumberArray> {
-  private readonly pages: T[] = [];
+  private readonly pages: (T | undefined)[] = [];
 
   constructor(private readonly makePage: (length: number) => T) {}
 
@@ -24,6 +24,12 @@ export class PagedColumn<T extends NumberArray> {
 
   set(index: number, value: number): void {
     this.pages[index >>> PAGE_BITS]![index & PAGE_MASK] = value;
+  }
+
+  /** Lets go of every page whose entries are all below `index`; they must not be read again. */
+  dropBefore(index: number): void {
+    for (let page = (index >>> PAGE_BITS) - 1; page >= 0 && this.pages[page]; page--)
+      this.pages[page] = undefined;
   }
 }
 

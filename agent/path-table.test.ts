@@ -138,7 +138,7 @@ describe('PathTable', () => {
 });
 
 describe('TextPages', () => {
-  it('keeps locations of texts in the page being filled when a long text gets a page of its own', () => {
+  it('gives locations in the order texts are put, a long text in a page of its own', () => {
     const pages = new TextPages();
     const put = (text: string): number => {
       const bytes = Buffer.from(text);
@@ -151,5 +151,24 @@ describe('TextPages', () => {
     expect(pages.text(first, 9)).toBe('short one');
     expect(pages.text(atLong, long.length)).toBe(long);
     expect(pages.text(second, 9)).toBe('short two');
+    expect(first).toBeLessThan(atLong);
+    expect(atLong).toBeLessThan(second);
+  });
+
+  it('reads every text not dropped, after dropping the pages before one', () => {
+    const pages = new TextPages();
+    const texts = Array.from({ length: 5000 }, (_, i) =>
+      i % 1000 === 7 ? 'L'.repeat(70_000 + i) : `t/${i}`,
+    );
+    const at = texts.map((text) => {
+      const bytes = Buffer.from(text);
+      return pages.put(bytes, 0, bytes.length);
+    });
+    const before = pages.bytes;
+    for (let i = 0; i < texts.length; i++) {
+      expect(pages.text(at[i]!, Buffer.byteLength(texts[i]!))).toBe(texts[i]);
+      if (i + 1 < texts.length) pages.dropBefore(at[i + 1]!);
+    }
+    expect(pages.bytes).toBeLessThan(before / 10);
   });
 });

@@ -27,10 +27,11 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): number {
 
 /**
  * Append-only UTF-8 storage: each text is put in one page, where it is found by a location number
- * (page × PAGE_BYTES + offset, exact in a double) and its byte length.
+ * (page × PAGE_BYTES + offset, exact in a double) and its byte length. Locations grow in the order
+ * texts are put.
  */
 export class TextPages {
-  private readonly pages: Buffer[] = [];
+  private readonly pages: (Buffer | undefined)[] = [];
   /** The page being filled, its number, and where its next text goes. */
   private current: Buffer | undefined;
   private currentNo = 0;
@@ -45,10 +46,12 @@ export class TextPages {
   /** Stores `length` bytes of `source` (at `start`); returns where they are. */
   put(source: Uint8Array, start: number, length: number): number {
     if (length > PAGE_BYTES) {
-      // A page of its own; the page being filled stays the one filled.
+      // A page of its own, and the next text starts a new page: locations grow in the order texts
+      // are put, which dropBefore relies on.
       const own = Buffer.allocUnsafeSlow(length);
       own.set(source.subarray(start, start + length));
       this.heldBytes += length;
+      this.current = undefined;
       return (this.pages.push(own) - 1) * PAGE_BYTES;
     }
     if (!this.current || this.top + length > PAGE_BYTES) {
@@ -61,6 +64,17 @@ export class TextPages {
     const at = this.currentNo * PAGE_BYTES + this.top;
     this.top += length;
     return at;
+  }
+
+  /**
+   * Lets go of every page before the one holding location `at` (and pages of their own texts put
+   * before it); nothing in them may be read again.
+   */
+  dropBefore(at: number): void {
+    for (let page = Math.floor(at / PAGE_BYTES) - 1; page >= 0 && this.pages[page]; page--) {
+      this.heldBytes -= this.pages[page]!.length;
+      this.pages[page] = undefined;
+    }
   }
 
   /** The page holding a location. */

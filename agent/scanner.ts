@@ -157,16 +157,19 @@ export class Scanner {
       live.phase = 'hashing';
       let hashed = 0;
       const turn = turnTaker();
-      await forEachLimit(toHash.positions(), this.options.hashConcurrency ?? 4, async (i) => {
-        const candidate = toHash.candidate(i);
-        if (await this.hash(candidate, toHash.identity(i), (bytes) => (live.bytesHashed += bytes))) {
-          index.mark(candidate.path);
-          hashed++;
-        }
-        live.filesHashed++;
-        // Small files are hashed with synchronous calls: requests still get their turns.
-        await turn();
-      });
+      await forEachLimit(
+        toHash.take(),
+        this.options.hashConcurrency ?? 4,
+        async ({ candidate, identity }) => {
+          if (await this.hash(candidate, identity, (bytes) => (live.bytesHashed += bytes))) {
+            index.mark(candidate.path);
+            hashed++;
+          }
+          live.filesHashed++;
+          // Small files are hashed with synchronous calls: requests still get their turns.
+          await turn();
+        },
+      );
       index.retainMarked();
       index.commit();
       await index.save().catch((err: unknown) => logger.warn({ err }, 'could not save the file index'));
