@@ -2,11 +2,10 @@
 // table of slot numbers. 200k paths as strings in a Map were 22 MiB of live heap that every major
 // collection marked, and the heap the collector keeps grows with what it marks.
 import { float64Column, uint8Column, uint32Column } from './paged-column.js';
+import { SlotBuckets, hashBytes } from './slot-buckets.js';
 
 /** Bytes of one page; a longer path gets a page of its own. */
 const PAGE_BYTES = 64 * 1024;
-/** The smallest number of buckets; the table doubles when half of them are used. */
-const MIN_BUCKETS = 1024;
 /** Dead bytes are reclaimed once they are this many (by default) and outnumber the live ones. */
 const COMPACT_AFTER_BYTES = 4 * 1024 * 1024;
 
@@ -14,16 +13,6 @@ const COMPACT_AFTER_BYTES = 4 * 1024 * 1024;
 const FREE = 0;
 const HELD = 1;
 const KEYED = 2;
-
-/** FNV-1a, finalized, over bytes [start, end) of `bytes`. */
-function hashBytes(bytes: Uint8Array, start: number, end: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
-  // Murmur3's finalizer: the table takes the low bits, which FNV alone mixes least.
-  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
-  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-  return (hash ^ (hash >>> 16)) >>> 0;
-}
 
 /**
  * Append-only UTF-8 storage: each text is put in one page, where it is found by a location number
@@ -122,19 +111,22 @@ export class Utf8Scratch {
 /**
  * One path per slot (slot numbers are the caller's), and a lookup from path to the one slot keyed
  * by it. A slot can hold a path without being keyed (an entry replaced while a listing still reads
- * it); its bytes stay until it is freed. About 16 bytes a slot, the path's bytes, and 8 bytes a
- * bucket (two buckets or more a keyed slot).
+ * it); its bytes stay until it is freed. About 17 bytes a slot, the path's bytes, and 8 bytes or
+ * more a keyed slot in the buckets.
  */
 export class PathTable {
   private store = new TextPages();
   private readonly at = float64Column();
   private readonly lengths = uint32Column();
   private readonly hashes = uint32Column();
-  /** slot + 1 per bucket; 0 is an empty bucket. Linear probing. */
-  private buckets = new Int32Array(MIN_BUCKETS);
-  private keyed = 0;
+  /** The keyed slots, by their path's hash. */
+  private readonly buckets = new SlotBuckets((slot) => this.hashes.get(slot));
   private liveBytes = 0;
+  /** The path `find` looks for, as `matchesQuery` compares it. */
   private readonly query = new Utf8Scratch();
+  private readonly matchesQuery = (slot: number): boolean =>
+    this.lengths.get(slot) === this.query.length &&
+    this.store.equals(this.at.get(slot), this.query.bytes, this.query.length);
   /** Each slot's state: FREE, HELD or KEYED. Held and keyed paths are copied when pages are compacted. */
   private readonly states = uint8Column();
   /** One more than the highest slot that ever held a path. */
@@ -143,7 +135,7 @@ export class PathTable {
   constructor(private readonly compactAfterBytes = COMPACT_AFTER_BYTES) {}
 
   get size(): number {
-    return this.keyed;
+    return this.buckets.size;
   }
 
   /** Bytes of the pages holding paths. */
@@ -154,19 +146,7 @@ export class PathTable {
   /** The slot keyed by this path, or -1. */
   find(path: string): number {
     const { bytes, length } = this.query.of(path);
-    const hash = hashBytes(bytes, 0, length);
-    const mask = this.buckets.length - 1;
-    for (let b = hash & mask; ; b = (b + 1) & mask) {
-      const entry = this.buckets[b]!;
-      if (entry === 0) return -1;
-      const slot = entry - 1;
-      if (
-        this.hashes.get(slot) === hash &&
-        this.lengths.get(slot) === length &&
-        this.store.equals(this.at.get(slot), bytes, length)
-      )
-        return slot;
-    }
+    return this.buckets.find(hashBytes(bytes, 0, length), this.matchesQuery);
   }
 
   /** Stores `path` as the slot's and keys the slot by it; no slot may be keyed by it already. */
@@ -180,7 +160,7 @@ export class PathTable {
   replace(from: number, to: number): void {
     const length = this.lengths.get(from);
     this.hold(to, this.store.copyFrom(this.store, this.at.get(from), length), length, this.hashes.get(from));
-    this.buckets[this.bucketOf(from)] = to + 1;
+    this.buckets.replace(from, to);
     this.states.set(from, HELD);
     this.states.set(to, KEYED);
   }
@@ -189,20 +169,7 @@ export class PathTable {
   unkey(slot: number): void {
     if (this.states.get(slot) !== KEYED) return;
     this.states.set(slot, HELD);
-    const mask = this.buckets.length - 1;
-    let hole = this.bucketOf(slot);
-    this.keyed--;
-    // Backward-shift deletion: later entries of the run move up into the hole when their home
-    // bucket allows it, so no run is broken and no tombstones are needed.
-    for (let b = (hole + 1) & mask; this.buckets[b] !== 0; b = (b + 1) & mask) {
-      const home = this.hashes.get(this.buckets[b]! - 1) & mask;
-      const movable = hole <= b ? home <= hole || home > b : home <= hole && home > b;
-      if (movable) {
-        this.buckets[hole] = this.buckets[b]!;
-        hole = b;
-      }
-    }
-    this.buckets[hole] = 0;
+    this.buckets.remove(slot);
   }
 
   /** The slot's path is not needed any more. */
@@ -250,32 +217,8 @@ export class PathTable {
   }
 
   private insert(slot: number): void {
-    if ((this.keyed + 1) * 2 > this.buckets.length) this.grow();
-    this.keyed++;
     this.states.set(slot, KEYED);
-    this.place(slot);
-  }
-
-  private place(slot: number): void {
-    const mask = this.buckets.length - 1;
-    let b = this.hashes.get(slot) & mask;
-    while (this.buckets[b] !== 0) b = (b + 1) & mask;
-    this.buckets[b] = slot + 1;
-  }
-
-  private bucketOf(slot: number): number {
-    const mask = this.buckets.length - 1;
-    for (let b = this.hashes.get(slot) & mask; ; b = (b + 1) & mask) {
-      const entry = this.buckets[b]!;
-      if (entry === slot + 1) return b;
-      if (entry === 0) throw new Error(`path table: slot ${slot} is not keyed`);
-    }
-  }
-
-  private grow(): void {
-    const old = this.buckets;
-    this.buckets = new Int32Array(old.length * 2);
-    for (const entry of old) if (entry !== 0) this.place(entry - 1);
+    this.buckets.insert(slot);
   }
 
   /** Copies the paths still held into new pages, dropping the dead bytes between them. */

@@ -1,10 +1,13 @@
 // Receipts: what this agent streamed completely and a controller acknowledged, the only files a purge may delete;
 // and the journal of what purges deleted, so a controller killed mid-purge can learn the outcome.
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { PENDING_ARCHIVES } from '../common/protocol.js';
 import type { FileIdentity } from './file-index.js';
+import { RECEIPT_KEY_LENGTH, ReceiptSet } from './receipt-set.js';
 
 export interface ReceiptLimits {
   /** Acknowledged receipts kept; beyond it the oldest go (their files are streamed again before a purge). */
@@ -37,6 +40,8 @@ export interface AckResult {
 }
 
 const FILE_NAME = 'receipts.v1.log';
+/** A receipt key as receiptKey makes it; anything else in the log is a line a crash cut. */
+const KEY_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${RECEIPT_KEY_LENGTH}}$`);
 
 /**
  * The key of one receipt: a digest of the path and the exact identity and hash it was streamed
@@ -46,7 +51,7 @@ function receiptKey(path: string, identity: FileIdentity, xxh64: string): string
   return createHash('sha256')
     .update(JSON.stringify([path, identity.size, identity.mtimeMs, identity.ino, xxh64]))
     .digest('base64url')
-    .slice(0, 22);
+    .slice(0, RECEIPT_KEY_LENGTH);
 }
 
 /**
@@ -59,7 +64,7 @@ function receiptKey(path: string, identity: FileIdentity, xxh64: string): string
  * they can be purged.
  */
 export class ReceiptLedger {
-  private readonly receipts = new Set<string>();
+  private readonly receipts = new ReceiptSet();
   private readonly pending = new Map<string, Map<string, { key: string; xxh64: string }>>();
   private pendingFiles = 0;
   private readonly journal = new Map<string, PurgeRecord>();
@@ -133,11 +138,8 @@ export class ReceiptLedger {
   }
 
   private addReceipt(key: string): void {
-    this.receipts.delete(key);
     this.receipts.add(key);
-    while (this.receipts.size > this.limits.maxReceipts) {
-      this.receipts.delete(this.receipts.values().next().value!);
-    }
+    while (this.receipts.size > this.limits.maxReceipts) this.receipts.shift();
   }
 
   /** Whether a controller acknowledged exactly this file: this path, identity and hash. */
@@ -172,14 +174,9 @@ export class ReceiptLedger {
    */
   retainListed(listed: Iterable<[string, FileIdentity & { xxh64: string }]>, listedCount: number): void {
     if (this.receipts.size <= listedCount) return;
-    const live = new Set<string>();
-    for (const [path, file] of listed) {
-      const key = receiptKey(path, file, file.xxh64);
-      if (this.receipts.has(key)) live.add(key);
-    }
-    const dropped = [...this.receipts].filter((key) => !live.has(key));
-    for (const key of dropped) this.receipts.delete(key);
-    this.appendLater(dropped.map((key) => `d ${key}`));
+    this.receipts.beginSweep();
+    for (const [path, file] of listed) this.receipts.mark(receiptKey(path, file, file.xxh64));
+    this.appendLater(this.receipts.deleteUnmarked().map((key) => `d ${key}`));
   }
 
   /** Makes every line written so far durable. */
@@ -199,13 +196,17 @@ export class ReceiptLedger {
   /** Loads the log of the state folder, compacted, and keeps it open for appending. */
   async load(): Promise<void> {
     if (!this.stateDir) return;
-    let text = '';
+    // A line at a time: the log of 200k receipts is 5 MB of text, and read whole (then split) it
+    // and its lines were most of a restarting agent's peak.
     try {
-      text = await readFile(join(this.stateDir, FILE_NAME), 'utf8');
+      const input = createReadStream(join(this.stateDir, FILE_NAME), {
+        encoding: 'utf8',
+        highWaterMark: 1 << 16,
+      });
+      for await (const line of createInterface({ input, crlfDelay: Infinity })) this.replay(line);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    for (const line of text.split('\n')) this.replay(line);
     await mkdir(this.stateDir, { recursive: true });
     await this.compact();
   }
@@ -213,8 +214,8 @@ export class ReceiptLedger {
   private replay(line: string): void {
     const kind = line.slice(0, 2);
     const rest = line.slice(2);
-    if (kind === 'r ' && rest.length === 22) this.addReceipt(rest);
-    else if (kind === 'd ') this.receipts.delete(rest);
+    if (kind === 'r ' && KEY_PATTERN.test(rest)) this.addReceipt(rest);
+    else if (kind === 'd ' && KEY_PATTERN.test(rest)) this.receipts.delete(rest);
     else if (kind === 'p ') {
       try {
         const [path, xxh64, runId, at] = JSON.parse(rest) as unknown[];
@@ -232,14 +233,25 @@ export class ReceiptLedger {
     if (!this.stateDir) return;
     const target = join(this.stateDir, FILE_NAME);
     const temp = `${target}.${process.pid}.tmp`;
-    const lines = [...this.receipts].map((key) => `r ${key}`);
-    for (const [name, record] of this.journal) {
-      const [path, xxh64] = name.split('\0');
-      lines.push(`p ${JSON.stringify([path, xxh64, record.runId, record.at])}`);
-    }
     const handle = await open(temp, 'w');
+    let lines = 0;
     try {
-      await handle.write(lines.length > 0 ? `${lines.join('\n')}\n` : '');
+      // Written in chunks of about a megabyte, never as one text of every line.
+      let chunk = '';
+      const add = async (line: string): Promise<void> => {
+        chunk += `${line}\n`;
+        lines++;
+        if (chunk.length >= 1 << 20) {
+          await handle.write(chunk);
+          chunk = '';
+        }
+      };
+      for (const key of this.receipts.keys()) await add(`r ${key}`);
+      for (const [name, record] of this.journal) {
+        const [path, xxh64] = name.split('\0');
+        await add(`p ${JSON.stringify([path, xxh64, record.runId, record.at])}`);
+      }
+      await handle.write(chunk);
       await handle.sync();
     } finally {
       await handle.close();
@@ -247,7 +259,7 @@ export class ReceiptLedger {
     await rename(temp, target);
     await this.log?.close();
     this.log = await open(target, 'a');
-    this.logLines = lines.length;
+    this.logLines = lines;
     this.unsynced = false;
   }
 

@@ -100,7 +100,10 @@ try {
   await warmAgent(agent.url);
   result.secondManifestMs = Math.round(performance.now() - start);
   result.secondManifestPeakMiB = mib(await peakRssMiB(agent.child.pid!));
-  result.memory = await probe(agent, values.snapshot ? join(work, `agent-${files}.heapsnapshot`) : undefined);
+  result.memory = await probe(
+    agent,
+    values.snapshot && !values.sync ? join(work, `agent-${files}.heapsnapshot`) : undefined,
+  );
   if (values.sync) {
     const dest = join(work, `dest-${files}`);
     await rm(dest, { recursive: true, force: true });
@@ -111,7 +114,11 @@ try {
     result.coldSyncAgentPeakMiB = mib(await peakRssMiB(agent.child.pid!));
     const still = await forgeSync(dest, agent.url, 0);
     result.noChangeMs = Math.round(still.wallMs);
-    result.afterSyncMemory = await probe(agent);
+    // With --sync, the heap snapshot is taken here, after the sync, instead of after the scan.
+    result.afterSyncMemory = await probe(
+      agent,
+      values.snapshot ? join(work, `agent-${files}.heapsnapshot`) : undefined,
+    );
     await rm(dest, { recursive: true, force: true });
   }
   await agent.stop();
