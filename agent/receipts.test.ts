@@ -1,5 +1,5 @@
 // Receipts: only what an archive carried whole and a controller acknowledged; durable, bounded, and the purge journal.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -69,6 +69,32 @@ describe('ReceiptLedger', () => {
     await second.close();
     // Compacted at load: one line per live receipt or deletion.
     expect((await readFile(join(dir, 'receipts.v1.log'), 'utf8')).trim().split('\n')).toHaveLength(2);
+  });
+
+  it('keeps 60,000 receipts in order across restarts, through compactions written in chunks', async () => {
+    const first = new ReceiptLedger(dir, { ...DEFAULT_RECEIPT_LIMITS, maxPendingFiles: 100_000 });
+    await first.load();
+    const archive = first.openArchive();
+    const files = Array.from({ length: 60_000 }, (_, i) => ({ path: `output/${i}.png`, xxh64: H1 }));
+    files.forEach(({ path }, i) => first.streamed(archive, path, id(i), H1));
+    expect((await first.acknowledge(archive, files)).acknowledged).toBe(60_000);
+    await first.close();
+    // The log a crash can leave: a cut line, and a line of something else.
+    const log = join(dir, 'receipts.v1.log');
+    await appendFile(log, 'r abc\nr 012345678901234567890\u00e9\n');
+    const second = new ReceiptLedger(dir, { ...DEFAULT_RECEIPT_LIMITS, maxReceipts: 59_999 });
+    await second.load();
+    // The oldest went to make room, the rest are held, and the compacted log (over a megabyte, so
+    // written in more than one chunk) names each once.
+    expect(second.size).toBe(59_999);
+    expect(second.holds('output/0.png', id(0), H1)).toBe(false);
+    const missing = files.slice(1).filter(({ path }, i) => !second.holds(path, id(i + 1), H1));
+    expect(missing).toEqual([]);
+    await second.close();
+    const lines = (await readFile(log, 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(59_999);
+    expect(new Set(lines).size).toBe(59_999);
+    expect((await stat(log)).size).toBeGreaterThan(1 << 20);
   });
 
   it('stays bounded: receipts, pending archives and files, and receipts of files no longer listed', async () => {
