@@ -49,10 +49,19 @@ export class HashQueue {
   *take(): IterableIterator<{ candidate: Candidate; identity: FileIdentity }> {
     for (let i = 0; i < this.count; i++) {
       yield { candidate: this.candidate(i), identity: this.identity(i) };
-      for (const column of [this.at, this.sizes, this.mtimes, this.inos]) column.dropBefore(i + 1);
-      for (const column of [this.rootOf, this.lengths]) column.dropBefore(i + 1);
-      if (i + 1 < this.count) this.text.dropBefore(this.at.get(i + 1));
+      this.dropBefore(i + 1);
     }
+  }
+
+  /** Lets go of the pages wholly before entry `i`. */
+  private dropBefore(i: number): void {
+    this.at.dropBefore(i);
+    this.sizes.dropBefore(i);
+    this.mtimes.dropBefore(i);
+    this.inos.dropBefore(i);
+    this.rootOf.dropBefore(i);
+    this.lengths.dropBefore(i);
+    if (i < this.count) this.text.dropBefore(this.at.get(i));
   }
 
   private candidate(i: number): Candidate {
