@@ -1,6 +1,6 @@
 // The index's storage: one numbered slot per listed file, its numbers in typed columns, not one object each.
-import { float64Column, uint32Column } from './paged-column.js';
-import { PathTable } from './path-table.js';
+import { float64Column, uint32Column } from '../lib/paged-column.js';
+import { PathTable } from '../lib/path-table.js';
 
 export interface FileIdentity {
   size: number;

@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import type { Candidate } from './folder-walk.js';
 import type { FileIdentity } from './file-index.js';
-import { float64Column, uint32Column } from './paged-column.js';
-import { TextPages, Utf8Scratch } from './path-table.js';
+import { float64Column, uint32Column } from '../lib/paged-column.js';
+import { TextPages, Utf8Scratch } from '../lib/path-table.js';
 import type { Root } from './roots.js';
 
 /**

@@ -1,8 +1,8 @@
 // The receipts an agent holds, off the JS heap: fixed-width keys in the order they were added (or
 // added again), found through an open-addressing table. After a sync of 200k files a Set of their
 // key strings was 11 MiB of live heap that every major collection marked.
-import { uint8Column, uint32Column } from './paged-column.js';
-import { SlotBuckets, hashBytes } from './slot-buckets.js';
+import { uint8Column, uint32Column } from '../lib/paged-column.js';
+import { SlotBuckets, hashBytes } from '../lib/slot-buckets.js';
 
 /** A receipt key's length in characters (base64url, so one byte each). */
 export const RECEIPT_KEY_LENGTH = 22;

@@ -154,7 +154,7 @@ describe('planBatches', () => {
 
   it.each(cases)('$name', ({ sizes, maxBytes, maxFiles, batches }) => {
     const entries = sized(...sizes);
-    const planned = planBatches(entries, { maxBytes, maxFiles });
+    const planned = planBatches(entries, { maxBytes, maxFiles }, (entry) => entry.size);
     expect(planned.map((batch) => batch.map((e) => entries.indexOf(e)))).toEqual(batches);
   });
 });

@@ -41,23 +41,24 @@ export interface BatchLimits {
 }
 
 /**
- * Groups entries into archive requests of at most `maxFiles` files and about `maxBytes` bytes.
- * A file larger than `maxBytes` travels alone. Order is kept.
+ * Groups items (manifest entries, or rows of a manifest table) into archive requests of at most
+ * `maxFiles` files and about `maxBytes` bytes, `sizeOf` giving an item's size. A file larger than
+ * `maxBytes` travels alone. Order is kept.
  */
-export function planBatches(entries: readonly ManifestEntry[], limits: BatchLimits): ManifestEntry[][] {
-  const batches: ManifestEntry[][] = [];
-  let current: ManifestEntry[] = [];
+export function planBatches<T>(items: readonly T[], limits: BatchLimits, sizeOf: (item: T) => number): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
   let bytes = 0;
-  for (const entry of entries) {
-    const full =
-      current.length >= limits.maxFiles || (current.length > 0 && bytes + entry.size > limits.maxBytes);
+  for (const item of items) {
+    const size = sizeOf(item);
+    const full = current.length >= limits.maxFiles || (current.length > 0 && bytes + size > limits.maxBytes);
     if (full) {
       batches.push(current);
       current = [];
       bytes = 0;
     }
-    current.push(entry);
-    bytes += entry.size;
+    current.push(item);
+    bytes += size;
   }
   if (current.length > 0) batches.push(current);
   return batches;

@@ -1,6 +1,6 @@
 // Reading an agent's manifest on the controller side: every line checked before it is trusted.
 import { AppError, type Problem } from '../../common/errors.js';
-import { type ManifestEntry, isXxh64 } from '../../common/manifest.js';
+import { isXxh64 } from '../../common/manifest.js';
 import { unsafePathReason } from '../../common/path-safety.js';
 import type { LongPendingFile, ManifestLine, PendingReasons } from '../../common/protocol.js';
 import type { Clock } from '../../common/clock.js';
@@ -9,13 +9,15 @@ import { isPosition } from './agent-answers.js';
 import type { AgentPosition } from '../catalog/catalog.js';
 import type { ProgressReporter } from '../progress/progress-hub.js';
 import { PhaseTracker } from '../progress/phase-tracker.js';
+import { ManifestTable } from './manifest-table.js';
 
 /** Refused manifest lines reported one by one before the manifest as a whole is refused: an honest agent sends none. */
 export const MAX_REFUSED_MANIFEST_LINES = 1000;
 
 /** A checked manifest: every file it lists, and whether that is all files or the changes after `since`. */
 export interface Manifest {
-  entries: ManifestEntry[];
+  /** The files listed, each path once (the first listing of a path stands). */
+  table: ManifestTable;
   pending: number;
   /** `pending` by reason, when the agent says. */
   pendingReasons?: PendingReasons;
@@ -43,7 +45,7 @@ export async function readManifest(
   since?: AgentPosition,
 ): Promise<Manifest> {
   const manifest: Manifest = {
-    entries: [],
+    table: new ManifestTable(),
     pending: 0,
     longPending: [],
     hashed: 0,
@@ -61,7 +63,7 @@ export async function readManifest(
       if (reasons) manifest.pendingReasons = reasons;
       manifest.longPending = checkedLongPending(line.longPending);
       manifest.hashed = numberOr0(line.hashed);
-      manifest.files = Number.isSafeInteger(line.files) ? line.files : manifest.entries.length;
+      manifest.files = Number.isSafeInteger(line.files) ? line.files : manifest.table.length;
     }
     if (line.type !== 'file') continue;
     const reason =
@@ -81,7 +83,7 @@ export async function readManifest(
       });
       continue;
     }
-    manifest.entries.push({
+    manifest.table.add({
       path: line.path,
       size: line.size,
       mtimeMs: numberOr0(line.mtimeMs),

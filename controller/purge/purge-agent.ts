@@ -75,13 +75,14 @@ export async function purgeAgent(agent: AgentRef, deps: PurgeAgentDeps): Promise
     if (!info.capabilities.includes(Capabilities.purge)) {
       throw new AppError('E_PROTOCOL_MISMATCH', `agent ${agent.name} does not offer purge; upgrade it`);
     }
-    const { entries } = await scanAgent(
+    const { table } = await scanAgent(
       deps.client,
       result.problems,
       ids,
       { reporter: deps.progress, clock: deps.clock },
       deps.signal,
     );
+    const entries = [...table.entries()];
     // Deletions an interrupted run asked for and never heard back about get their outcome first (a
     // dry run writes nothing to the catalog, so it leaves them to the next real one).
     if (!options.dryRun) await reconcileRequested(agent.name, entries, deps);

@@ -33,7 +33,8 @@ export async function settleInterruptedPurges(
           const problems: Problem[] = [];
           const ids = { agent: agent.name, runId };
           const progress = { reporter: noProgress, clock: context.clock };
-          const { entries } = await scanAgent(client, problems, ids, progress, context.signal);
+          const { table } = await scanAgent(client, problems, ids, progress, context.signal);
+          const entries = [...table.entries()];
           const deps = { catalog: context.catalog, client, runId, logger, signal: context.signal };
           const askAgent = Boolean(agent.purgeToken ?? context.purgeToken);
           await reconcileRequested(agent.name, entries, deps, askAgent);

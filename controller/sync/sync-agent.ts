@@ -1,12 +1,13 @@
 // One sync pass over one agent: manifest, diff against the catalog, pull batches in parallel, record.
 import { AppError, toAppError } from '../../common/errors.js';
-import { diffManifest, planBatches } from '../../common/manifest.js';
+import { planBatches } from '../../common/manifest.js';
 import { Capabilities, PENDING_ARCHIVES } from '../../common/protocol.js';
 import { type AgentSyncResult } from '../../common/run-results.js';
 import { TaskGroup, forEachLimit } from '../../lib/pool.js';
 import type { AgentRef } from '../agents/agent-source.js';
 import { destFullError, isNoSpace } from '../host-store/dest-space.js';
 import { scanAgent } from '../agents/read-manifest.js';
+import { diffTable } from '../agents/manifest-table.js';
 import { NO_PROGRESS, PhaseTracker } from '../progress/phase-tracker.js';
 import { type AgentTraits, type SyncAgentDeps, finishBatch, receiveBatch } from './transfer-batch.js';
 
@@ -53,15 +54,12 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
       deps.signal,
       since,
     );
-    const { entries, pending } = manifest;
+    const { table, pending } = manifest;
     result.manifest = manifest.incremental ? 'changes' : 'full';
     const stored = manifest.incremental
-      ? await deps.catalog.storedIndexOf(
-          agent.name,
-          entries.map((entry) => entry.path),
-        )
+      ? await deps.catalog.storedIndexOf(agent.name, table.allPaths())
       : await deps.catalog.storedIndex(agent.name);
-    const diff = diffManifest(entries, stored);
+    const diff = diffTable(table, stored);
     // Files an incremental manifest leaves out are as stored as they were at the last position.
     result.filesUnchanged = manifest.incremental ? manifest.files - diff.toPull.length : diff.unchanged;
     result.filesPending = pending;
@@ -74,7 +72,7 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
       );
     }
     const traits: AgentTraits = { receipts: info.capabilities.includes(Capabilities.receipts) };
-    const batches = planBatches(diff.toPull, deps.limits);
+    const batches = planBatches(diff.toPull, deps.limits, (row) => table.size(row));
     logger[manifest.incremental && diff.toPull.length === 0 ? 'debug' : 'info'](
       {
         files: manifest.files,
@@ -88,7 +86,7 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     );
     tracker = new PhaseTracker(deps.progress, clock, 'sync', ids, {
       filesTotal: diff.toPull.length,
-      bytesTotal: diff.toPull.reduce((sum, entry) => sum + entry.size, 0),
+      bytesTotal: diff.toPull.reduce((sum, row) => sum + table.size(row), 0),
     });
     deps.progress.publish({ type: 'sync.started', ...ids, progress: tracker.progress() });
 
@@ -99,8 +97,10 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     // agent keeps receipts for.
     const finishing = new TaskGroup(finishingLimit(deps.limits.streams));
     try {
-      await forEachLimit(batches, deps.limits.streams, async (batch) => {
+      await forEachLimit(batches, deps.limits.streams, async (rows) => {
         if (firstError || finishing.failed) return;
+        // Entry objects for this batch alone, made as it is pulled.
+        const batch = rows.map((row) => table.entry(row));
         const received = await receiveBatch(agent, batch, deps, tracker!);
         if (received instanceof AppError) {
           firstError ??= received;
