@@ -66,7 +66,7 @@ export async function recordPurgeOutcomes(
   );
 }
 
-/** The agent's rows are read through files_agent_path; a purge reads them all anyway (storedCopies). */
+/** The agent's rows are read through the (agent, container_path, xxh64) index; a purge reads them all anyway (storedCopies). */
 export async function unsettledPurges(db: SqlClient, agent: string): Promise<UnsettledPurge[]> {
   const { rows } = await db.query<{
     container_path: string;
