@@ -1,6 +1,7 @@
 // syncAgent against a real agent process, into a real destination and embedded catalog: a stream
 // takes its next batch while the batch it read is made durable and catalogued, and a batch that
 // cannot be made durable stops the pass with nothing of it catalogued.
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { type Started, TOKEN, startAgent, tempDir } from '../../test/helpers/pro
 import { type AgentClient, HttpAgentClient } from '../agents/agent-client.js';
 import type { AgentRef } from '../agents/agent-source.js';
 import { type Store, openStore } from '../host-store/open-store.js';
+import type { BatchJournal } from '../host-store/place.js';
 import { noProgress } from '../progress/progress-hub.js';
 import { finishingLimit, syncAgent } from './sync-agent.js';
 
@@ -55,8 +57,15 @@ describe('syncAgent', () => {
     });
   };
 
-  /** One pass with one stream and one file a batch; `commit` stands in for making a batch durable. */
-  const pass = (client: AgentClient, commit: (real: () => Promise<void>, batch: number) => Promise<void>) => {
+  /**
+   * One pass with one stream and one file a batch; `commit` stands in for making a batch durable,
+   * `prepare` for listing a batch's names on disk.
+   */
+  const pass = (
+    client: AgentClient,
+    commit: (real: () => Promise<void>, batch: number) => Promise<void> = (real) => real(),
+    prepare: (real: () => Promise<BatchJournal>) => Promise<BatchJournal> = (real) => real(),
+  ) => {
     const run = store.host.beginRun(store.catalog);
     const durability = run.durability;
     let batches = 0;
@@ -67,11 +76,17 @@ describe('syncAgent', () => {
           commit(() => target.commit(...args), ++batches);
       },
     });
+    const placer = new Proxy(run.placer, {
+      get(target, key, receiver) {
+        if (key !== 'prepare') return Reflect.get(target, key, receiver) as unknown;
+        return (...args: Parameters<typeof target.prepare>) => prepare(() => target.prepare(...args));
+      },
+    });
     return syncAgent(ref, {
       client,
       catalog: store.catalog,
       store: store.host,
-      run: { ...run, durability: commits },
+      run: { ...run, durability: commits, placer },
       provenance: { host: 'test' },
       limits: { streams: 1, maxFiles: 1, maxBytes: 1 << 20 },
       runId: 'r1',
@@ -129,6 +144,69 @@ describe('syncAgent', () => {
     expect(stored).not.toContain(asked[0]![0]);
     for (const path of stored) expect(asked[1]).toContain(path);
     expect(result.filesTransferred).toBe(stored.length);
+  });
+
+  /** Resolves once `asked()` holds, checking every 5 ms; rejects with `why` after 10 s. */
+  const until = (asked: () => boolean, why: string) =>
+    new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const check = (): void => {
+        if (asked()) resolve();
+        else if (Date.now() - started > 10_000) reject(new Error(why));
+        else setTimeout(check, 5);
+      };
+      check();
+    });
+
+  it('asks for the archive while the batch is listed, and writes nothing before the list is on disk', async () => {
+    let requested = 0;
+    const client = countingClient((n) => (requested = n));
+    const dest = join(work.path, 'dest', 'gpu1');
+    const files = async () => (await readdir(dest, { recursive: true }).catch(() => [])).length;
+    let prepares = 0;
+    const result = await pass(client, undefined, async (real) => {
+      const batch = ++prepares;
+      await until(() => requested >= batch, `archive ${batch} was not asked for while its names were listed`);
+      // The answer is coming; none of it may land before the list does.
+      const before = await files();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await files()).toBe(before);
+      return real();
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.filesTransferred).toBe(FILES);
+  });
+
+  it('stops at a batch whose names cannot be listed, lets its archive go, and the next pass takes all', async () => {
+    const failed = await pass(new HttpAgentClient(ref, TOKEN), undefined, () =>
+      Promise.reject(new Error('the journal folder said no')),
+    );
+    expect(failed.error?.message).toContain('the journal folder said no');
+    expect(failed.filesTransferred).toBe(0);
+    expect(await store.catalog.countFiles('gpu1')).toBe(0);
+    // The archive asked for and never read took no connection or receipt the next pass needs.
+    const next = await pass(new HttpAgentClient(ref, TOKEN));
+    expect(next.error).toBeUndefined();
+    expect(next.filesTransferred).toBe(FILES);
+  });
+
+  it('reports an archive refused while the names are looked up, and lists nothing more', async () => {
+    const refusing = new Proxy(new HttpAgentClient(ref, TOKEN), {
+      get(target, key, receiver) {
+        if (key !== 'archive') return Reflect.get(target, key, receiver) as unknown;
+        return () => Promise.reject(new Error('the agent refused the archive'));
+      },
+    });
+    let prepared = 0;
+    const result = await pass(refusing, undefined, async (real) => {
+      // The refusal comes first: an unhandled rejection here would fail the test run.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      prepared++;
+      return real();
+    });
+    expect(result.error?.message).toContain('the agent refused the archive');
+    expect(prepared).toBe(1);
+    expect(await store.catalog.countFiles('gpu1')).toBe(0);
   });
 });
 

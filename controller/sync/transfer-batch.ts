@@ -74,11 +74,25 @@ export async function receiveBatch(
   const releaseGc = markingOffForTransfer(batch.length, bytes);
   try {
     await deps.store.ensureFreeSpace(bytes, `the next batch of ${agent.name} (${batch.length} files)`);
-    journal = await deps.run.placer.prepare(agent.name, batch);
-    const source = await deps.client.archive(
+    // The agent starts on the archive while the batch's names are looked up and listed on disk:
+    // asking creates nothing here, and nothing is read from the answer before the list is durable.
+    const answer = deps.client.archive(
       batch.map(({ path, xxh64, size }) => ({ path, xxh64, size })),
       deps.signal,
     );
+    // Handled now, so a refusal that comes while the names are looked up is not unhandled; the
+    // await below still throws it.
+    answer.catch(() => undefined);
+    try {
+      journal = await deps.run.placer.prepare(agent.name, batch);
+    } catch (err) {
+      answer.then(
+        (unread) => unread.destroy(),
+        () => undefined,
+      );
+      throw err;
+    }
+    const source = await answer;
     extracted = await extractArchive(source, {
       agent: agent.name,
       createTemp: () => deps.store.createTemp(),
@@ -126,20 +140,27 @@ export async function finishBatch(
 ): Promise<AppError | undefined> {
   let records;
   try {
-    // Durable first, catalogued second: a record always names a complete copy.
-    await deps.run.durability.commit(
+    // Durable first, committed second: a record always names a complete copy. The rows are
+    // written while the disk commits the batch, and committed once it has.
+    const durable = deps.run.durability.commit(
       dirty,
       extracted.stored.map((file) => deps.store.pathOf(file.storedPath)),
       filesSynced,
     );
+    // Awaited below, whatever happens before.
+    durable.catch(() => undefined);
     records = await buildRecords(extracted.stored, {
       agent: agent.name,
       runId: deps.runId,
       syncedAt: new Date(deps.clock.now()),
       provenance: deps.provenance,
       catalog: deps.catalog,
+    }).catch(async (err: unknown) => {
+      // The copies' fate is told first: a batch that cannot be made durable says so.
+      await durable;
+      throw err;
     });
-    await deps.catalog.recordStored(records);
+    await deps.catalog.recordStored(records, durable);
   } catch (err) {
     journal.abandon();
     if (isNoSpace(err)) {
