@@ -67,10 +67,10 @@ export function isFreeName(path: string): boolean {
 }
 
 /** `dir` itself or its nearest ancestor that exists. */
-export async function deepestExisting(dir: string): Promise<string> {
+export function deepestExisting(dir: string): string {
   for (let path = dir; ; path = dirname(path)) {
     try {
-      await lstat(path);
+      lstatSync(path);
       return path;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw err;
