@@ -1,12 +1,24 @@
 // Unit tests for the manifest diff, batch planning and the xxh64 wire-format check.
 import { describe, expect, it } from 'vitest';
-import { diffManifest, isXxh64, planBatches, type ManifestEntry, type StoredIndex } from './manifest.js';
+import {
+  diffManifest,
+  isXxh64,
+  planBatches,
+  type ManifestEntry,
+  type ManifestRows,
+  type StoredIndex,
+} from './manifest.js';
 
 const H1 = '0123456789abcdef';
 const H2 = 'fedcba9876543210';
 
 function entry(path: string, xxh64 = H1, size = 10): ManifestEntry {
   return { path, size, mtimeMs: 1_700_000_000_000, xxh64 };
+}
+
+/** Entries as the rows a diff reads (a ManifestTable in the controller). */
+function rowsOf(entries: readonly ManifestEntry[]): ManifestRows {
+  return { length: entries.length, path: (row) => entries[row]!.path, xxh64: (row) => entries[row]!.xxh64 };
 }
 
 function stored(pairs: [string, string[]][]): StoredIndex {
@@ -58,20 +70,6 @@ describe('diffManifest', () => {
       unchanged: 0,
     },
     {
-      name: 'duplicate paths pull once (first wins)',
-      entries: [entry('r/a.png', H1), entry('r/a.png', H2)],
-      stored: stored([]),
-      toPull: ['r/a.png'],
-      unchanged: 0,
-    },
-    {
-      name: 'duplicate of an unchanged path is not pulled',
-      entries: [entry('r/a.png', H1), entry('r/a.png', H2)],
-      stored: stored([['r/a.png', [H1]]]),
-      toPull: [],
-      unchanged: 1,
-    },
-    {
       name: 'mixed',
       entries: [entry('r/1.png', H1), entry('r/2.png', H2), entry('r/3.png', H1)],
       stored: stored([
@@ -84,24 +82,15 @@ describe('diffManifest', () => {
   ];
 
   it.each(cases)('$name', ({ entries, stored, toPull, unchanged }) => {
-    const diff = diffManifest(entries, stored);
-    expect(diff.toPull.map((e) => e.path)).toEqual(toPull);
+    const diff = diffManifest(rowsOf(entries), stored);
+    expect(diff.toPull.map((row) => entries[row]!.path)).toEqual(toPull);
     expect(diff.unchanged).toBe(unchanged);
   });
 
-  it('returns the entries themselves, and the first of duplicates', () => {
-    const first = entry('r/a.png', H1);
-    const diff = diffManifest([first, entry('r/a.png', H2)], stored([]));
-    expect(diff.toPull[0]).toBe(first);
-  });
-
-  it('accepts any iterable', () => {
-    function* gen(): Generator<ManifestEntry> {
-      yield entry('r/a.png');
-      yield entry('r/b.png');
-    }
-    expect(diffManifest(gen(), stored([['r/b.png', [H1]]]))).toEqual({
-      toPull: [entry('r/a.png')],
+  it('gives row numbers, in order', () => {
+    const entries = [entry('r/a.png'), entry('r/b.png', H2), entry('r/c.png')];
+    expect(diffManifest(rowsOf(entries), stored([['r/b.png', [H2]]]))).toEqual({
+      toPull: [0, 2],
       unchanged: 1,
     });
   });

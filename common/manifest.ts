@@ -14,23 +14,31 @@ export interface ManifestEntry {
 /** What the catalog already holds for one agent: container path to the hashes stored for it. */
 export type StoredIndex = ReadonlyMap<string, ReadonlySet<string>>;
 
+/**
+ * A manifest's files by row number, each path on one row: the controller's ManifestTable, which
+ * keeps the first listing of a path listed twice.
+ */
+export interface ManifestRows {
+  readonly length: number;
+  path(row: number): string;
+  xxh64(row: number): string;
+}
+
 export interface ManifestDiff {
-  /** Entries whose (path, hash) is not stored yet, in manifest order. */
-  toPull: ManifestEntry[];
-  /** Entries already stored with the same content. */
+  /** Rows whose (path, hash) is not stored yet, in row order. */
+  toPull: number[];
+  /** Rows already stored with the same content. */
   unchanged: number;
 }
 
-/** Same path and same hash means stored; anything else is pulled. Duplicate manifest paths pull once. */
-export function diffManifest(entries: Iterable<ManifestEntry>, stored: StoredIndex): ManifestDiff {
-  const toPull: ManifestEntry[] = [];
-  const seen = new Set<string>();
+/** Same path and same hash means stored; any other row is pulled. */
+export function diffManifest(rows: ManifestRows, stored: StoredIndex): ManifestDiff {
+  const toPull: number[] = [];
   let unchanged = 0;
-  for (const entry of entries) {
-    if (seen.has(entry.path)) continue;
-    seen.add(entry.path);
-    if (stored.get(entry.path)?.has(entry.xxh64)) unchanged++;
-    else toPull.push(entry);
+  for (let row = 0; row < rows.length; row++) {
+    // An empty index (a first sync) needs no path read back.
+    if (stored.size > 0 && stored.get(rows.path(row))?.has(rows.xxh64(row))) unchanged++;
+    else toPull.push(row);
   }
   return { toPull, unchanged };
 }

@@ -94,12 +94,13 @@ describe('lookalike names', () => {
     for (const name of [a, b]) expect(unsafePathReason(`outputs/${name}`)).toBeNull();
     expect(posix.join(ROOT, 'outputs', a)).not.toBe(posix.join(ROOT, 'outputs', b));
     const entry = (path: string, xxh64: string) => ({ path, size: 1, mtimeMs: 0, xxh64 });
+    const entries = [entry(`outputs/${a}`, '0000000000000001'), entry(`outputs/${b}`, '0000000000000002')];
     const diff = diffManifest(
-      [entry(`outputs/${a}`, '0000000000000001'), entry(`outputs/${b}`, '0000000000000002')],
+      { length: entries.length, path: (row) => entries[row]!.path, xxh64: (row) => entries[row]!.xxh64 },
       new Map([[`outputs/${a}`, new Set(['0000000000000001'])]]),
     );
     // The one stored does not stand for its lookalike: that one is still pulled.
-    expect(diff).toEqual({ toPull: [entry(`outputs/${b}`, '0000000000000002')], unchanged: 1 });
+    expect(diff).toEqual({ toPull: [1], unchanged: 1 });
   });
 });
 

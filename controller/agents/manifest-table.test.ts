@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ManifestEntry, type StoredIndex, diffManifest } from '../../common/manifest.js';
-import { ManifestTable, diffTable } from './manifest-table.js';
+import { ManifestTable } from './manifest-table.js';
 
 const hash = fc
   .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }))
@@ -98,22 +98,35 @@ describe('ManifestTable', () => {
   });
 });
 
-describe('diffTable', () => {
+describe('diffManifest over a table', () => {
+  const H1 = '0123456789abcdef';
+  const H2 = 'fedcba9876543210';
+  const file = (path: string, xxh64: string): ManifestEntry => ({ path, size: 1, mtimeMs: 0, xxh64 });
+
+  it('pulls a path listed twice once, as first listed, and not at all when that is stored', () => {
+    const twice = tableOf([file('r/a.png', H1), file('r/a.png', H2)]);
+    const pulled = diffManifest(twice, new Map());
+    expect(pulled.toPull.map((row) => twice.entry(row))).toEqual([file('r/a.png', H1)]);
+    expect(diffManifest(twice, new Map([['r/a.png', new Set([H1])]]))).toEqual({ toPull: [], unchanged: 1 });
+  });
+
   const storedIndex = fc
     .array(fc.tuple(path, fc.array(hash, { maxLength: 3 })), { maxLength: 8 })
     .map((pairs): StoredIndex => new Map(pairs.map(([p, hashes]) => [p, new Set(hashes)])));
 
-  it('pulls the rows whose entries diffManifest pulls, and counts the same unchanged', () => {
+  it('pulls each first listing whose path and hash are not stored, in order, and counts the rest', () => {
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 40 }), storedIndex, fc.boolean(), (entries, stored, reuse) => {
         // Some listed files stored with their own hash, so both outcomes are exercised.
         const index = new Map(stored);
         if (reuse) for (const e of entries.slice(0, 3)) index.set(e.path, new Set([e.xxh64]));
+        const seen = new Set<string>();
+        const firsts = entries.filter((e) => !seen.has(e.path) && seen.add(e.path));
         const table = tableOf(entries);
-        const byRows = diffTable(table, index);
-        const byEntries = diffManifest(entries, index);
-        expect(byRows.unchanged).toBe(byEntries.unchanged);
-        expect(byRows.toPull.map((row) => table.entry(row))).toEqual(byEntries.toPull);
+        const diff = diffManifest(table, index);
+        const isStored = (e: ManifestEntry) => index.get(e.path)?.has(e.xxh64) === true;
+        expect(diff.toPull.map((row) => table.entry(row))).toEqual(firsts.filter((e) => !isStored(e)));
+        expect(diff.unchanged).toBe(firsts.filter(isStored).length);
       }),
       { numRuns: 300 },
     );

@@ -1,7 +1,7 @@
 // A manifest's files in columns: no object per file while a pass holds the whole list. 200,000
 // entries as objects (path and hash strings, a boxed mtime) were 45 MiB of live heap through a
 // whole cold sync, and the collector let the heap grow to four times that between collections.
-import type { ManifestEntry, StoredIndex } from '../../common/manifest.js';
+import type { ManifestEntry, ManifestRows } from '../../common/manifest.js';
 import { float64Column, uint32Column } from '../../lib/paged-column.js';
 import { PathTable } from '../../lib/path-table.js';
 
@@ -11,7 +11,7 @@ import { PathTable } from '../../lib/path-table.js';
  * path's bytes. Rows are numbered in the order files were added; an entry object is made only
  * when a row is read.
  */
-export class ManifestTable {
+export class ManifestTable implements ManifestRows {
   private readonly paths = new PathTable();
   private readonly sizes = float64Column();
   private readonly mtimes = float64Column();
@@ -83,22 +83,4 @@ export class ManifestTable {
 
 function hex8(value: number): string {
   return value.toString(16).padStart(8, '0');
-}
-
-export interface TableDiff {
-  /** Rows whose (path, hash) is not stored yet, in manifest order. */
-  toPull: number[];
-  /** Rows already stored with the same content. */
-  unchanged: number;
-}
-
-/** Same path and same hash means stored; any other row is pulled (a table holds each path once). */
-export function diffTable(table: ManifestTable, stored: StoredIndex): TableDiff {
-  const toPull: number[] = [];
-  let unchanged = 0;
-  for (let row = 0; row < table.length; row++) {
-    if (stored.size > 0 && stored.get(table.path(row))?.has(table.xxh64(row))) unchanged++;
-    else toPull.push(row);
-  }
-  return { toPull, unchanged };
 }

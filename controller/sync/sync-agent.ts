@@ -1,13 +1,12 @@
 // One sync pass over one agent: manifest, diff against the catalog, pull batches in parallel, record.
 import { AppError, toAppError } from '../../common/errors.js';
-import { planBatches } from '../../common/manifest.js';
+import { diffManifest, planBatches } from '../../common/manifest.js';
 import { Capabilities, PENDING_ARCHIVES } from '../../common/protocol.js';
 import { type AgentSyncResult } from '../../common/run-results.js';
 import { TaskGroup, forEachLimit } from '../../lib/pool.js';
 import type { AgentRef } from '../agents/agent-source.js';
 import { destFullError, isNoSpace } from '../host-store/dest-space.js';
 import { scanAgent } from '../agents/read-manifest.js';
-import { diffTable } from '../agents/manifest-table.js';
 import { NO_PROGRESS, PhaseTracker } from '../progress/phase-tracker.js';
 import { type AgentTraits, type SyncAgentDeps, finishBatch, receiveBatch } from './transfer-batch.js';
 
@@ -59,7 +58,7 @@ export async function syncAgent(agent: AgentRef, deps: SyncAgentDeps): Promise<A
     const stored = manifest.incremental
       ? await deps.catalog.storedIndexOf(agent.name, table.allPaths())
       : await deps.catalog.storedIndex(agent.name);
-    const diff = diffTable(table, stored);
+    const diff = diffManifest(table, stored);
     // Files an incremental manifest leaves out are as stored as they were at the last position.
     result.filesUnchanged = manifest.incremental ? manifest.files - diff.toPull.length : diff.unchanged;
     result.filesPending = pending;
