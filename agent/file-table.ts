@@ -1,5 +1,5 @@
 // The index's storage: one numbered slot per listed file, its numbers in typed columns, not one object each.
-import { float64Column, uint32Column } from '../lib/paged-column.js';
+import { Hex64Column, float64Column, uint32Column } from '../lib/paged-column.js';
 import { PathTable } from '../lib/path-table.js';
 
 export interface FileIdentity {
@@ -50,8 +50,7 @@ export class FileTable {
   private readonly inos = float64Column();
   private readonly gens = float64Column();
   /** xxh64 as its high and low 32 bits. */
-  private readonly hashHi = uint32Column();
-  private readonly hashLo = uint32Column();
+  private readonly hashes = new Hex64Column();
   /** The sweep (see FileIndex.retainMarked) that last saw each slot. */
   private readonly marks = uint32Column();
   private used = 0;
@@ -115,14 +114,13 @@ export class FileTable {
     if (slot === undefined) {
       slot = this.used++;
       for (const column of [this.sizes, this.mtimes, this.inos, this.gens]) column.ensure(slot);
-      for (const column of [this.hashHi, this.hashLo, this.marks]) column.ensure(slot);
+      for (const column of [this.hashes, this.marks]) column.ensure(slot);
     }
     this.sizes.set(slot, identity.size);
     this.mtimes.set(slot, identity.mtimeMs);
     this.inos.set(slot, identity.ino);
     this.gens.set(slot, gen);
-    this.hashHi.set(slot, Number.parseInt(xxh64.slice(0, 8), 16));
-    this.hashLo.set(slot, Number.parseInt(xxh64.slice(8, 16), 16));
+    this.hashes.set(slot, xxh64);
     this.marks.set(slot, 0);
     return slot;
   }
@@ -193,7 +191,7 @@ export class FileTable {
   }
 
   xxh64(slot: number): string {
-    return hex8(this.hashHi.get(slot)) + hex8(this.hashLo.get(slot));
+    return this.hashes.get(slot);
   }
 
   /** True when the slot holds exactly this identity (and, if given, this hash). */
@@ -205,8 +203,4 @@ export class FileTable {
       (xxh64 === undefined || this.xxh64(slot) === xxh64)
     );
   }
-}
-
-function hex8(value: number): string {
-  return value.toString(16).padStart(8, '0');
 }

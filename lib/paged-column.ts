@@ -38,3 +38,28 @@ export const float64Column = (): PagedColumn<Float64Array> =>
 export const uint32Column = (): PagedColumn<Uint32Array> =>
   new PagedColumn((length) => new Uint32Array(length));
 export const uint8Column = (): PagedColumn<Uint8Array> => new PagedColumn((length) => new Uint8Array(length));
+
+/** A column of 16-digit lowercase hex values (an xxh64), each kept as two 32-bit halves. */
+export class Hex64Column {
+  private readonly high = uint32Column();
+  private readonly low = uint32Column();
+
+  ensure(index: number): void {
+    this.high.ensure(index);
+    this.low.ensure(index);
+  }
+
+  get(index: number): string {
+    return hex8(this.high.get(index)) + hex8(this.low.get(index));
+  }
+
+  /** `hex` must be 16 hex digits. */
+  set(index: number, hex: string): void {
+    this.high.set(index, Number.parseInt(hex.slice(0, 8), 16));
+    this.low.set(index, Number.parseInt(hex.slice(8, 16), 16));
+  }
+}
+
+function hex8(value: number): string {
+  return value.toString(16).padStart(8, '0');
+}

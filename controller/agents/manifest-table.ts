@@ -2,7 +2,7 @@
 // entries as objects (path and hash strings, a boxed mtime) were 45 MiB of live heap through a
 // whole cold sync, and the collector let the heap grow to four times that between collections.
 import type { ManifestEntry, ManifestRows } from '../../common/manifest.js';
-import { float64Column, uint32Column } from '../../lib/paged-column.js';
+import { Hex64Column, float64Column } from '../../lib/paged-column.js';
 import { PathTable } from '../../lib/path-table.js';
 
 /**
@@ -17,8 +17,7 @@ export class ManifestTable implements ManifestRows {
   private readonly mtimes = float64Column();
   /** NaN when the agent sent no inode. */
   private readonly inos = float64Column();
-  private readonly hashHigh = uint32Column();
-  private readonly hashLow = uint32Column();
+  private readonly hashes = new Hex64Column();
   private rows = 0;
 
   get length(): number {
@@ -33,14 +32,13 @@ export class ManifestTable implements ManifestRows {
     if (this.paths.find(entry.path) >= 0) return false;
     const row = this.rows++;
     this.paths.add(row, entry.path);
-    for (const column of [this.sizes, this.mtimes, this.inos, this.hashHigh, this.hashLow]) {
+    for (const column of [this.sizes, this.mtimes, this.inos, this.hashes]) {
       column.ensure(row);
     }
     this.sizes.set(row, entry.size);
     this.mtimes.set(row, entry.mtimeMs);
     this.inos.set(row, entry.ino ?? NaN);
-    this.hashHigh.set(row, Number.parseInt(entry.xxh64.slice(0, 8), 16));
-    this.hashLow.set(row, Number.parseInt(entry.xxh64.slice(8), 16));
+    this.hashes.set(row, entry.xxh64);
     return true;
   }
 
@@ -53,7 +51,7 @@ export class ManifestTable implements ManifestRows {
   }
 
   xxh64(row: number): string {
-    return hex8(this.hashHigh.get(row)) + hex8(this.hashLow.get(row));
+    return this.hashes.get(row);
   }
 
   /** Row `row` as an entry object, made now. */
@@ -79,8 +77,4 @@ export class ManifestTable implements ManifestRows {
     for (let row = 0; row < this.rows; row++) out.push(this.path(row));
     return out;
   }
-}
-
-function hex8(value: number): string {
-  return value.toString(16).padStart(8, '0');
 }
