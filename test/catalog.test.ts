@@ -295,32 +295,6 @@ for (const backend of [pglite, postgres]) {
       expect(await catalog.findByStoredPath('gpu1/output/b.png')).toBeNull();
     });
 
-    it('commits a batch only once its copies are durable, and nothing of it when they cannot be', async () => {
-      let durable!: () => void;
-      const onDisk = new Promise<void>((resolve) => (durable = resolve));
-      let recorded = false;
-      const writing = catalog
-        .recordStored([record({ containerPath: 'output/a.png', xxh64: hash(1) })], onDisk)
-        .then(() => (recorded = true));
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      expect(recorded).toBe(false);
-      // Another controller sees nothing yet (on PGlite, one connection: it waits for the commit).
-      if (backend.shared) expect(await (await otherController()).countFiles()).toBe(0);
-      durable();
-      await writing;
-      expect(await catalog.countFiles()).toBe(1);
-
-      const failed = Promise.reject(new Error('the disk said no'));
-      // As the sync does: handled from the start, awaited by the catalog before it commits.
-      failed.catch(() => undefined);
-      await expect(
-        catalog.recordStored([record({ containerPath: 'output/b.png', xxh64: hash(2) })], failed),
-      ).rejects.toThrow('the disk said no');
-      await expect(catalog.recordStored([], failed)).rejects.toThrow('the disk said no');
-      expect(await catalog.countFiles()).toBe(1);
-      expect(await catalog.findByStoredPath('gpu1/output/b.png')).toBeNull();
-    });
-
     it('writes purge requests, then purged_at only for what was purged and kept:<reason> for the rest', async () => {
       await catalog.recordStored([
         record({ containerPath: 'output/a.png', xxh64: hash(1) }),

@@ -125,12 +125,8 @@ export interface Catalog {
   findByStoredPath(storedPath: string): Promise<StoredPathInfo | null>;
   /** findByStoredPath for many paths in one query: the paths the catalog knows, and what is there. */
   findByStoredPaths(storedPaths: readonly string[]): Promise<Map<string, StoredPathInfo>>;
-  /**
-   * Records durable copies in one transaction. A (agent, container path, hash) already present is
-   * left as it is. With `durable`, the rows are written while the copies are still being made
-   * durable and committed only once it resolves; when it rejects, nothing is recorded.
-   */
-  recordStored(records: readonly StoredFileRecord[], durable?: Promise<void>): Promise<void>;
+  /** Records durable copies in one transaction. A (agent, container path, hash) already present is left as it is. */
+  recordStored(records: readonly StoredFileRecord[]): Promise<void>;
   /** For one agent: container path → content hash → stored copy (path under --dest and size). */
   storedCopies(agent: string): Promise<Map<string, Map<string, StoredCopy>>>;
   /**

@@ -9,14 +9,12 @@ const INSERT_CHUNK_CHARS = 4 << 20;
 
 /**
  * Inserts the records in one transaction, `destId` naming the destination they are stored in. A
- * (agent, container path, hash) already present is left as it is. The transaction commits only
- * once `durable` (the copies made durable) resolves, and rolls back when it rejects.
+ * (agent, container path, hash) already present is left as it is.
  */
 export async function insertStored(
   db: SqlClient,
   records: readonly StoredFileRecord[],
   destId: number | null,
-  durable?: Promise<void>,
 ): Promise<void> {
   const names = INSERT_COLUMNS.map((column) => column.name).join(', ');
   const sql = `INSERT INTO files (${names})
@@ -43,8 +41,6 @@ export async function insertStored(
       tx,
       records.map((record) => record.metadata?.model),
     );
-    // A record only ever names a durable copy: nothing is committed before the copies are.
-    await durable;
   });
 }
 

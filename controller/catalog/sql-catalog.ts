@@ -104,9 +104,9 @@ export class SqlCatalog implements Catalog {
     return findByStoredPaths(this.db, ...args);
   }
 
-  async recordStored(records: readonly StoredFileRecord[], durable?: Promise<void>): Promise<void> {
-    if (records.length === 0) return durable;
-    await insertStored(this.db, records, this.destId, durable);
+  async recordStored(records: readonly StoredFileRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await insertStored(this.db, records, this.destId);
     await this.stats.noteAdded(records.length);
   }
 

@@ -140,27 +140,28 @@ export async function finishBatch(
 ): Promise<AppError | undefined> {
   let records;
   try {
-    // Durable first, committed second: a record always names a complete copy. The rows are
-    // written while the disk commits the batch, and committed once it has.
-    const durable = deps.run.durability.commit(
-      dirty,
-      extracted.stored.map((file) => deps.store.pathOf(file.storedPath)),
-      filesSynced,
-    );
-    // Awaited below, whatever happens before.
-    durable.catch(() => undefined);
-    records = await buildRecords(extracted.stored, {
-      agent: agent.name,
-      runId: deps.runId,
-      syncedAt: new Date(deps.clock.now()),
-      provenance: deps.provenance,
-      catalog: deps.catalog,
-    }).catch(async (err: unknown) => {
-      // The copies' fate is told first: a batch that cannot be made durable says so.
-      await durable;
-      throw err;
-    });
-    await deps.catalog.recordStored(records, durable);
+    // Durable first, catalogued second: a record always names a complete copy. The records
+    // (metadata, companions' lookups) are built while the disk commits the batch; the catalog's
+    // transaction opens only once it has, so no other batch or agent waits on this disk's flush.
+    const [built, synced] = await Promise.allSettled([
+      buildRecords(extracted.stored, {
+        agent: agent.name,
+        runId: deps.runId,
+        syncedAt: new Date(deps.clock.now()),
+        provenance: deps.provenance,
+        catalog: deps.catalog,
+      }),
+      deps.run.durability.commit(
+        dirty,
+        extracted.stored.map((file) => deps.store.pathOf(file.storedPath)),
+        filesSynced,
+      ),
+    ]);
+    // A batch that cannot be made durable says so first, whatever else failed.
+    if (synced.status === 'rejected') throw synced.reason;
+    if (built.status === 'rejected') throw built.reason;
+    records = built.value;
+    await deps.catalog.recordStored(records);
   } catch (err) {
     journal.abandon();
     if (isNoSpace(err)) {
