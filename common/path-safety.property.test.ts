@@ -20,6 +20,8 @@ function safeByDefinition(path: string): boolean {
   if (path.length === 0 || path.length > 4096) return false;
   if (path.includes('\0') || path.includes('\\') || path.startsWith('/')) return false;
   if (/^[A-Za-z]:/.test(path)) return false;
+  // Its UTF-8 bytes give it back: a lone surrogate would come back as U+FFFD.
+  if (Buffer.from(path, 'utf8').toString('utf8') !== path) return false;
   return path
     .split('/')
     .every(

@@ -28,6 +28,13 @@ describe('unsafePathReason', () => {
     ['4097 characters', 'x/'.repeat(2048) + 'x', 'path too long'],
     ['NUL inside', 'a\0b', 'NUL byte in path'],
     ['NUL at the end', 'outputs/a.png\0', 'NUL byte in path'],
+    ['a lone high surrogate', 'outputs/a\ud800.png', 'not well-formed Unicode (a lone surrogate)'],
+    ['a lone low surrogate', 'outputs/\udfffa.png', 'not well-formed Unicode (a lone surrogate)'],
+    [
+      'surrogates the wrong way round',
+      'outputs/\ude00\ud83d.png',
+      'not well-formed Unicode (a lone surrogate)',
+    ],
     ['backslash', 'a\\b.png', 'backslash in path'],
     ['backslash traversal', '..\\etc\\passwd', 'backslash in path'],
     ['absolute', '/etc/x', 'absolute path'],

@@ -4,15 +4,21 @@ import { AppError } from './errors.js';
 const MAX_PATH_LENGTH = 4096;
 const MAX_SEGMENT_BYTES = 255;
 
+/** A UTF-16 surrogate not in a pair (the `u` flag matches a pair as one code point). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
  * Why `path` is not a safe manifest path, or null when it is. A safe path is relative, POSIX style,
- * has no empty, `.` or `..` segment, no backslash and no NUL, so joining it under a folder can never
- * leave that folder.
+ * has no empty, `.` or `..` segment, no backslash, no NUL and no lone surrogate, so joining it under
+ * a folder can never leave that folder, and its UTF-8 bytes name it alone.
  */
 export function unsafePathReason(path: string): string | null {
   if (typeof path !== 'string' || path.length === 0) return 'empty path';
   if (path.length > MAX_PATH_LENGTH) return 'path too long';
   if (path.includes('\0')) return 'NUL byte in path';
+  // A lone UTF-16 surrogate names no file: JSON can carry one, a file system never lists one, and
+  // as UTF-8 it would become U+FFFD, another name.
+  if (LONE_SURROGATE.test(path)) return 'not well-formed Unicode (a lone surrogate)';
   if (path.includes('\\')) return 'backslash in path';
   if (path.startsWith('/')) return 'absolute path';
   if (/^[A-Za-z]:/.test(path)) return 'drive-letter path';

@@ -73,6 +73,7 @@ function isValidFileLine(value: unknown): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const { type, path, size, xxh64 } = value as Record<string, unknown>;
   if (type !== 'file' || typeof path !== 'string' || path.length === 0 || path.length > 4096) return false;
+  if (Buffer.from(path, 'utf8').toString('utf8') !== path) return false;
   if (path.includes('\0') || path.includes('\\') || path.startsWith('/') || /^[A-Za-z]:/.test(path))
     return false;
   const segmentsOk = path
