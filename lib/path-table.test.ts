@@ -15,6 +15,7 @@ const pathArb = fc.oneof(
 
 type Op =
   | { kind: 'add'; path: number }
+  | { kind: 'addIfAbsent'; path: number }
   | { kind: 'replace'; path: number }
   | { kind: 'remove'; path: number }
   | { kind: 'releaseHeld' };
@@ -22,6 +23,7 @@ type Op =
 /** Operations on paths picked from a small pool, so that replacements and removals hit listed ones. */
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.nat().map((path): Op => ({ kind: 'add', path })) },
+  { weight: 3, arbitrary: fc.nat().map((path): Op => ({ kind: 'addIfAbsent', path })) },
   { weight: 3, arbitrary: fc.nat().map((path): Op => ({ kind: 'replace', path })) },
   { weight: 3, arbitrary: fc.nat().map((path): Op => ({ kind: 'remove', path })) },
   { weight: 1, arbitrary: fc.constant<Op>({ kind: 'releaseHeld' }) },
@@ -48,6 +50,14 @@ describe('PathTable', () => {
               const s = slot();
               table.add(s, path);
               model.set(path, s);
+            } else if (op.kind === 'addIfAbsent') {
+              // Listed already: refused, and the slot offered stays unused.
+              const s = free.at(-1) ?? next;
+              expect(table.addIfAbsent(s, path)).toBe(old === undefined);
+              if (old === undefined) {
+                slot();
+                model.set(path, s);
+              }
             } else if (op.kind === 'replace' && old !== undefined) {
               const s = slot();
               table.replace(old, s);

@@ -152,8 +152,19 @@ export class PathTable {
   /** Stores `path` as the slot's and keys the slot by it; no slot may be keyed by it already. */
   add(slot: number, path: string): void {
     const { bytes, length } = this.query.of(path);
-    this.hold(slot, this.store.put(bytes, 0, length), length, hashBytes(bytes, 0, length));
-    this.insert(slot);
+    this.keyNew(slot, length, hashBytes(bytes, 0, length));
+  }
+
+  /**
+   * `add`, unless a slot is keyed by `path` already: then false, and nothing stored. The path is
+   * encoded and hashed once for the lookup and the store.
+   */
+  addIfAbsent(slot: number, path: string): boolean {
+    const { bytes, length } = this.query.of(path);
+    const hash = hashBytes(bytes, 0, length);
+    if (this.buckets.find(hash, this.matchesQuery) >= 0) return false;
+    this.keyNew(slot, length, hash);
+    return true;
   }
 
   /** Gives slot `to` the path of keyed slot `from` and keys `to` by it in its place. */
@@ -193,6 +204,12 @@ export class PathTable {
   prefixTest(prefix: string): (slot: number) => boolean {
     const bytes = Buffer.from(prefix, 'utf8');
     return (slot) => this.store.startsWith(this.at.get(slot), this.lengths.get(slot), bytes, bytes.length);
+  }
+
+  /** Stores the `length` bytes in the query scratch as the slot's path and keys the slot by it. */
+  private keyNew(slot: number, length: number, hash: number): void {
+    this.hold(slot, this.store.put(this.query.bytes, 0, length), length, hash);
+    this.insert(slot);
   }
 
   private hold(slot: number, at: number, length: number, hash: number): void {

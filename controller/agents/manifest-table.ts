@@ -29,9 +29,9 @@ export class ManifestTable implements ManifestRows {
    * path is in the table already: the first listing of a path stands.
    */
   add(entry: ManifestEntry): boolean {
-    if (this.paths.find(entry.path) >= 0) return false;
-    const row = this.rows++;
-    this.paths.add(row, entry.path);
+    const row = this.rows;
+    if (!this.paths.addIfAbsent(row, entry.path)) return false;
+    this.rows++;
     for (const column of [this.sizes, this.mtimes, this.inos, this.hashes]) {
       column.ensure(row);
     }
