@@ -1,7 +1,7 @@
 // File-system steps that never replace an existing name: create-exclusive writes, hard links, and the checks around them.
 import { closeSync, constants, fsync, linkSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { AppError } from '../../common/errors.js';
 
@@ -54,6 +54,22 @@ const fsyncAsync = promisify(fsync);
 export function unnameable(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENAMETOOLONG' || code === 'ENOTDIR' || code === 'EEXIST';
+}
+
+/** Linux's limits in bytes: one name (NAME_MAX), and a whole path (PATH_MAX, less its NUL). */
+const NAME_MAX = 255;
+const PATH_MAX = 4095;
+
+/**
+ * Whether `path` (absolute) is within the lengths Linux allows. Checked before any folder is made
+ * for a file: a path only its last name makes too long would otherwise leave the folders made on
+ * its way behind, empty, and in the way of a file of that name. A file system with tighter limits
+ * still answers ENAMETOOLONG, which the callers treat the same way.
+ */
+export function withinNameLimits(path: string): boolean {
+  if (Buffer.byteLength(path) > PATH_MAX) return false;
+  for (const name of path.split(sep)) if (Buffer.byteLength(name) > NAME_MAX) return false;
+  return true;
 }
 
 /** Whether nothing is at `path` yet; a name that cannot exist there is not free either. */

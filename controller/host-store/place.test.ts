@@ -371,6 +371,32 @@ describe('Placer.placeBytes and the batch journal', () => {
     expect(await readdir(tmp)).toEqual([]);
   });
 
+  it.each([
+    ['listed by prepare, from memory', true],
+    ['through a temp file', false],
+  ])(
+    "makes a path longer than the system allows one file's problem, and no folder for it (%s)",
+    async (_label, prepared) => {
+      // Each name fits (254 bytes), the folders alone fit in PATH_MAX, the whole path does not.
+      const containerPath = Array.from({ length: 16 }, () => '\u00e9'.repeat(127)).join('/');
+      const req = await bytes(NEW, containerPath);
+      const journal = prepared
+        ? await placer.prepare(AGENT, [{ path: containerPath, xxh64: req.xxh64, size: NEW.length }])
+        : undefined;
+      expect(await placer.placeBytes(req, new DirtyDirs(), false)).toEqual({
+        ok: false,
+        problem: expect.objectContaining({
+          code: 'E_STORED_CONFLICT',
+          path: containerPath,
+          message: expect.stringContaining('(ENAMETOOLONG: the name is too long there'),
+        }),
+      });
+      await journal?.close();
+      expect(await readdir(dest)).toEqual(['.forge-sync']);
+      expect(await readdir(tmp)).toEqual([]);
+    },
+  );
+
   it('takes the careful way when the name appeared after prepare, and never overwrites it', async () => {
     const req = await bytes(NEW);
     const journal = await placer.prepare(AGENT, [

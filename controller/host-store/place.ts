@@ -9,7 +9,14 @@ import { hashHandle } from '../../lib/file-chunks.js';
 import type { Catalog, StoredPathInfo } from '../catalog/catalog.js';
 import { writeDurably } from './batch-journal.js';
 import { type DirtyDirs, fsyncDir } from './durable.js';
-import { deepestExisting, isFreeName, linkNoClobber, unnameable, writeNewFile } from './no-clobber.js';
+import {
+  deepestExisting,
+  isFreeName,
+  linkNoClobber,
+  unnameable,
+  withinNameLimits,
+  writeNewFile,
+} from './no-clobber.js';
 
 export interface PlaceRequest {
   agent: string;
@@ -135,10 +142,12 @@ export class Placer {
       this.inPlace.delete(chosen);
       const finalPath = join(this.destRoot, ...chosen.split('/'));
       // A name this disk cannot hold is left to the careful way, which reports it for this file alone.
-      const createdFrom = await this.ensureDir(dirname(finalPath)).catch((err: unknown) => {
-        if (unnameable(err)) return null;
-        throw err;
-      });
+      const createdFrom = !withinNameLimits(finalPath)
+        ? null
+        : await this.ensureDir(dirname(finalPath)).catch((err: unknown) => {
+            if (unnameable(err)) return null;
+            throw err;
+          });
       if (createdFrom !== null && (await writeNewFile(finalPath, request.body, fsyncEachFile))) {
         dirty.add(finalPath, createdFrom);
         for (const name of names) this.known.delete(name);
@@ -163,6 +172,10 @@ export class Placer {
         const known = await this.lookup(storedPath);
         if (known && (known.xxh64 !== request.xxh64 || known.size !== request.size)) continue;
         const finalPath = join(this.destRoot, ...storedPath.split('/'));
+        if (!withinNameLimits(finalPath)) {
+          unusable ??= 'ENAMETOOLONG';
+          continue;
+        }
         try {
           const createdFrom = await this.ensureDir(dirname(finalPath));
           if (await linkNoClobber(request.tempPath, finalPath)) {

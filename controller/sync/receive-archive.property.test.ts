@@ -218,10 +218,9 @@ describe('extractArchive, on generated archives', () => {
     );
     await fc.assert(
       fc.asyncProperty(archiveFiles, unnameable, fc.nat(), async (files, bad, at) => {
-        // One scan never lists a name as both a file and a folder: no generated file is a folder of `bad`.
-        const all = files.filter(
-          (file) => !file.path.startsWith('out/taken') && !bad.startsWith(`${file.path}/`),
-        );
+        // A generated file may be a folder of `bad` (out/é…é and out/é…é/é…é/…): no folder is made
+        // for a path too long to hold, so that file is stored whichever comes first.
+        const all = files.filter((file) => !file.path.startsWith('out/taken'));
         all.splice(at % (all.length + 1), 0, { path: bad, body: Buffer.from('cannot land') });
         // `out/taken` is a file, stored before `out/taken/child.png` arrives.
         if (bad === 'out/taken/child.png') all.unshift({ path: 'out/taken', body: Buffer.from('a file') });
