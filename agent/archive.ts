@@ -107,7 +107,7 @@ async function prepareFile(file: ArchiveRequestFile, deps: ArchiveDeps): Promise
       const hashed = await hashHandle(handle, identity.size).catch((err: Error) => err);
       if (hashed instanceof Error) return { kind: 'skip', skip: unreadable(hashed) };
       if (hashed.bytes !== identity.size) {
-        return { kind: 'skip', skip: { reason: 'changed', message: 'the file is being written' } };
+        return { kind: 'skip', skip: BEING_WRITTEN };
       }
       xxh64 = hashed.xxh64;
       if (xxh64 !== file.xxh64) return { kind: 'skip', skip: CHANGED };
@@ -123,6 +123,7 @@ async function prepareFile(file: ArchiveRequestFile, deps: ArchiveDeps): Promise
 }
 
 const CHANGED: Skip = { reason: 'changed', message: 'the file has other content than the manifest listed' };
+const BEING_WRITTEN: Skip = { reason: 'changed', message: 'the file is being written' };
 
 /**
  * The file has other bytes than its index entry says, though its size, mtime and inode are those it
@@ -157,36 +158,36 @@ function headerOf(file: ArchiveRequestFile, identity: FileIdentity): EntryHeader
  * A small file (the requested size is at most SMALL_FILE_BYTES): opened, read whole and checked
  * with synchronous calls, a handful of cheap syscalls on a file in the page cache, where six round
  * trips through libuv's thread pool per file cost the agent more CPU than the reads themselves.
- * The bytes sent are hashed here, so what goes out is exactly what the manifest listed.
+ * The bytes sent are hashed here, so what goes out is exactly what the manifest listed: when the
+ * hash matches, whatever happened to the file during the read does not matter, and the file is not
+ * looked at again. Only bytes with another hash need a second `fstat`, to tell a file changing as
+ * it was read from one rewritten in place.
  */
 async function prepareSmall(file: ArchiveRequestFile, deps: ArchiveDeps): Promise<Prepared> {
   const opened = openInRootSync(deps.roots, file.path);
   if (!opened.ok) return { kind: 'skip', skip: { reason: opened.reason, message: opened.message } };
   const { fd, identity } = opened;
-  let body: Buffer;
-  let after: FileIdentity;
   try {
     if (identity.size !== file.size) return { kind: 'skip', skip: CHANGED };
+    let body: Buffer;
     try {
       body = readWholeSync(fd, identity.size);
     } catch (err) {
       return { kind: 'skip', skip: unreadable(err as Error) };
     }
-    after = identityOf(fstatSync(fd));
+    if (body.length !== identity.size) return { kind: 'skip', skip: BEING_WRITTEN };
+    const xxh64 = await xxh64Of(body);
+    if (xxh64 !== file.xxh64) {
+      if (!sameObservation(identity, identityOf(fstatSync(fd)))) return { kind: 'skip', skip: BEING_WRITTEN };
+      forgetStale(deps, file, identity);
+      return { kind: 'skip', skip: CHANGED };
+    }
+    // Bytes that match the requested hash are what the manifest listed, whatever the index knew.
+    deps.index.set(file.path, identity, xxh64);
+    return { kind: 'small', header: headerOf(file, identity), body, identity, xxh64 };
   } finally {
     closeSync(fd);
   }
-  if (body.length !== identity.size || !sameObservation(identity, after)) {
-    return { kind: 'skip', skip: { reason: 'changed', message: 'the file is being written' } };
-  }
-  const xxh64 = await xxh64Of(body);
-  if (xxh64 !== file.xxh64) {
-    forgetStale(deps, file, identity);
-    return { kind: 'skip', skip: CHANGED };
-  }
-  // Bytes that match the requested hash are what the manifest listed, whatever the index knew.
-  deps.index.set(file.path, identity, xxh64);
-  return { kind: 'small', header: headerOf(file, identity), body, identity, xxh64 };
 }
 
 function readWholeSync(fd: number, size: number): Buffer {
