@@ -67,8 +67,14 @@ const PATH_MAX = 4095;
  * still answers ENAMETOOLONG, which the callers treat the same way.
  */
 export function withinNameLimits(path: string): boolean {
-  if (Buffer.byteLength(path) > PATH_MAX) return false;
-  for (const name of path.split(sep)) if (Buffer.byteLength(name) > NAME_MAX) return false;
+  if (path.length > PATH_MAX || Buffer.byteLength(path) > PATH_MAX) return false;
+  for (let start = 0; start < path.length;) {
+    const found = path.indexOf(sep, start);
+    const end = found === -1 ? path.length : found;
+    // A name of at most NAME_MAX / 3 UTF-16 units has at most NAME_MAX bytes in UTF-8.
+    if (end - start > NAME_MAX / 3 && Buffer.byteLength(path.slice(start, end)) > NAME_MAX) return false;
+    start = end + 1;
+  }
   return true;
 }
 
