@@ -16,7 +16,8 @@ export type Skip = { reason: SkipReason; message: string };
 /** A file ready to go into the stream: its bytes in memory (small), or an open handle (large). */
 export type Prepared =
   | { kind: 'skip'; skip: Skip }
-  | { kind: 'small'; header: EntryHeader; body: Buffer; identity: FileIdentity; xxh64: string }
+  /** `entry`: the file's whole tar entry, header, body and padding, ready to send. */
+  | { kind: 'small'; entry: Buffer; identity: FileIdentity; xxh64: string }
   | { kind: 'large'; header: EntryHeader; handle: FileHandle; identity: FileIdentity; xxh64: string };
 
 /**

@@ -12,12 +12,14 @@ import {
 import { createXxh64, xxh64Of } from '../common/xxh64.js';
 import { hashHandle, readChunks } from '../lib/file-chunks.js';
 import { markingOffForTransfer } from '../lib/gc-tuning.js';
+import { encodeFileHeader, tarPadding } from '../lib/tar-writer.js';
 import type { FileIdentity, FileIndex } from './file-index.js';
 import type { ReceiptLedger } from './receipts.js';
 import type { Root } from './roots.js';
 import { sameObservation } from './settle.js';
 import { identityOf, openInRoot, openInRootSync } from './safe-open.js';
 import { Lookahead, type Prepared, SMALL_FILE_BYTES, type Skip } from './archive-lookahead.js';
+import { EntrySlab } from './entry-slab.js';
 import { ArchiveOut, type EntryHeader } from './tar-output.js';
 
 export interface ArchiveDeps {
@@ -48,7 +50,8 @@ export async function writeArchive(
 ): Promise<void> {
   out.writeHead(200, headers);
   const archive = new ArchiveOut(out);
-  const ahead = new Lookahead(files, (file) => prepareFile(file, deps));
+  const slab = new EntrySlab();
+  const ahead = new Lookahead(files, (file) => prepareFile(file, deps, slab));
   const releaseGc = markingOffForTransfer(
     files.length,
     files.reduce((sum, file) => sum + file.size, 0),
@@ -92,8 +95,8 @@ export async function writeArchive(
 }
 
 /** Opens one file and checks it against the request; small files are read whole and checked by their bytes. */
-async function prepareFile(file: ArchiveRequestFile, deps: ArchiveDeps): Promise<Prepared> {
-  if (file.size <= SMALL_FILE_BYTES) return prepareSmall(file, deps);
+async function prepareFile(file: ArchiveRequestFile, deps: ArchiveDeps, slab: EntrySlab): Promise<Prepared> {
+  if (file.size <= SMALL_FILE_BYTES) return prepareSmall(file, deps, slab);
   const opened = await openInRoot(deps.roots, file.path);
   if (!opened.ok) return { kind: 'skip', skip: { reason: opened.reason, message: opened.message } };
   const { handle, identity } = opened;
@@ -163,19 +166,26 @@ function headerOf(file: ArchiveRequestFile, identity: FileIdentity): EntryHeader
  * looked at again. Only bytes with another hash need a second `fstat`, to tell a file changing as
  * it was read from one rewritten in place.
  */
-async function prepareSmall(file: ArchiveRequestFile, deps: ArchiveDeps): Promise<Prepared> {
+async function prepareSmall(file: ArchiveRequestFile, deps: ArchiveDeps, slab: EntrySlab): Promise<Prepared> {
   const opened = openInRootSync(deps.roots, file.path);
   if (!opened.ok) return { kind: 'skip', skip: { reason: opened.reason, message: opened.message } };
   const { fd, identity } = opened;
   try {
     if (identity.size !== file.size) return { kind: 'skip', skip: CHANGED };
-    let body: Buffer;
+    // The entry as it will go out: header, then the body read straight behind it, then padding.
+    const header = encodeFileHeader(headerOf(file, identity));
+    const padding = tarPadding(identity.size);
+    const entry = slab.take(header.length + identity.size + padding.length);
+    header.copy(entry, 0);
+    const body = entry.subarray(header.length, header.length + identity.size);
+    let filled: number;
     try {
-      body = readWholeSync(fd, identity.size);
+      filled = readWholeSync(fd, body);
     } catch (err) {
       return { kind: 'skip', skip: unreadable(err as Error) };
     }
-    if (body.length !== identity.size) return { kind: 'skip', skip: BEING_WRITTEN };
+    if (filled !== identity.size) return { kind: 'skip', skip: BEING_WRITTEN };
+    padding.copy(entry, header.length + identity.size);
     const xxh64 = await xxh64Of(body);
     if (xxh64 !== file.xxh64) {
       if (!sameObservation(identity, identityOf(fstatSync(fd)))) return { kind: 'skip', skip: BEING_WRITTEN };
@@ -184,21 +194,21 @@ async function prepareSmall(file: ArchiveRequestFile, deps: ArchiveDeps): Promis
     }
     // Bytes that match the requested hash are what the manifest listed, whatever the index knew.
     deps.index.set(file.path, identity, xxh64);
-    return { kind: 'small', header: headerOf(file, identity), body, identity, xxh64 };
+    return { kind: 'small', entry, identity, xxh64 };
   } finally {
     closeSync(fd);
   }
 }
 
-function readWholeSync(fd: number, size: number): Buffer {
-  const buffer = Buffer.allocUnsafe(size);
+/** Reads the file from its start into `into`, until it is full or the file ends; how many bytes were read. */
+function readWholeSync(fd: number, into: Buffer): number {
   let filled = 0;
-  while (filled < size) {
-    const bytesRead = readSync(fd, buffer, filled, size - filled, filled);
+  while (filled < into.length) {
+    const bytesRead = readSync(fd, into, filled, into.length - filled, filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
-  return filled === size ? buffer : buffer.subarray(0, filled);
+  return filled;
 }
 
 /** Puts one prepared file in the stream; returns why it was skipped, or undefined once it is in. */
@@ -210,7 +220,7 @@ async function sendPrepared(
 ): Promise<Skip | undefined> {
   if (prepared.kind === 'skip') return prepared.skip;
   if (prepared.kind === 'small') {
-    await archive.file(prepared.header, prepared.body);
+    await archive.entry(prepared.entry);
     return undefined;
   }
   const { header, handle, identity, xxh64 } = prepared;

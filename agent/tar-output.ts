@@ -6,13 +6,16 @@ export type EntryHeader = TarFileHeader;
 
 /** Queued bytes are written once they reach this size, or when the event loop turns, whichever is first. */
 const COALESCE_BYTES = 256 << 10;
+/** Queued chunks this large go out as they are: a write that size is no burden for the client. */
+const OWN_WRITE_BYTES = 16 << 10;
 
 /**
  * The archive as it goes out. Each response write becomes one HTTP chunk that the client parses on
- * its own, so a file's header, body and padding, and the files that follow, are joined into one
- * write of up to COALESCE_BYTES; what is queued goes out at the latest when the event loop turns
- * (the next file waits on the disk), so nothing sits unsent. A large file's big chunks go as they
- * are. Writes wait while the socket is full, and fail once the client has gone.
+ * its own, so a file's header, body and padding, and the files that follow, go out in few writes
+ * of up to COALESCE_BYTES: whole entries that lie one after another in memory (from an EntrySlab)
+ * as one view of it, smaller pieces joined; what is queued goes out at the latest when the event
+ * loop turns (the next file waits on the disk), so nothing sits unsent. A large file's big chunks
+ * go as they are. Writes wait while the socket is full, and fail once the client has gone.
  */
 export class ArchiveOut {
   private pending: Buffer[] = [];
@@ -36,6 +39,15 @@ export class ArchiveOut {
     this.queue(encodeFileHeader(header));
     this.queue(body);
     this.queue(tarPadding(body.length));
+  }
+
+  /** A whole tar entry (header, body and padding) already encoded. */
+  async entry(bytes: Buffer): Promise<void> {
+    await this.ready();
+    if (bytes.length >= COALESCE_BYTES) {
+      this.flush();
+      this.send(bytes);
+    } else this.queue(bytes);
   }
 
   /** A file's header; its body follows with `body`, then `endFile`. */
@@ -78,7 +90,16 @@ export class ArchiveOut {
 
   private queue(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.pending.push(chunk);
+    // Right behind the last queued bytes in the same memory (entries taken in turn from one
+    // EntrySlab): one longer view of that memory, so the flush need not join them.
+    const last = this.pending.at(-1);
+    if (last && last.buffer === chunk.buffer && last.byteOffset + last.length === chunk.byteOffset) {
+      this.pending[this.pending.length - 1] = Buffer.from(
+        last.buffer,
+        last.byteOffset,
+        last.length + chunk.length,
+      );
+    } else this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= COALESCE_BYTES) this.flush();
     else if (!this.scheduled) {
@@ -90,13 +111,33 @@ export class ArchiveOut {
     }
   }
 
+  /**
+   * Sends what is queued: a chunk of OWN_WRITE_BYTES or more as it is (a run of entries from one
+   * slab, not copied), and the smaller ones between them joined.
+   */
   private flush(): void {
     if (this.pendingBytes === 0) return;
     const chunks = this.pending;
-    const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.send(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes));
+    let joined: Buffer[] = [];
+    let joinedBytes = 0;
+    const sendJoined = (): void => {
+      if (joined.length === 0) return;
+      this.send(joined.length === 1 ? joined[0]! : Buffer.concat(joined, joinedBytes));
+      joined = [];
+      joinedBytes = 0;
+    };
+    for (const chunk of chunks) {
+      if (chunk.length >= OWN_WRITE_BYTES) {
+        sendJoined();
+        this.send(chunk);
+      } else {
+        joined.push(chunk);
+        joinedBytes += chunk.length;
+      }
+    }
+    sendJoined();
   }
 
   private send(chunk: Buffer): void {
