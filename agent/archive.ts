@@ -220,7 +220,7 @@ async function sendPrepared(
 ): Promise<Skip | undefined> {
   if (prepared.kind === 'skip') return prepared.skip;
   if (prepared.kind === 'small') {
-    await archive.entry(prepared.entry);
+    await archive.body(prepared.entry);
     return undefined;
   }
   const { header, handle, identity, xxh64 } = prepared;

@@ -76,9 +76,9 @@ describe('ArchiveOut', () => {
     const { body, writes } = await serve(async (archive) => {
       const slab = new EntrySlab();
       first = filled(slab.take(1536), 1);
-      await archive.entry(first);
-      await archive.entry(filled(slab.take(20_992), 2));
-      await archive.entry(filled(slab.take(512), 3));
+      await archive.body(first);
+      await archive.body(filled(slab.take(20_992), 2));
+      await archive.body(filled(slab.take(512), 3));
       await archive.finish();
     });
     const expected = Buffer.concat([
@@ -100,9 +100,9 @@ describe('ArchiveOut', () => {
       const sent = filled(slab.take(600), 1);
       filled(slab.take(700), 9); // a file skipped after it was read: never queued
       const later = filled(slab.take(800), 2);
-      await archive.entry(sent);
-      await archive.entry(later);
-      await archive.entry(Buffer.alloc(900, 3));
+      await archive.body(sent);
+      await archive.body(later);
+      await archive.body(Buffer.alloc(900, 3));
       await archive.finish();
     });
     const expected = Buffer.concat([

@@ -41,21 +41,13 @@ export class ArchiveOut {
     this.queue(tarPadding(body.length));
   }
 
-  /** A whole tar entry (header, body and padding) already encoded. */
-  async entry(bytes: Buffer): Promise<void> {
-    await this.ready();
-    if (bytes.length >= COALESCE_BYTES) {
-      this.flush();
-      this.send(bytes);
-    } else this.queue(bytes);
-  }
-
   /** A file's header; its body follows with `body`, then `endFile`. */
   async beginFile(header: EntryHeader): Promise<void> {
     await this.ready();
     this.queue(encodeFileHeader(header));
   }
 
+  /** Bytes of the archive as they are: a chunk of a file's body, or a whole entry already encoded. */
   async body(chunk: Buffer): Promise<void> {
     await this.ready();
     if (chunk.length >= COALESCE_BYTES) {
