@@ -8,11 +8,21 @@
 export interface BenchRecord {
   corpus: string;
   scenario:
-    'cold' | 'no-change' | 'changed-1pct' | 'start-up' | 'search' | 'new-file-latency' | 'purge' | 'load';
+    | 'cold'
+    | 'no-change'
+    | 'changed-1pct'
+    | 'start-up'
+    | 'search'
+    | 'new-file-latency'
+    | 'purge'
+    | 'load'
+    | 'serve';
   tool:
     | 'forge-sync'
     | 'forge-sync, PostgreSQL catalog'
     | 'forge-sync daemon'
+    | 'forge-sync agent'
+    | 'tar -c'
     | 'tar|tar+sync'
     | 'rsync'
     | 'docker cp+sync'
@@ -25,6 +35,8 @@ export interface BenchRecord {
   filesPerS?: number;
   peakRssMiB?: number;
   agentPeakRssMiB?: number;
+  /** The agent's user and system CPU over what was timed (the serve group). */
+  agentCpuMs?: number;
   /** Daemon passes or cold rounds: each one's wall time, of which `wallMs` is the median. */
   passesMs?: number[];
   /** New-file latency: written → listed by GET /v1/files, per file; null where it was not seen in time. */

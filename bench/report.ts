@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { type BenchRecord, failures, find, records, skipped } from './records.js';
 import { sweepCorpus } from './sweep-bench.js';
 
-const BASELINES: BenchRecord['tool'][] = ['tar|tar+sync', 'rsync', 'docker cp+sync', 'rm -rf'];
+const BASELINES: BenchRecord['tool'][] = ['tar|tar+sync', 'rsync', 'docker cp+sync', 'rm -rf', 'tar -c'];
 
 const seconds = (ms: number | null | undefined): string => (ms == null ? '—' : `${(ms / 1000).toFixed(2)} s`);
 const mib = (n: number | undefined): string => (n === undefined ? '—' : `${n.toFixed(0)} MiB`);
@@ -14,7 +14,9 @@ function timeCell(r: BenchRecord): string {
     const p = (ms: number | null | undefined): string => (ms === null ? 'miss' : seconds(ms));
     return `p50 ${p(r.p50Ms)}, p95 ${p(r.p95Ms)}`;
   }
-  return seconds(r.wallMs);
+  return r.agentCpuMs === undefined
+    ? seconds(r.wallMs)
+    : `${seconds(r.wallMs)} (agent CPU ${seconds(r.agentCpuMs)})`;
 }
 
 /** This record's wall time over each baseline's in the same corpus and scenario. */
@@ -45,7 +47,14 @@ function printCorpus(corpus: string): void {
   );
   console.log('|---|---|---|---|---|---|---|');
   const rows = records.filter((r) => r.corpus === corpus && r.scenario !== 'start-up');
-  const order: BenchRecord['scenario'][] = ['cold', 'no-change', 'changed-1pct', 'new-file-latency', 'purge'];
+  const order: BenchRecord['scenario'][] = [
+    'cold',
+    'no-change',
+    'changed-1pct',
+    'new-file-latency',
+    'purge',
+    'serve',
+  ];
   rows.sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
   for (const r of rows) {
     console.log(

@@ -19,6 +19,7 @@ import { benchPurge } from './purge-bench.js';
 import { failures, records, runGroup, skipped } from './records.js';
 import { printReport } from './report.js';
 import { benchSearch } from './search-bench.js';
+import { benchServe } from './serve-bench.js';
 import { benchSweepPoint } from './sweep-bench.js';
 
 const GROUPS = [
@@ -29,11 +30,12 @@ const GROUPS = [
   'purge',
   'docker',
   'large',
+  'serve',
   'search',
   'sweep',
   'load',
 ] as const;
-const DEFAULT_GROUPS = 'a,b,daemon,latency,purge,docker,large,search';
+const DEFAULT_GROUPS = 'a,b,daemon,latency,purge,docker,large,serve,search';
 
 const HELP = `npm run bench -- [flags]
 
@@ -46,6 +48,8 @@ Groups (--only, comma-separated; default ${DEFAULT_GROUPS}):
   purge     forge-sync purge of a synced copy of corpus (b), with rm -rf of the same tree as the floor
   docker    docker cp out of an agent container against forge-sync from it (needs an engine and the image)
   large     one large video: agent peak RSS while hashing and serving it, cold sync against tar and rsync
+  serve     the agent alone serving corpus (b)'s size of small files to a client that drops them, against
+            tar -c of the same folder: time and the agent's CPU a round (no file is created)
   search    catalog search latency
   sweep     cold and no-change passes (one-shot and daemon) and peak RSS for each --sweep size (or pass --sweep)
   load      (only on request) --load-agents agents with --load-files files each into one controller daemon,
@@ -200,6 +204,10 @@ async function main(): Promise<void> {
     }
     if (ONLY.has('large')) {
       await runGroup('large', () => benchLargeFile(work, count('large-mib'), rsync, settle));
+    }
+    if (ONLY.has('serve')) {
+      const files = count('b-files');
+      await runGroup('serve', () => benchServe(work, files, count('b-kib'), settle, rounds));
     }
     if (ONLY.has('sweep')) {
       for (const size of sweepSizes) {
