@@ -398,6 +398,25 @@ for (const backend of [pglite, postgres]) {
       });
     });
 
+    it('finds the rows a purge left requested through their own index, not by reading every row', async () => {
+      await catalog.recordStored(
+        Array.from({ length: 2000 }, (_, i) =>
+          record({ containerPath: `output/${i}.png`, xxh64: hash(i + 1) }),
+        ),
+      );
+      await catalog.markPurgeRequested('gpu1', 'run', [{ containerPath: 'output/7.png', xxh64: hash(8) }]);
+      await client.exec('ANALYZE files');
+      // The query of unsettledPurges (purge-audit.ts), as the planner sees it at that size.
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT container_path, xxh64, size, mtime_ms, purge_run_id FROM files
+         WHERE agent = 'gpu1' AND purge_outcome = 'requested' ORDER BY id`,
+      );
+      expect(rows.map((row) => row['QUERY PLAN']).join('\n')).toContain('files_purge_requested');
+      expect((await catalog.unsettledPurges('gpu1')).map((row) => row.containerPath)).toEqual([
+        'output/7.png',
+      ]);
+    });
+
     it('lists the rows an interrupted purge left requested, and settles only those still marked by that run', async () => {
       await catalog.recordStored([
         record({ containerPath: 'output/a.png', xxh64: hash(1), size: 10, mtimeMs: 1_700_000_000_000.5 }),

@@ -213,6 +213,18 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX IF EXISTS files_agent_path;
     `,
   },
+  {
+    version: 9,
+    name: 'requested-purges-index',
+    sql: `
+      -- The rows of purges not yet settled, found at each purge's start without reading the whole
+      -- table (a sequential scan of 200,000 rows took 80-120 ms in PGlite and pushed its cache
+      -- out). A row is in it only while its purge is requested, so an insert never touches it.
+      CREATE INDEX files_purge_requested ON files (agent, id) WHERE purge_outcome = 'requested';
+      -- No query looks rows up by the purge run's id: the index only cost each insert.
+      DROP INDEX IF EXISTS files_purge_run;
+    `,
+  },
 ];
 
 /**
